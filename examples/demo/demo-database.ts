@@ -1,0 +1,17 @@
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+
+/**
+ * Opens the demo's database: a PostgreSQL URL, or else a SQLite file path.
+ * @param target - `postgres://...` or a file path
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the demo does not type the store's tables
+export async function openDatabase(target: string): Promise<Kysely<any>> {
+  if (/^postgres(ql)?:\/\//.test(target)) {
+    const { default: pg } = await import('pg');
+    return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target }) }) });
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const database = new Database(target);
+  database.pragma('journal_mode = WAL');
+  return new Kysely({ dialect: new SqliteDialect({ database }) });
+}

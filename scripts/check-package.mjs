@@ -1,0 +1,46 @@
+// Packs the library as npm would publish it, installs the tarball into a scratch project, and
+// imports every entry point with both `import` and `require`; then runs publint and
+// are-the-types-wrong on the tarball.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+
+const scratch = mkdtempSync(join(tmpdir(), 'oq-pack-'));
+try {
+  const tarball = join(scratch, run('npm', ['pack', '--silent', '--pack-destination', scratch]).trim().split('\n').pop());
+  run('npx', ['publint', '--strict', tarball]);
+  run('npx', ['attw', tarball, '--profile', 'node16', '--format', 'table-flipped']);
+
+  const app = join(scratch, 'app');
+  run('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, `kysely@${dep('kysely')}`, `ioredis@${dep('ioredis')}`, `twilio@${dep('twilio')}`], app);
+
+  const checks = {
+    'outbound-queue': ['OutboundQueue', 'MemorySlotLimiter', 'SimulatedDialer', 'ValidationError'],
+    'outbound-queue/kysely': ['KyselyStore'],
+    'outbound-queue/redis': ['RedisSlotLimiter'],
+    'outbound-queue/twilio': ['TwilioDialer'],
+  };
+  const esm = Object.entries(checks)
+    .map(([path, names], i) => `import * as m${i} from '${path}';\nfor (const n of ${JSON.stringify(names)}) if (typeof m${i}[n] !== 'function') throw new Error('${path} (esm) lacks ' + n);`)
+    .join('\n');
+  const cjs = Object.entries(checks)
+    .map(([path, names]) => `{ const m = require('${path}'); for (const n of ${JSON.stringify(names)}) if (typeof m[n] !== 'function') throw new Error('${path} (cjs) lacks ' + n); }`)
+    .join('\n');
+  writeFileSync(join(app, 'esm.mjs'), `${esm}\nconsole.log('esm ok');\n`);
+  writeFileSync(join(app, 'cjs.cjs'), `${cjs}\nconsole.log('cjs ok');\n`);
+  process.stdout.write(run('node', ['esm.mjs'], app));
+  process.stdout.write(run('node', ['cjs.cjs'], app));
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+function dep(name) {
+  const pkg = JSON.parse(run('node', ['-p', `JSON.stringify(require('./package.json'))`]));
+  return pkg.devDependencies[name];
+}

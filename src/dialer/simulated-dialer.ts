@@ -1,0 +1,97 @@
+import type { CallEvent, CallStatus } from '../types.js';
+import { DialError } from '../errors.js';
+import type { DialContext, DialRequest, DialResult, Dialer } from './dialer.js';
+
+/** Options of {@link SimulatedDialer}. */
+export interface SimulatedDialerOptions {
+  /** Call length in ms, fixed or a `[min, max]` range drawn uniformly (default `[200, 800]`). */
+  durationMs?: number | readonly [number, number];
+  /** The call's end state (default `completed`). */
+  outcome?: (req: DialRequest) => CallEvent['status'];
+  /** Makes `dial()` fail permanently for the leads it returns true for. */
+  failDial?: (req: DialRequest) => boolean;
+  /** Report only the end state, not `initiated`, `ringing` and `in-progress` (fewer writes; for benchmarks). */
+  terminalOnly?: boolean;
+}
+
+/**
+ * A dialer for demos and tests: no phone network, just timers. It reports `initiated`, `ringing`,
+ * `in-progress` and the end state through `ctx.report`, as a provider's webhooks would.
+ *
+ * @example
+ * ```ts
+ * const dialer = new SimulatedDialer({ durationMs: [500, 1500], outcome: (req) => (req.to.endsWith('7') ? 'busy' : 'completed') });
+ * ```
+ */
+export class SimulatedDialer implements Dialer {
+  private readonly options: SimulatedDialerOptions;
+  private readonly calls = new Map<string, { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void }>();
+  private nextCall = 1;
+
+  /**
+   * @param options - call length, outcome and failures
+   */
+  constructor(options: SimulatedDialerOptions = {}) {
+    this.options = options;
+  }
+
+  /** Calls in progress now. */
+  get liveCalls(): number {
+    let n = 0;
+    for (const call of this.calls.values()) if (call.timer !== undefined || call.hangup !== undefined) n++;
+    return n;
+  }
+
+  /** {@inheritDoc Dialer.dial} */
+  async dial(req: DialRequest, ctx: DialContext): Promise<DialResult> {
+    if (this.options.failDial?.(req)) {
+      throw new DialError('permanent', `simulated dial failure for ${req.to}`, { providerCode: 'SIMULATED_FAILURE' });
+    }
+    const callId = `SIM${String(this.nextCall++).padStart(8, '0')}`;
+    const call: { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void } = { status: 'initiated' };
+    this.calls.set(callId, call);
+    const base = { jobId: req.jobId, lockToken: req.lockToken, callId };
+    const report = (status: CallStatus, extra: Partial<CallEvent> = {}) => {
+      call.status = status;
+      return ctx.report({ ...base, status, ...extra }).catch(() => {});
+    };
+    const duration = this.duration();
+    const end = (status: CallStatus) => {
+      call.timer = undefined;
+      call.hangup = undefined;
+      void report(status, { durationSec: Math.round(duration / 1000) });
+    };
+    // Progress is reported after dial() returns, as a provider's webhooks would arrive.
+    setImmediate(() => {
+      if (!this.options.terminalOnly) {
+        void report('initiated');
+        void report('ringing');
+        void report('in-progress');
+      }
+      const outcome = this.options.outcome?.(req) ?? 'completed';
+      call.hangup = () => {
+        clearTimeout(call.timer);
+        end('completed');
+      };
+      call.timer = setTimeout(() => end(outcome), duration);
+    });
+    return { callId };
+  }
+
+  /** {@inheritDoc Dialer.hangup} */
+  async hangup(callId: string): Promise<void> {
+    this.calls.get(callId)?.hangup?.();
+  }
+
+  /** {@inheritDoc Dialer.fetchCall} */
+  async fetchCall(callId: string): Promise<CallEvent | undefined> {
+    const call = this.calls.get(callId);
+    return call ? { jobId: '', callId, status: call.status } : undefined;
+  }
+
+  private duration(): number {
+    const d = this.options.durationMs ?? [200, 800];
+    if (typeof d === 'number') return d;
+    return d[0] + Math.random() * (d[1] - d[0]);
+  }
+}

@@ -1,0 +1,140 @@
+/** Stable machine-readable codes of the errors this library throws. */
+export type OutboundQueueErrorCode =
+  | 'VALIDATION'
+  | 'NOT_FOUND'
+  | 'WEBHOOK_SIGNATURE'
+  | 'DIAL_FAILED'
+  | 'INVALID_STATE'
+  | 'TIMEOUT'
+  | 'CLOSED';
+
+/** Base class of every error thrown by outbound-queue; `code` is stable across versions. */
+export class OutboundQueueError extends Error {
+  /** Stable code of the error kind. */
+  readonly code: OutboundQueueErrorCode;
+
+  /**
+   * @param code - stable code of the error kind
+   * @param message - human-readable description
+   * @param options - the underlying cause, if any
+   */
+  constructor(code: OutboundQueueErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem with one input row or field. */
+export interface ValidationIssue {
+  /** Index of the bad lead in `leads`, absent for run-level fields. */
+  row?: number;
+  /** The field at fault (`to`, `leadId`, `concurrency`, ...). */
+  field: string;
+  /** What is wrong with it. */
+  message: string;
+}
+
+/** Input was rejected as a whole; `issues` names each bad row and field. Nothing was written. */
+export class ValidationError extends OutboundQueueError {
+  /** Every problem found (capped at 1,000; `issueCount` is the full number). */
+  readonly issues: readonly ValidationIssue[];
+  /** How many problems were found in all. */
+  readonly issueCount: number;
+
+  /**
+   * @param issues - the problems found
+   * @param issueCount - the full number of problems when `issues` is capped
+   */
+  constructor(issues: readonly ValidationIssue[], issueCount = issues.length) {
+    const head = issues
+      .slice(0, 5)
+      .map((i) => (i.row === undefined ? `${i.field}: ${i.message}` : `row ${i.row} ${i.field}: ${i.message}`))
+      .join('; ');
+    const more = issueCount > 5 ? ` (and ${issueCount - 5} more)` : '';
+    super('VALIDATION', `Invalid input: ${head}${more}`);
+    this.issues = issues;
+    this.issueCount = issueCount;
+  }
+}
+
+/** A run or job that does not exist. */
+export class NotFoundError extends OutboundQueueError {
+  /**
+   * @param what - what was looked for, e.g. `run abc`
+   */
+  constructor(what: string) {
+    super('NOT_FOUND', `Not found: ${what}`);
+  }
+}
+
+/** An operation that the run's current status does not allow (e.g. resuming a stopped run). */
+export class InvalidStateError extends OutboundQueueError {
+  /**
+   * @param message - what was attempted and why it is not allowed
+   */
+  constructor(message: string) {
+    super('INVALID_STATE', message);
+  }
+}
+
+/** A webhook whose provider signature is missing or wrong. Answer it with HTTP 403. */
+export class WebhookSignatureError extends OutboundQueueError {
+  /**
+   * @param message - why the signature was rejected
+   */
+  constructor(message = 'Invalid webhook signature') {
+    super('WEBHOOK_SIGNATURE', message);
+  }
+}
+
+/** How a dial failure should be handled. */
+export type DialFailureKind = 'permanent' | 'transient' | 'fatal';
+
+/**
+ * Thrown by a dialer when a call could not be placed.
+ * `permanent`: the job ends `failed` and is never retried (bad number, no permission).
+ * `transient`: the job is retried later with backoff, without holding a slot (rate limit, 5xx).
+ * `fatal`: the dialer cannot place any call (bad credentials): the run is paused and an `error` event raised.
+ */
+export class DialError extends OutboundQueueError {
+  /** How the queue treats the failure. */
+  readonly kind: DialFailureKind;
+  /** Provider error code, e.g. Twilio's `21211`. */
+  readonly providerCode?: string;
+  /** For transient errors: the provider's hint of how long to wait, in milliseconds. */
+  readonly retryAfterMs?: number;
+
+  /**
+   * @param kind - permanent, transient or fatal
+   * @param message - description
+   * @param options - provider code, retry hint and cause
+   */
+  constructor(
+    kind: DialFailureKind,
+    message: string,
+    options: { providerCode?: string; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super('DIAL_FAILED', message, { cause: options.cause });
+    this.kind = kind;
+    this.providerCode = options.providerCode;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** `waitForRun` gave up after its `timeoutMs`. */
+export class TimeoutError extends OutboundQueueError {
+  /**
+   * @param message - what timed out
+   */
+  constructor(message: string) {
+    super('TIMEOUT', message);
+  }
+}
+
+/** The queue was closed; it no longer dispatches or accepts work in this process. */
+export class ClosedError extends OutboundQueueError {
+  constructor() {
+    super('CLOSED', 'OutboundQueue is closed');
+  }
+}

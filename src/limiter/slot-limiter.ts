@@ -1,0 +1,117 @@
+/**
+ * What {@link SlotLimiter.acquire} answers.
+ * - `acquired`: the job holds a slot now; dial it.
+ * - `enqueued`: the job was put at the tail of the business's waiting line.
+ * - `already_queued`: the job was already waiting; keep waiting (never skip it).
+ * - `inflight`: the job already holds a slot; someone is dialing it.
+ */
+export type AcquireStatus = 'acquired' | 'enqueued' | 'already_queued' | 'inflight';
+
+/** Result of {@link SlotLimiter.acquire}. */
+export interface AcquireResult {
+  status: AcquireStatus;
+  /** Slots held after the operation (expired leases count until reclaimed). */
+  active: number;
+  /** The business's limit as stored by this acquire. */
+  limit: number;
+  /** Jobs in the waiting line after the operation. */
+  queueLength: number;
+}
+
+/** Result of {@link SlotLimiter.release}. */
+export interface ReleaseResult {
+  /** Whether the job held a slot that this call freed (false: it held none; nothing changed). */
+  released: boolean;
+  /** Jobs taken from the head of the waiting line that now hold the freed slot(s), in order. */
+  promoted: string[];
+  /** Slots held after the operation. */
+  active: number;
+  limit: number;
+  queueLength: number;
+}
+
+/** A change of a business's slots, told to every process through {@link SlotLimiter.subscribe}. */
+export interface SlotSignal {
+  /** The limiter key (business) whose slots changed. */
+  key: string;
+  /** Jobs that were promoted from the waiting line and now hold slots. */
+  promoted: string[];
+}
+
+/**
+ * Reads, for a limiter key, the jobs that the database says hold calls now. A limiter that finds a
+ * key without state (first use, or Redis restarted empty) rebuilds it from this before answering.
+ */
+export type SlotHolderSource = (key: string) => Promise<string[]>;
+
+/**
+ * Per-key (per-business) concurrency slots with a FIFO waiting line, shared by every process that
+ * uses the same backing store. Slots are leases: a holder renews them, and expired ones are
+ * reported by {@link SlotLimiter.reclaim} for the reconciler to resolve. Every method is one
+ * atomic step (one round trip for the Redis implementation).
+ */
+export interface SlotLimiter {
+  /**
+   * Asks for a slot for `jobId` under `limit` concurrent holders of `key`.
+   * @param key - limiter key (the business id)
+   * @param jobId - the job that wants to dial
+   * @param limit - the maximum number of concurrent holders; stored for later promotions
+   * @param leaseMs - lease length of a slot granted now or later by promotion
+   * @returns the outcome with the key's counters
+   */
+  acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult>;
+
+  /**
+   * Frees the slot of `jobId` and, in the same atomic step, hands freed slots to the head of the
+   * waiting line. Idempotent: releasing a job that holds no slot changes nothing.
+   * @returns whether a slot was freed and which jobs were promoted
+   */
+  release(key: string, jobId: string): Promise<ReleaseResult>;
+
+  /**
+   * Extends the leases of slots held by `jobIds`.
+   * @returns the ids among `jobIds` that hold no slot any more (released elsewhere, or reclaimed)
+   */
+  renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]>;
+
+  /**
+   * Drops jobs from the waiting line (stop, pause). Slots held are not touched.
+   * @returns how many jobs were removed
+   */
+  remove(key: string, jobIds: readonly string[]): Promise<number>;
+
+  /**
+   * Finds slots whose lease expired and extends each by `leaseMs`, so that exactly one reconciler
+   * resolves it (by {@link SlotLimiter.release} or {@link SlotLimiter.renew}). Expired slots keep
+   * counting toward the limit until then: a call may still be live.
+   * @returns the job ids of the expired slots
+   */
+  reclaim(key: string, leaseMs: number): Promise<string[]>;
+
+  /**
+   * Replaces the key's slots with `holders` (fresh leases) and empties its waiting line.
+   * Used when the backing store lost its state; the database is the truth.
+   */
+  rebuild(key: string, holders: readonly string[], limit: number, leaseMs: number): Promise<void>;
+
+  /**
+   * Spaces dial starts of `scope` so that at most `perSecond` start in any second, across all
+   * processes. Never rejects: it reserves the next free instant.
+   * @returns milliseconds to wait before dialing (0: dial now)
+   */
+  reserveDialStart(scope: string, perSecond: number): Promise<number>;
+
+  /**
+   * Tells the limiter where to read the holders of a key that has no state. Set by OutboundQueue.
+   */
+  setHolderSource(source: SlotHolderSource): void;
+
+  /**
+   * Listens to promotions made by any process.
+   * @returns a function that stops listening
+   */
+  subscribe(listener: (signal: SlotSignal) => void): () => void;
+
+  /** Releases connections the limiter opened itself (never the host's). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,266 @@
+import type { DialContext, DialRequest, DialResult } from '../dialer/dialer.js';
+import { DialError, ValidationError } from '../errors.js';
+import type { ReleaseResult } from '../limiter/slot-limiter.js';
+import type { ClaimedJob, JobRoute } from '../store/job-store.js';
+import { isTerminal } from '../store/job-transitions.js';
+import type { CallEvent } from '../types.js';
+import { jobStatusOfCall } from './call-status.js';
+import { emit, type QueueContext } from './queue-context.js';
+import { SlotWaiters } from './slot-waiters.js';
+
+/** The counters of a slot just granted, for the logs. */
+interface SlotCounters {
+  active: number;
+  limit: number;
+}
+
+/** What the dispatcher tells the queue about. */
+export interface DispatchHooks {
+  /** A job reached a terminal status and its slot was released. */
+  jobEnded(job: JobRoute, release: ReleaseResult): void;
+  /** A job went back to waiting for a retry at `notBefore`. */
+  jobRequeued(runId: string, notBefore: number): void;
+  /** The dialer cannot place calls for this run (bad credentials). */
+  runBlocked(runId: string, error: DialError): Promise<void>;
+}
+
+/**
+ * Places calls for jobs that hold slots, applies call events, and hands each freed slot to the
+ * next waiting job in the same step. The database claim (a compare-and-set that writes a fresh
+ * lock token) is what makes a dial happen at most once; the limiter only gates concurrency.
+ */
+export class Dispatcher {
+  /** Slots this process holds (job id -> limiter key), renewed by the reconciler. */
+  readonly holdings = new Map<string, string>();
+  /** Feeders waiting for a hand-off. */
+  readonly waiters = new SlotWaiters();
+  /** Runs stopped by this process: a claim of theirs is never dialed. */
+  readonly stoppedRuns = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Per run, this process's claims whose call is not placed yet. */
+  private readonly preDial = new Map<string, Set<Promise<void>>>();
+
+  /**
+   * @param ctx - the queue's shared adapters and settings
+   * @param hooks - callbacks into the queue
+   */
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly hooks: DispatchHooks,
+  ) {}
+
+  /** Resolves when every dial started by this process has returned. */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /**
+   * Dials a job that holds a slot of `key`, in the background.
+   * @param key - limiter key (business id)
+   * @param jobId - the job granted the slot
+   * @param slot - counters after the grant, for the logs
+   */
+  dialHeld(key: string, jobId: string, slot: SlotCounters): void {
+    const task = this.claimAndDial(key, jobId, slot).catch((err) => this.reportFailure(err, key, jobId));
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  private async claimAndDial(key: string, jobId: string, slot: SlotCounters): Promise<void> {
+    const { ctx } = this;
+    const token = ctx.newId();
+    const job = await ctx.store.claimJob(jobId, token, ctx.now());
+    if (!job) {
+      // Not queued any more (done, canceled) or its run is not running: pass the slot on.
+      await this.releaseSlot(key, jobId);
+      return;
+    }
+    this.holdings.set(jobId, key);
+    let placed!: () => void;
+    const beforeDial = new Promise<void>((resolve) => {
+      placed = resolve;
+    });
+    const unlist = this.listPreDial(job.runId, beforeDial);
+    try {
+      await this.dialClaimed(key, job, slot, placed);
+    } finally {
+      placed();
+      unlist();
+    }
+  }
+
+  /**
+   * Resolves when every claim of `runId` made by this process has either placed its call or given
+   * up; `stop()` waits for this so that no call of a stopped run is placed after it resolves.
+   */
+  async settleClaims(runId: string): Promise<void> {
+    await Promise.all([...(this.preDial.get(runId) ?? [])]);
+  }
+
+  private listPreDial(runId: string, pending: Promise<void>): () => void {
+    const set = this.preDial.get(runId) ?? new Set();
+    set.add(pending);
+    this.preDial.set(runId, set);
+    return () => {
+      set.delete(pending);
+      if (set.size === 0 && this.preDial.get(runId) === set) this.preDial.delete(runId);
+    };
+  }
+
+  private async dialClaimed(key: string, job: ClaimedJob, slot: SlotCounters, placed: () => void): Promise<void> {
+    const { ctx } = this;
+    if (ctx.dialsPerSecond !== undefined) {
+      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond);
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    if (this.stoppedRuns.has(job.runId)) {
+      await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+      return;
+    }
+    const { jobId, runId } = job;
+    emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, ...slot });
+    let dialing: Promise<DialResult>;
+    try {
+      dialing = ctx.dialer.dial(this.dialRequest(job), this.dialContext());
+    } catch (err) {
+      dialing = Promise.reject(err);
+    }
+    placed();
+    let callId: string;
+    try {
+      ({ callId } = await dialing);
+    } catch (err) {
+      await this.dialFailed(key, job, err);
+      return;
+    }
+    if (!(await ctx.store.recordDialed(jobId, job.lockToken, callId, ctx.now()))) {
+      // The token changed under us: the reconciler or a stop took the job over. A real conflict.
+      const error = new Error(`Lock token mismatch for job ${jobId}: call ${callId} may be a duplicate`);
+      ctx.logger.error({ business_id: key, job_id: jobId, run_id: runId, call_id: callId }, 'OUTBOUND_LOCK_CONFLICT');
+      emit(ctx, 'error', error);
+    }
+  }
+
+  private dialRequest(job: ClaimedJob): DialRequest {
+    return {
+      jobId: job.jobId,
+      runId: job.runId,
+      businessId: job.businessId,
+      to: job.to,
+      from: job.from,
+      attempt: job.attempt,
+      lockToken: job.lockToken,
+      metadata: job.metadata,
+    };
+  }
+
+  private dialContext(): DialContext {
+    return { report: async (event) => void (await this.applyEvent(event)) };
+  }
+
+  private async dialFailed(key: string, job: ClaimedJob, err: unknown): Promise<void> {
+    const { ctx } = this;
+    const error =
+      err instanceof DialError
+        ? err
+        : new DialError('transient', err instanceof Error ? err.message : String(err), { cause: err });
+    const code = error.providerCode ?? 'DIAL_ERROR';
+    const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
+    if (error.kind === 'transient' && job.attempt < ctx.retry.maxAttempts) {
+      const cap = Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (job.attempt - 1));
+      const delay = Math.max(error.retryAfterMs ?? 0, Math.round(Math.random() * cap));
+      const notBefore = ctx.now() + delay;
+      ctx.logger.warn({ ...fields, retry_in_ms: delay }, 'OUTBOUND_DIAL_RETRY');
+      if (await ctx.store.requeueJob(job.jobId, job.lockToken, notBefore, { code, message: error.message }, ctx.now())) {
+        await this.releaseSlot(key, job.jobId);
+        this.hooks.jobRequeued(job.runId, notBefore);
+        return;
+      }
+    }
+    if (error.kind === 'fatal') {
+      ctx.logger.error(fields, 'OUTBOUND_DIALER_UNAVAILABLE');
+      if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), { code, message: error.message }, ctx.now())) {
+        await this.releaseSlot(key, job.jobId);
+      }
+      await this.hooks.runBlocked(job.runId, error);
+      return;
+    }
+    ctx.logger.warn(fields, 'OUTBOUND_DIAL_FAILED');
+    await this.finishClaim(job, 'failed', code, error.message);
+  }
+
+  /** Ends a claimed job without a call and frees its slot. */
+  private async finishClaim(job: ClaimedJob, status: 'failed' | 'canceled', code: string, message: string) {
+    const done = await this.ctx.store.transition(
+      { jobId: job.jobId, lockToken: job.lockToken, status, errorCode: code, errorMessage: message },
+      this.ctx.now(),
+    );
+    if (done) await this.ended(done);
+  }
+
+  /**
+   * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
+   * token (or its call id) and moves the job forward changes anything.
+   * @returns whether the event changed the job
+   */
+  async applyEvent(event: CallEvent): Promise<boolean> {
+    const status = jobStatusOfCall(event?.status);
+    if (!event || typeof event.jobId !== 'string' || status === undefined) {
+      throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
+    }
+    const job = await this.ctx.store.transition(
+      {
+        jobId: event.jobId,
+        lockToken: event.lockToken,
+        callId: event.callId,
+        status,
+        errorCode: event.errorCode,
+        errorMessage: event.errorMessage,
+        durationSec: event.durationSec,
+      },
+      this.ctx.now(),
+    );
+    if (!job) {
+      this.ctx.logger.debug({ job_id: event.jobId, status: event.status }, 'OUTBOUND_EVENT_IGNORED');
+      return false;
+    }
+    if (isTerminal(job.status)) await this.ended(job);
+    return true;
+  }
+
+  /** A job just became terminal (this process won that write): free its slot exactly once. */
+  async ended(job: JobRoute): Promise<void> {
+    emit(this.ctx, 'job:ended', { jobId: job.jobId, runId: job.runId, businessId: job.businessId, status: job.status });
+    const release = await this.releaseSlot(job.businessId, job.jobId);
+    this.hooks.jobEnded(job, release);
+  }
+
+  /**
+   * Frees the slot of `jobId` and dials every job promoted into the freed slots, at once.
+   * @returns the limiter's answer
+   */
+  async releaseSlot(key: string, jobId: string): Promise<ReleaseResult> {
+    const { ctx } = this;
+    this.holdings.delete(jobId);
+    const result = await ctx.limiter.release(key, jobId);
+    const counters = { active: result.active, limit: result.limit };
+    if (result.released) {
+      ctx.logger.info(
+        { business_id: key, job_id: jobId, ...counters, queue_len: result.queueLength },
+        'OUTBOUND_DONE',
+      );
+      emit(ctx, 'slot:released', { businessId: key, jobId, ...counters, queueLength: result.queueLength, promoted: result.promoted });
+    }
+    for (const next of result.promoted) {
+      ctx.logger.info({ business_id: key, job_id: next, ...counters, queue_len: result.queueLength }, 'OUTBOUND_NEXT');
+      this.dialHeld(key, next, counters);
+    }
+    this.waiters.promoted(result.promoted, ctx.now());
+    return result;
+  }
+
+  private reportFailure(err: unknown, key: string, jobId: string): void {
+    this.ctx.logger.error({ err, business_id: key, job_id: jobId }, 'OUTBOUND_DISPATCH_FAILED');
+    emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));
+  }
+}

@@ -1,0 +1,446 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Dialer } from '../dialer/dialer.js';
+import { ClosedError, InvalidStateError, NotFoundError, TimeoutError, ValidationError } from '../errors.js';
+import type { SlotLimiter } from '../limiter/slot-limiter.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { JobStore, NewJob, RunRecord } from '../store/job-store.js';
+import {
+  type CallEvent,
+  type Job,
+  JOB_STATUSES,
+  type JobStatus,
+  LIVE_JOB_STATUSES,
+  type ListJobsOptions,
+  type RunStatus,
+  type RunSummary,
+  type StartRunInput,
+  type StopOptions,
+  TERMINAL_JOB_STATUSES,
+  type WaitForRunOptions,
+} from '../types.js';
+import { Dispatcher } from './dispatcher.js';
+import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
+import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
+import { Reconciler } from './reconciler.js';
+import { RunFeeder } from './run-feeder.js';
+import { validateRunInput } from './validate-run-input.js';
+
+/** Options of {@link OutboundQueue}. */
+export interface OutboundQueueOptions {
+  /** The durable record of runs and jobs (e.g. `KyselyStore`). */
+  store: JobStore;
+  /** Concurrency slots shared by every process (`RedisSlotLimiter`, or `MemorySlotLimiter` for one process). */
+  limiter: SlotLimiter;
+  /** Places the calls (`TwilioDialer`, `SimulatedDialer`, or the host's own). */
+  dialer: Dialer;
+  /** pino-compatible logger; silent by default. */
+  logger?: Logger;
+  /** Lease of slots and of run ownership, renewed by their holders (default 30,000 ms). */
+  leaseMs?: number;
+  /** A live call with no event for this long is checked with `dialer.fetchCall` (default one hour). */
+  silentCallMs?: number;
+  /** Retries of transient dial failures. */
+  retry?: Partial<RetryPolicy>;
+  /** Caps dial starts per second across all processes sharing the limiter (e.g. a Twilio account's CPS). */
+  dialsPerSecond?: number;
+  /** Clock, for tests (default `Date.now`). */
+  now?: () => number;
+  /** Id generator for run ids and lock tokens, for tests (default `crypto.randomUUID`). */
+  newId?: () => string;
+}
+
+/** What {@link OutboundQueue.handleCallEvent} did with an event. */
+export interface CallEventResult {
+  /** False for a duplicate, late, out-of-order, stale or forged event: nothing changed. */
+  applied: boolean;
+}
+
+/**
+ * Places bulk outbound calls for many businesses at once: never more than a business's concurrency
+ * limit at a time, never the same call twice, and never stalling. Any number of processes may run
+ * one each over the same store and limiter.
+ *
+ * @example
+ * ```ts
+ * const queue = new OutboundQueue({ store: new KyselyStore({ db }), limiter: new MemorySlotLimiter(), dialer: new SimulatedDialer() });
+ * await queue.migrate();
+ * await queue.start();
+ * const run = await queue.startRun({ businessId: '4', concurrency: 3, leads: [{ to: '+14155550101' }] });
+ * await queue.waitForRun(run.runId);
+ * await queue.close();
+ * ```
+ */
+export class OutboundQueue {
+  private readonly ctx: QueueContext;
+  private readonly dispatcher: Dispatcher;
+  private readonly reconciler: Reconciler;
+  private readonly feeders = new Map<string, RunFeeder>();
+  private readonly runWatchers = new Map<string, Set<() => void>>();
+  private started = false;
+  private closed = false;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  /**
+   * @param options - the adapters and settings
+   * @throws {@link ValidationError} for out-of-range settings
+   */
+  constructor(options: OutboundQueueOptions) {
+    const leaseMs = options.leaseMs ?? 30_000;
+    if (!Number.isFinite(leaseMs) || leaseMs < 100) {
+      throw new ValidationError([{ field: 'leaseMs', message: 'must be at least 100 ms' }]);
+    }
+    if (options.dialsPerSecond !== undefined && !(options.dialsPerSecond > 0)) {
+      throw new ValidationError([{ field: 'dialsPerSecond', message: 'must be a positive number' }]);
+    }
+    this.ctx = {
+      store: options.store,
+      limiter: options.limiter,
+      dialer: options.dialer,
+      logger: options.logger ?? silentLogger,
+      emitter: new EventEmitter(),
+      processId: randomUUID(),
+      leaseMs,
+      retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, ...options.retry },
+      dialsPerSecond: options.dialsPerSecond,
+      now: options.now ?? Date.now,
+      newId: options.newId ?? randomUUID,
+    };
+    this.ctx.emitter.setMaxListeners(0);
+    this.dispatcher = new Dispatcher(this.ctx, {
+      jobEnded: (job, release) => this.jobEnded(job.runId, release.active === 0 && release.queueLength === 0),
+      jobRequeued: (runId) => this.feeders.get(runId)?.poke(),
+      runBlocked: (runId, error) => this.blockRun(runId, error),
+    });
+    this.reconciler = new Reconciler(this.ctx, this.dispatcher, (runs) => this.ownRuns(runs), options.silentCallMs ?? 3_600_000);
+    this.ctx.limiter.setHolderSource((key) => this.ctx.store.liveJobIds(key));
+  }
+
+  /** Creates or upgrades the store's tables. Idempotent; safe from several processes at once. */
+  async migrate(): Promise<void> {
+    await this.ctx.store.migrate();
+  }
+
+  /**
+   * Makes this process dispatch: it feeds the runs it starts or adopts, renews its leases and
+   * reconciles slots left by dead processes. Resolves after the first reconciliation pass.
+   */
+  async start(): Promise<void> {
+    this.assertOpen();
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribe = this.ctx.limiter.subscribe((signal) => this.dispatcher.waiters.promoted(signal.promoted, this.ctx.now()));
+    await this.tick();
+    this.tickTimer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ctx.leaseMs / 3)));
+    this.tickTimer.unref();
+  }
+
+  /**
+   * Starts a run: validates every lead, then writes the run and one job per lead at once.
+   * @param input - the business, its concurrency limit and the leads
+   * @returns the run's summary (the existing run when `runId` was used before)
+   * @throws {@link ValidationError} naming each bad row; nothing is written then
+   */
+  async startRun(input: StartRunInput): Promise<RunSummary> {
+    this.assertOpen();
+    validateRunInput(input);
+    const { ctx } = this;
+    const now = ctx.now();
+    const runId = input.runId ?? ctx.newId();
+    const base = ctx.newId().replace(/-/g, '').slice(0, 16);
+    const leads = input.leads;
+    function* jobs(): Generator<NewJob> {
+      for (let i = 0; i < leads.length; i++) {
+        const lead = leads[i]!;
+        yield { jobId: `${base}${i.toString(36)}`, seq: i + 1, leadId: lead.leadId, to: lead.to, from: lead.from, metadata: lead.metadata ?? {} };
+      }
+    }
+    const { run, created } = await ctx.store.createRun(
+      {
+        runId,
+        businessId: input.businessId,
+        concurrency: input.concurrency,
+        total: leads.length,
+        from: input.from,
+        ownerId: this.started ? ctx.processId : undefined,
+        ownerExpiresAt: this.started ? now + ctx.leaseMs : undefined,
+        createdAt: now,
+      },
+      jobs(),
+    );
+    if (!created && run.businessId !== input.businessId) {
+      throw new ValidationError([{ field: 'runId', message: `run ${runId} exists for another business` }]);
+    }
+    ctx.logger.info({ run_id: runId, business_id: run.businessId, total: run.total, created }, 'OUTBOUND_RUN_STARTED');
+    if (created && this.started) this.feed(run);
+    return this.summarize(run);
+  }
+
+  /**
+   * Reads a run's status and its jobs counted per status.
+   * @throws {@link NotFoundError} for an unknown run
+   */
+  async getRun(runId: string): Promise<RunSummary> {
+    return this.summarize(await this.requireRun(runId));
+  }
+
+  /**
+   * Pages through a run's jobs in lead order.
+   * @param options - status filter, page size (1 to 1000) and the cursor (`after`: last job id seen)
+   */
+  async listJobs(runId: string, options: ListJobsOptions = {}): Promise<Job[]> {
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 1000' }]);
+    }
+    const statuses = options.status === undefined ? [] : typeof options.status === 'string' ? [options.status] : options.status;
+    const bad = statuses.filter((s) => !JOB_STATUSES.includes(s));
+    if (bad.length > 0) throw new ValidationError([{ field: 'status', message: `unknown status ${bad.join(', ')}` }]);
+    await this.requireRun(runId);
+    return this.ctx.store.listJobs(runId, { ...options, limit });
+  }
+
+  /**
+   * Pauses a run: no new call starts; calls in progress end naturally. Idempotent.
+   * @throws {@link InvalidStateError} when the run is stopped or completed
+   */
+  async pause(runId: string): Promise<RunSummary> {
+    await this.changeStatus(runId, ['running'], 'paused');
+    await this.feeders.get(runId)?.stop();
+    this.feeders.delete(runId);
+    return this.getRun(runId);
+  }
+
+  /**
+   * Resumes a paused run. Idempotent.
+   * @throws {@link InvalidStateError} when the run is stopped or completed
+   */
+  async resume(runId: string): Promise<RunSummary> {
+    await this.changeStatus(runId, ['paused'], 'running');
+    const run = await this.requireRun(runId);
+    if (this.started && (run.ownerId === undefined || run.ownerId === this.ctx.processId)) this.feed(run);
+    return this.summarize(run);
+  }
+
+  /**
+   * Stops a run: waiting jobs are canceled and no call of the run is placed after this resolves;
+   * calls in progress end naturally, or are hung up with `{ hangup: true }`.
+   * @returns the run's summary, status `stopped` (or `completed` if it had finished before)
+   */
+  async stop(runId: string, options: StopOptions = {}): Promise<RunSummary> {
+    this.dispatcher.stoppedRuns.add(runId);
+    const run = await this.requireRun(runId);
+    const { store, now } = this.ctx;
+    await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
+    await this.feeders.get(runId)?.stop();
+    this.feeders.delete(runId);
+    const canceled = await store.cancelQueuedJobs(runId, now());
+    await this.dispatcher.settleClaims(runId);
+    this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
+    if (options.hangup && this.ctx.dialer.hangup) {
+      for (const callId of await store.liveCallIds(runId)) {
+        await this.ctx.dialer.hangup(callId).catch((err: unknown) => {
+          this.ctx.logger.warn({ err, run_id: runId, call_id: callId }, 'OUTBOUND_HANGUP_FAILED');
+        });
+      }
+    }
+    this.notifyRun(runId);
+    return this.getRun(runId);
+  }
+
+  /**
+   * Applies a call event from the host's status-callback route (or a dialer's report). Duplicated,
+   * late, out-of-order and forged events change nothing.
+   * @throws {@link ValidationError} for an event without a job id or with an unknown status
+   */
+  async handleCallEvent(event: CallEvent): Promise<CallEventResult> {
+    return { applied: await this.dispatcher.applyEvent(event) };
+  }
+
+  /**
+   * Resolves when nothing is left to do for the run: every job is terminal.
+   * @throws {@link TimeoutError} after `timeoutMs`
+   */
+  async waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<RunSummary> {
+    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    for (;;) {
+      const summary = await this.getRun(runId);
+      const unfinished = summary.total - TERMINAL_JOB_STATUSES.reduce((n, s) => n + summary.counts[s], 0);
+      if (unfinished === 0) {
+        if (summary.status !== 'running' || !(await this.completeRun(runId, summary.businessId))) return summary;
+        continue;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`run ${runId} not finished after ${options.timeoutMs} ms`);
+      // Woken by this process's events at once; the short fallback covers other processes.
+      await this.nextRunChange(runId, Math.min(left, 500));
+    }
+  }
+
+  /**
+   * Subscribes to a queue event.
+   * @param event - the event name
+   * @param listener - called with the event's payload
+   * @returns this queue, for chaining
+   */
+  on<E extends OutboundQueueEventName>(event: E, listener: (payload: OutboundQueueEvents[E]) => void): this {
+    this.ctx.emitter.on(event, listener);
+    return this;
+  }
+
+  /**
+   * Removes a listener added with {@link OutboundQueue.on}.
+   * @returns this queue, for chaining
+   */
+  off<E extends OutboundQueueEventName>(event: E, listener: (payload: OutboundQueueEvents[E]) => void): this {
+    this.ctx.emitter.off(event, listener);
+    return this;
+  }
+
+  /**
+   * Stops dispatching in this process; its runs are adopted by other processes at once. Calls in
+   * progress go on, and their events still count wherever they arrive.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.tickTimer);
+    this.unsubscribe?.();
+    await Promise.all([...this.feeders.values()].map((f) => f.stop()));
+    this.feeders.clear();
+    await this.ticking;
+    await this.dispatcher.drain();
+    if (this.started) {
+      await this.ctx.store.releaseRuns(this.ctx.processId).catch((err: unknown) => {
+        this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      });
+    }
+    await this.ctx.limiter.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError();
+  }
+
+  private async requireRun(runId: string): Promise<RunRecord> {
+    const run = await this.ctx.store.getRun(runId);
+    if (!run) throw new NotFoundError(`run ${runId}`);
+    return run;
+  }
+
+  private async summarize(run: RunRecord): Promise<RunSummary> {
+    const found = await this.ctx.store.countJobs(run.runId);
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, found[s] ?? 0])) as Record<JobStatus, number>;
+    return {
+      runId: run.runId,
+      businessId: run.businessId,
+      status: run.status,
+      concurrency: run.concurrency,
+      total: run.total,
+      counts,
+      active: LIVE_JOB_STATUSES.reduce((n, s) => n + counts[s], 0),
+      createdAt: new Date(run.createdAt),
+      finishedAt: run.finishedAt === undefined ? undefined : new Date(run.finishedAt),
+    };
+  }
+
+  private async changeStatus(runId: string, from: RunStatus[], to: RunStatus): Promise<void> {
+    if (await this.ctx.store.setRunStatus(runId, from, to, this.ctx.now())) {
+      this.ctx.logger.info({ run_id: runId, status: to }, to === 'paused' ? 'OUTBOUND_RUN_PAUSED' : 'OUTBOUND_RUN_RESUMED');
+      this.notifyRun(runId);
+      return;
+    }
+    const run = await this.requireRun(runId);
+    if (run.status !== to) throw new InvalidStateError(`run ${runId} is ${run.status}; it cannot become ${to}`);
+  }
+
+  private feed(run: RunRecord): void {
+    if (this.closed || this.feeders.get(run.runId)?.isStopped === false) return;
+    this.feeders.set(run.runId, new RunFeeder(this.ctx, this.dispatcher, run, (runId) => this.drained(runId, run.businessId)));
+  }
+
+  /** After each lease renewal: feed the running runs this process owns, stop feeding the others. */
+  private ownRuns(runs: RunRecord[]): void {
+    const owned = new Set<string>();
+    for (const run of runs) {
+      if (run.status !== 'running' || this.dispatcher.stoppedRuns.has(run.runId)) continue;
+      owned.add(run.runId);
+      this.feed(run);
+    }
+    for (const [runId, feeder] of this.feeders) {
+      if (owned.has(runId)) continue;
+      void feeder.stop();
+      this.feeders.delete(runId);
+    }
+  }
+
+  private async drained(runId: string, businessId: string): Promise<void> {
+    if (await this.completeRun(runId, businessId)) {
+      void this.feeders.get(runId)?.stop();
+      this.feeders.delete(runId);
+    }
+  }
+
+  private jobEnded(runId: string, businessIdle: boolean): void {
+    this.notifyRun(runId);
+    const feeder = this.feeders.get(runId);
+    if (feeder) feeder.poke();
+    else if (businessIdle) void this.getRun(runId).then((run) => this.completeRun(runId, run.businessId)).catch(() => {});
+  }
+
+  /** Marks a run completed when none of its jobs is left. @returns whether this call completed it */
+  private async completeRun(runId: string, businessId: string): Promise<boolean> {
+    const { store, now } = this.ctx;
+    if ((await store.countUnfinished(runId)) > 0) return false;
+    if (!(await store.setRunStatus(runId, ['running'], 'completed', now()))) return false;
+    this.ctx.logger.info({ run_id: runId, business_id: businessId }, 'OUTBOUND_RUN_COMPLETED');
+    emit(this.ctx, 'run:completed', { runId, businessId });
+    this.notifyRun(runId);
+    return true;
+  }
+
+  private async blockRun(runId: string, error: Error): Promise<void> {
+    if (await this.ctx.store.setRunStatus(runId, ['running'], 'paused', this.ctx.now())) {
+      void this.feeders.get(runId)?.stop();
+      this.feeders.delete(runId);
+      this.ctx.logger.error({ run_id: runId, err: error }, 'OUTBOUND_RUN_PAUSED');
+      emit(this.ctx, 'error', error);
+      this.notifyRun(runId);
+    }
+  }
+
+  private notifyRun(runId: string): void {
+    for (const wake of this.runWatchers.get(runId) ?? []) wake();
+  }
+
+  private nextRunChange(runId: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const watchers = this.runWatchers.get(runId) ?? new Set();
+      this.runWatchers.set(runId, watchers);
+      const done = () => {
+        clearTimeout(timer);
+        watchers.delete(done);
+        if (watchers.size === 0) this.runWatchers.delete(runId);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      watchers.add(done);
+    });
+  }
+
+  private tick(): Promise<void> {
+    if (this.closed || this.ticking) return this.ticking ?? Promise.resolve();
+    this.ticking = this.reconciler
+      .tick()
+      .catch((err: unknown) => {
+        this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+        emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));
+      })
+      .finally(() => {
+        this.ticking = undefined;
+      });
+    return this.ticking;
+  }
+}

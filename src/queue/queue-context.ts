@@ -1,0 +1,45 @@
+import type { EventEmitter } from 'node:events';
+import type { Dialer } from '../dialer/dialer.js';
+import type { SlotLimiter } from '../limiter/slot-limiter.js';
+import type { Logger } from '../logger.js';
+import type { JobStore } from '../store/job-store.js';
+import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
+
+/** Retry policy for transient dial failures. */
+export interface RetryPolicy {
+  /** Dial attempts per job, the first included (default 3). */
+  maxAttempts: number;
+  /** Backoff before the second attempt; doubles each time, with full jitter (default 1,000 ms). */
+  baseDelayMs: number;
+  /** Longest backoff (default 60,000 ms). */
+  maxDelayMs: number;
+}
+
+/** What the engine's parts share: the adapters, the settings and this process's identity. */
+export interface QueueContext {
+  readonly store: JobStore;
+  readonly limiter: SlotLimiter;
+  readonly dialer: Dialer;
+  readonly logger: Logger;
+  readonly emitter: EventEmitter;
+  readonly processId: string;
+  readonly leaseMs: number;
+  readonly retry: RetryPolicy;
+  readonly dialsPerSecond?: number;
+  readonly now: () => number;
+  readonly newId: () => string;
+}
+
+/** Emits a typed queue event; `error` events go to the logger when nobody listens, never thrown. */
+export function emit<E extends OutboundQueueEventName>(
+  ctx: QueueContext,
+  name: E,
+  payload: OutboundQueueEvents[E],
+): void {
+  if (name === 'error' && ctx.emitter.listenerCount('error') === 0) return;
+  try {
+    ctx.emitter.emit(name, payload);
+  } catch (err) {
+    ctx.logger.error({ err, event: name }, 'OUTBOUND_LISTENER_FAILED');
+  }
+}

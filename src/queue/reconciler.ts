@@ -1,0 +1,122 @@
+import type { JobRoute, RunRecord } from '../store/job-store.js';
+import { isTerminal } from '../store/job-transitions.js';
+import type { JobStatus } from '../types.js';
+import { jobStatusOfCall } from './call-status.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { QueueContext } from './queue-context.js';
+
+/** Runs adopted per tick at most, so one process does not grab a whole backlog at once. */
+const MAX_ADOPT_PER_TICK = 100;
+/** Silent calls looked at per tick. */
+const SILENT_BATCH = 50;
+
+/**
+ * The slow safety net, one tick every third of a lease: keeps this process's run ownership and
+ * slot leases alive, adopts runs whose owner died, and resolves slots whose holder died and calls
+ * whose events were lost. Nothing on the hot path waits for it. It touches Redis only for the
+ * businesses this process owns runs of or holds slots in: an idle process sends nothing.
+ */
+export class Reconciler {
+  /**
+   * @param ctx - the queue's shared adapters and settings
+   * @param dispatcher - holds this process's slots and applies outcomes
+   * @param ownRuns - told which runs this process owns after each lease renewal
+   * @param silentCallMs - a live job with no event for this long is checked with the provider
+   */
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly dispatcher: Dispatcher,
+    private readonly ownRuns: (runs: RunRecord[]) => void,
+    private readonly silentCallMs: number,
+  ) {}
+
+  /** One pass; failures are logged and retried on the next tick. */
+  async tick(): Promise<void> {
+    const { ctx } = this;
+    const now = ctx.now();
+    const runs = await ctx.store.leaseRuns(ctx.processId, now, now + ctx.leaseMs, MAX_ADOPT_PER_TICK);
+    this.ownRuns(runs);
+    await this.renewHoldings();
+    const keys = new Set([...runs.map((r) => r.businessId), ...this.dispatcher.holdings.values()]);
+    for (const key of keys) {
+      for (const jobId of await ctx.limiter.reclaim(key, ctx.leaseMs)) await this.resolveExpired(key, jobId);
+    }
+    for (const job of await ctx.store.silentJobs(ctx.now() - this.silentCallMs, SILENT_BATCH)) {
+      await this.resolveLive(job.businessId, job, true);
+    }
+  }
+
+  private async renewHoldings(): Promise<void> {
+    const byKey = new Map<string, string[]>();
+    for (const [jobId, key] of this.dispatcher.holdings) byKey.set(key, [...(byKey.get(key) ?? []), jobId]);
+    for (const [key, jobIds] of byKey) {
+      for (const lost of await this.ctx.limiter.renew(key, jobIds, this.ctx.leaseMs)) {
+        this.dispatcher.holdings.delete(lost);
+      }
+    }
+  }
+
+  /** A slot whose holder stopped renewing it: find out from the database what became of its job. */
+  private async resolveExpired(key: string, jobId: string): Promise<void> {
+    const job = await this.ctx.store.getJob(jobId);
+    this.ctx.logger.warn({ business_id: key, job_id: jobId, status: job?.status }, 'OUTBOUND_SLOT_EXPIRED');
+    if (!job || isTerminal(job.status)) {
+      await this.dispatcher.releaseSlot(key, jobId);
+    } else if (job.status === 'queued') {
+      // Handed a slot by a process that died before claiming it: the slot is still its own.
+      this.dispatcher.dialHeld(key, jobId, { active: 0, limit: 0 });
+    } else {
+      await this.resolveLive(key, job, false);
+    }
+  }
+
+  /**
+   * A claimed job whose holder is gone or whose call went silent. Never dials again: it asks the
+   * provider, or ends the job when nobody can tell what became of the call.
+   */
+  private async resolveLive(key: string, job: JobRoute, silent: boolean): Promise<void> {
+    const { ctx } = this;
+    if (job.callId !== undefined && ctx.dialer.fetchCall) {
+      const state = await ctx.dialer.fetchCall(job.callId);
+      const status = state && jobStatusOfCall(state.status);
+      if (state && status && isTerminal(status)) {
+        await this.dispatcher.applyEvent({ ...state, jobId: job.jobId, callId: job.callId, lockToken: job.lockToken });
+        return;
+      }
+      if (state) {
+        await this.hold(key, job);
+        return;
+      }
+      await this.fail(job, 'CALL_NOT_FOUND', 'the provider does not know the call');
+      return;
+    }
+    if (job.callId === undefined) {
+      if (silent && this.dispatcher.holdings.has(job.jobId)) return; // our own dial() is still running
+      await this.fail(job, 'DIAL_OUTCOME_UNKNOWN', 'the dialing process stopped before the call id was recorded');
+      return;
+    }
+    if (ctx.now() - job.updatedAt >= this.silentCallMs) {
+      await this.fail(job, 'CALL_LOST', 'no event for the call and the dialer cannot be asked');
+      return;
+    }
+    await this.hold(key, job);
+  }
+
+  /** The call is still live: this process now holds (and renews) its slot. */
+  private async hold(key: string, job: JobRoute): Promise<void> {
+    this.dispatcher.holdings.set(job.jobId, key);
+    await this.ctx.limiter.renew(key, [job.jobId], this.ctx.leaseMs);
+    await this.ctx.store.touchJob(job.jobId, this.ctx.now());
+  }
+
+  private async fail(job: JobRoute, code: string, message: string): Promise<void> {
+    const status: JobStatus = 'failed';
+    this.ctx.logger.warn({ business_id: job.businessId, job_id: job.jobId, code }, 'OUTBOUND_JOB_ABANDONED');
+    const ended = await this.ctx.store.transition(
+      { jobId: job.jobId, lockToken: job.lockToken, callId: job.callId, status, errorCode: code, errorMessage: message },
+      this.ctx.now(),
+    );
+    // Nothing changed: another process resolved the job first, which is fine.
+    if (ended) await this.dispatcher.ended(ended);
+  }
+}

@@ -1,0 +1,52 @@
+/** How long a promotion nobody waited for is remembered (its feeder may be about to wait). */
+const EARLY_PROMOTION_TTL_MS = 60_000;
+
+/**
+ * Feeders waiting for their queued job to be handed a slot. A hand-off (local or told by another
+ * process) wakes the waiter of the promoted job at once; a timeout is only the safety net. A
+ * promotion that arrives before its feeder starts waiting is remembered, so it is never missed.
+ */
+export class SlotWaiters {
+  private readonly waiting = new Map<string, (promoted: boolean) => void>();
+  private readonly early = new Map<string, number>();
+
+  /**
+   * Waits until `jobId` is promoted, {@link SlotWaiters.interrupt} is called, or `timeoutMs` passes.
+   * @returns true when woken by a promotion
+   */
+  wait(jobId: string, timeoutMs: number): Promise<boolean> {
+    if (this.early.delete(jobId)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (promoted: boolean) => {
+        clearTimeout(timer);
+        if (this.waiting.get(jobId) === finish) this.waiting.delete(jobId);
+        resolve(promoted);
+      };
+      this.waiting.get(jobId)?.(false);
+      this.waiting.set(jobId, finish);
+    });
+  }
+
+  /**
+   * Wakes the waiters of promoted jobs, and remembers promotions nobody waits for yet.
+   * @param jobIds - the jobs handed a slot
+   * @param now - current time in ms
+   */
+  promoted(jobIds: readonly string[], now: number): void {
+    for (const id of jobIds) {
+      const waiter = this.waiting.get(id);
+      if (waiter) waiter(true);
+      else this.early.set(id, now);
+    }
+    for (const [id, at] of this.early) {
+      if (now - at < EARLY_PROMOTION_TTL_MS) break;
+      this.early.delete(id);
+    }
+  }
+
+  /** Ends the wait of `jobId` as a timeout would (its feeder is stopping). */
+  interrupt(jobId: string): void {
+    this.waiting.get(jobId)?.(false);
+  }
+}

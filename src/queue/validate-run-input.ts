@@ -1,0 +1,79 @@
+import { isValidPhoneNumber, parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import type { StartRunInput } from '../types.js';
+
+/** Most issues a ValidationError lists; the count says how many there were in all. */
+const MAX_ISSUES = 1000;
+const MAX_CONCURRENCY = 1000;
+const MAX_ID_LENGTH = 255;
+
+/**
+ * Whether `value` is a dialable phone number written in E.164 form (`+14155550101`).
+ * @param value - the number as given
+ * @returns true for a valid E.164 number
+ */
+export function isE164(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\+[1-9]\d{6,14}$/.test(value)) return false;
+  try {
+    return parsePhoneNumberWithError(value).number === value && isValidPhoneNumber(value);
+  } catch {
+    return false;
+  }
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+/**
+ * Checks a whole `startRun` input and names every bad field and row.
+ * @param input - the input as the host passed it (unknown: it may come straight from JSON)
+ * @throws {@link ValidationError} listing each problem; nothing may be written then
+ */
+export function validateRunInput(input: unknown): asserts input is StartRunInput {
+  const issues: ValidationIssue[] = [];
+  let count = 0;
+  const add = (issue: ValidationIssue) => {
+    count += 1;
+    if (issues.length < MAX_ISSUES) issues.push(issue);
+  };
+  if (typeof input !== 'object' || input === null) throw new ValidationError([{ field: 'input', message: 'must be an object' }]);
+  const run = input as Record<string, unknown>;
+  if (!isId(run.businessId)) add({ field: 'businessId', message: `must be a non-empty string of at most ${MAX_ID_LENGTH} characters` });
+  const c = run.concurrency;
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY) {
+    add({ field: 'concurrency', message: `must be an integer from 1 to ${MAX_CONCURRENCY} (got ${JSON.stringify(c)})` });
+  }
+  if (run.runId !== undefined && !isId(run.runId)) add({ field: 'runId', message: 'must be a non-empty string of at most 255 characters' });
+  if (run.from !== undefined && !isE164(run.from)) add({ field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(run.from)})` });
+  const leads = run.leads;
+  if (!Array.isArray(leads)) {
+    add({ field: 'leads', message: 'must be an array' });
+  } else if (leads.length === 0) {
+    add({ field: 'leads', message: 'must not be empty' });
+  } else {
+    const seen = new Map<string, number>();
+    leads.forEach((lead: unknown, row: number) => {
+      if (typeof lead !== 'object' || lead === null) {
+        add({ row, field: 'lead', message: 'must be an object' });
+        return;
+      }
+      const l = lead as Record<string, unknown>;
+      if (!isE164(l.to)) add({ row, field: 'to', message: `is not an E.164 phone number (got ${JSON.stringify(l.to)})` });
+      if (l.from !== undefined && !isE164(l.from)) add({ row, field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(l.from)})` });
+      if (l.leadId !== undefined) {
+        if (!isId(l.leadId)) {
+          add({ row, field: 'leadId', message: 'must be a non-empty string of at most 255 characters' });
+        } else {
+          const first = seen.get(l.leadId);
+          if (first === undefined) seen.set(l.leadId, row);
+          else add({ row, field: 'leadId', message: `duplicates row ${first} (${JSON.stringify(l.leadId)})` });
+        }
+      }
+      if (l.metadata !== undefined && (typeof l.metadata !== 'object' || l.metadata === null || Array.isArray(l.metadata))) {
+        add({ row, field: 'metadata', message: 'must be a plain object' });
+      }
+    });
+  }
+  if (count > 0) throw new ValidationError(issues, count);
+}

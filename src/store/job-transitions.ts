@@ -1,0 +1,31 @@
+import { type JobStatus, TERMINAL_JOB_STATUSES } from '../types.js';
+
+const RANK: Record<JobStatus, number> = {
+  queued: 0,
+  dialing: 1,
+  ringing: 2,
+  in_progress: 3,
+  completed: 4,
+  busy: 4,
+  no_answer: 4,
+  failed: 4,
+  canceled: 4,
+};
+
+/** Whether `status` is terminal (the job never changes again). */
+export function isTerminal(status: JobStatus): boolean {
+  return RANK[status] === 4;
+}
+
+/**
+ * The statuses a claimed job may move to `target` from: job status only moves forward, and a
+ * terminal status is written once. Queued jobs are moved only by claims and cancels, never by events.
+ * @returns the statuses ranked below `target`, from `dialing` on
+ */
+export function statusesBefore(target: JobStatus): JobStatus[] {
+  const rank = RANK[target];
+  return (['dialing', 'ringing', 'in_progress'] as const).filter((s) => RANK[s] < rank);
+}
+
+/** The terminal statuses, for queries. */
+export const TERMINAL = TERMINAL_JOB_STATUSES;

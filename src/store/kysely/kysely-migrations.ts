@@ -1,0 +1,100 @@
+import { type Kysely, type Migration, Migrator } from 'kysely';
+import type { TableNames } from './kysely-schema.js';
+
+/**
+ * The store's migrations, versioned by name. A migration is never edited once released; changes
+ * come as new entries.
+ * @param t - the table names for the host's prefix
+ * @returns migrations keyed by version name
+ */
+export function storeMigrations(t: TableNames): Record<string, Migration> {
+  return {
+    '0001_runs_and_jobs': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable(t.runs)
+          .ifNotExists()
+          .addColumn('id', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('business_id', 'varchar(255)', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('concurrency', 'integer', (c) => c.notNull())
+          .addColumn('total', 'integer', (c) => c.notNull())
+          .addColumn('from_number', 'varchar(32)')
+          .addColumn('owner_id', 'varchar(64)')
+          .addColumn('owner_expires_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex(`${t.runs}_status_owner`)
+          .ifNotExists()
+          .on(t.runs)
+          .columns(['status', 'owner_expires_at'])
+          .execute();
+        await db.schema
+          .createTable(t.jobs)
+          .ifNotExists()
+          .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('run_id', 'varchar(255)', (c) => c.notNull())
+          .addColumn('business_id', 'varchar(255)', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('lead_id', 'varchar(255)')
+          .addColumn('to_number', 'varchar(32)', (c) => c.notNull())
+          .addColumn('from_number', 'varchar(32)')
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lock_token', 'varchar(64)')
+          .addColumn('call_id', 'varchar(128)')
+          .addColumn('error_code', 'varchar(64)')
+          .addColumn('error_message', 'text')
+          .addColumn('duration_sec', 'integer')
+          .addColumn('metadata', 'text', (c) => c.notNull())
+          .addColumn('not_before', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('claimed_at', 'bigint')
+          .addColumn('dialed_at', 'bigint')
+          .addColumn('ended_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex(`${t.jobs}_run_status_seq`)
+          .ifNotExists()
+          .on(t.jobs)
+          .columns(['run_id', 'status', 'seq'])
+          .execute();
+        await db.schema
+          .createIndex(`${t.jobs}_business_status`)
+          .ifNotExists()
+          .on(t.jobs)
+          .columns(['business_id', 'status'])
+          .execute();
+        await db.schema
+          .createIndex(`${t.jobs}_status_updated`)
+          .ifNotExists()
+          .on(t.jobs)
+          .columns(['status', 'updated_at'])
+          .execute();
+        await db.schema.createIndex(`${t.jobs}_call_id`).ifNotExists().on(t.jobs).column('call_id').execute();
+      },
+    },
+  };
+}
+
+/**
+ * Applies the store's pending migrations. Kysely's migrator takes a lock (an advisory lock on
+ * PostgreSQL), so several processes may call this at once.
+ * @param db - the host's Kysely instance
+ * @param t - the table names for the host's prefix
+ * @throws the migration's error when one fails (that migration is rolled back)
+ */
+export async function migrateStore(db: Kysely<unknown>, t: TableNames): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => storeMigrations(t) },
+    migrationTableName: t.migrations,
+    migrationLockTableName: t.migrationLock,
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

@@ -1,0 +1,74 @@
+import type { Job, JobMetadata, JobStatus, RunStatus } from '../../types.js';
+import type { JobRoute, RunRecord } from '../job-store.js';
+import type { JobRow, RunRow } from './kysely-schema.js';
+
+/** Reads a bigint column that PostgreSQL returns as a string. */
+export function toNumber(value: number | string | bigint): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+function optionalNumber(value: number | string | null | undefined): number | undefined {
+  return value === null || value === undefined ? undefined : toNumber(value);
+}
+
+function optionalDate(value: number | string | null | undefined): Date | undefined {
+  const ms = optionalNumber(value);
+  return ms === undefined ? undefined : new Date(ms);
+}
+
+function optional<T>(value: T | null): T | undefined {
+  return value === null ? undefined : value;
+}
+
+/** Maps a runs row to a {@link RunRecord}. */
+export function toRunRecord(row: RunRow): RunRecord {
+  return {
+    runId: row.id,
+    businessId: row.business_id,
+    status: row.status as RunStatus,
+    concurrency: toNumber(row.concurrency),
+    total: toNumber(row.total),
+    from: optional(row.from_number),
+    ownerId: optional(row.owner_id),
+    ownerExpiresAt: optionalNumber(row.owner_expires_at),
+    createdAt: toNumber(row.created_at),
+    finishedAt: optionalNumber(row.finished_at),
+  };
+}
+
+/** Maps a jobs row to the public {@link Job}. */
+export function toJob(row: JobRow): Job {
+  return {
+    jobId: row.id,
+    runId: row.run_id,
+    businessId: row.business_id,
+    leadId: optional(row.lead_id),
+    to: row.to_number,
+    from: optional(row.from_number),
+    status: row.status as JobStatus,
+    attempt: toNumber(row.attempt),
+    callId: optional(row.call_id),
+    errorCode: optional(row.error_code),
+    errorMessage: optional(row.error_message),
+    metadata: JSON.parse(row.metadata) as JobMetadata,
+    createdAt: new Date(toNumber(row.created_at)),
+    dialedAt: optionalDate(row.dialed_at),
+    endedAt: optionalDate(row.ended_at),
+  };
+}
+
+/** The columns {@link toJobRoute} reads. */
+export const JOB_ROUTE_COLUMNS = ['id', 'run_id', 'business_id', 'status', 'lock_token', 'call_id', 'updated_at'] as const;
+
+/** Maps the routing columns of a jobs row to a {@link JobRoute}. */
+export function toJobRoute(row: Pick<JobRow, (typeof JOB_ROUTE_COLUMNS)[number]>): JobRoute {
+  return {
+    jobId: row.id,
+    runId: row.run_id,
+    businessId: row.business_id,
+    status: row.status as JobStatus,
+    lockToken: optional(row.lock_token),
+    callId: optional(row.call_id),
+    updatedAt: toNumber(row.updated_at),
+  };
+}

@@ -1,0 +1,64 @@
+/** Names of the store's tables for a given prefix. */
+export interface TableNames {
+  runs: string;
+  jobs: string;
+  migrations: string;
+  migrationLock: string;
+}
+
+/**
+ * Table names with the host's prefix.
+ * @param prefix - prepended to every table name (default `oq_`)
+ * @returns the names of the runs, jobs and migration tables
+ */
+export function tableNames(prefix: string): TableNames {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(prefix)) {
+    throw new TypeError(`tablePrefix must be letters, digits and underscores (got ${JSON.stringify(prefix)})`);
+  }
+  return {
+    runs: `${prefix}runs`,
+    jobs: `${prefix}jobs`,
+    migrations: `${prefix}migrations`,
+    migrationLock: `${prefix}migrations_lock`,
+  };
+}
+
+/** A row of the runs table as the driver returns it (bigint columns may be strings on PostgreSQL). */
+export interface RunRow {
+  id: string;
+  business_id: string;
+  status: string;
+  concurrency: number;
+  total: number;
+  from_number: string | null;
+  owner_id: string | null;
+  owner_expires_at: number | string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  finished_at: number | string | null;
+}
+
+/** A row of the jobs table as the driver returns it. */
+export interface JobRow {
+  id: string;
+  run_id: string;
+  business_id: string;
+  seq: number;
+  lead_id: string | null;
+  to_number: string;
+  from_number: string | null;
+  status: string;
+  attempt: number;
+  lock_token: string | null;
+  call_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  duration_sec: number | null;
+  metadata: string;
+  not_before: number | string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  claimed_at: number | string | null;
+  dialed_at: number | string | null;
+  ended_at: number | string | null;
+}

@@ -1,0 +1,429 @@
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import {
+  type Job,
+  JOB_STATUSES,
+  type JobStatus,
+  LIVE_JOB_STATUSES,
+  type ListJobsOptions,
+  type RunStatus,
+  TERMINAL_JOB_STATUSES,
+} from '../../types.js';
+import type {
+  ClaimedJob,
+  JobRoute,
+  JobStore,
+  JobTransition,
+  NewJob,
+  NewRun,
+  QueuedJobRef,
+  RunRecord,
+  TransitionResult,
+} from '../job-store.js';
+import { isTerminal, statusesBefore } from '../job-transitions.js';
+import { migrateStore } from './kysely-migrations.js';
+import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
+import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
+
+/** Options of {@link KyselyStore}. */
+export interface KyselyStoreOptions {
+  /** The host's Kysely instance (SQLite or PostgreSQL dialect). The store never destroys it. */
+  // biome-ignore lint/suspicious/noExplicitAny: the store works on any host schema; its own tables are prefixed
+  db: Kysely<any>;
+  /** Prefix of the store's table names (default `oq_`). */
+  tablePrefix?: string;
+  /** Rows per INSERT when writing a run's jobs (default 1,000). */
+  insertBatchSize?: number;
+}
+
+const RUN_ACTIVE: readonly RunStatus[] = ['running', 'paused'];
+
+/**
+ * The job store on a host's Kysely database: SQLite (better-sqlite3) or PostgreSQL (pg).
+ * Claims and event writes are single compare-and-set statements, so any number of processes
+ * may share one database.
+ *
+ * @example
+ * ```ts
+ * import Database from 'better-sqlite3';
+ * import { Kysely, SqliteDialect } from 'kysely';
+ * import { KyselyStore } from 'outbound-queue/kysely';
+ *
+ * const db = new Kysely({ dialect: new SqliteDialect({ database: new Database('calls.db') }) });
+ * const store = new KyselyStore({ db });
+ * ```
+ */
+export class KyselyStore implements JobStore {
+  // biome-ignore lint/suspicious/noExplicitAny: see KyselyStoreOptions.db
+  private readonly db: Kysely<any>;
+  private readonly t: TableNames;
+  private readonly batchSize: number;
+
+  /**
+   * @param options - the host's database and table settings
+   */
+  constructor(options: KyselyStoreOptions) {
+    this.db = options.db;
+    this.t = tableNames(options.tablePrefix ?? 'oq_');
+    this.batchSize = options.insertBatchSize ?? 1000;
+  }
+
+  /** {@inheritDoc JobStore.migrate} */
+  async migrate(): Promise<void> {
+    await migrateStore(this.db, this.t);
+  }
+
+  /** {@inheritDoc JobStore.createRun} */
+  async createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<{ run: RunRecord; created: boolean }> {
+    const created = await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto(this.t.runs)
+        .values({
+          id: run.runId,
+          business_id: run.businessId,
+          status: 'running',
+          concurrency: run.concurrency,
+          total: run.total,
+          from_number: run.from ?? null,
+          owner_id: run.ownerId ?? null,
+          owner_expires_at: run.ownerExpiresAt ?? null,
+          created_at: run.createdAt,
+          updated_at: run.createdAt,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+      let batch: Record<string, unknown>[] = [];
+      for (const job of jobs) {
+        batch.push({
+          id: job.jobId,
+          run_id: run.runId,
+          business_id: run.businessId,
+          seq: job.seq,
+          lead_id: job.leadId ?? null,
+          to_number: job.to,
+          from_number: job.from ?? null,
+          status: 'queued',
+          attempt: 0,
+          metadata: JSON.stringify(job.metadata),
+          created_at: run.createdAt,
+          updated_at: run.createdAt,
+        });
+        if (batch.length >= this.batchSize) {
+          await trx.insertInto(this.t.jobs).values(batch).execute();
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await trx.insertInto(this.t.jobs).values(batch).execute();
+      return true;
+    });
+    const stored = await this.getRun(run.runId);
+    if (!stored) throw new Error(`run ${run.runId} vanished after it was written`);
+    return { run: stored, created };
+  }
+
+  /** {@inheritDoc JobStore.getRun} */
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    const row = await this.db.selectFrom(this.t.runs).selectAll().where('id', '=', runId).executeTakeFirst();
+    return row ? toRunRecord(row as RunRow) : undefined;
+  }
+
+  /** {@inheritDoc JobStore.countJobs} */
+  async countJobs(runId: string): Promise<Partial<Record<JobStatus, number>>> {
+    const rows = await this.db
+      .selectFrom(this.t.jobs)
+      .select(['status', (eb) => eb.fn.countAll().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('status')
+      .execute();
+    const counts: Partial<Record<JobStatus, number>> = {};
+    for (const row of rows) counts[row.status as JobStatus] = toNumber(row.n as number | string);
+    return counts;
+  }
+
+  /** {@inheritDoc JobStore.listJobs} */
+  async listJobs(runId: string, options: ListJobsOptions): Promise<Job[]> {
+    let query = this.db.selectFrom(this.t.jobs).selectAll().where('run_id', '=', runId);
+    if (options.status !== undefined) {
+      const statuses = typeof options.status === 'string' ? [options.status] : [...options.status];
+      query = query.where('status', 'in', statuses.length > 0 ? statuses : [...JOB_STATUSES]);
+    }
+    if (options.after !== undefined) {
+      const after = this.db.selectFrom(this.t.jobs).select('seq').where('id', '=', options.after);
+      query = query.where('seq', '>', after);
+    }
+    const rows = await query
+      .orderBy('seq')
+      .limit(options.limit ?? 100)
+      .execute();
+    return rows.map((row) => toJob(row as JobRow));
+  }
+
+  /** {@inheritDoc JobStore.getJob} */
+  async getJob(jobId: string): Promise<JobRoute | undefined> {
+    const row = await this.db
+      .selectFrom(this.t.jobs)
+      .select(JOB_ROUTE_COLUMNS)
+      .where('id', '=', jobId)
+      .executeTakeFirst();
+    return row ? toJobRoute(row as JobRow) : undefined;
+  }
+
+  /** {@inheritDoc JobStore.nextQueuedJobs} */
+  async nextQueuedJobs(runId: string, afterSeq: number, limit: number, now: number): Promise<QueuedJobRef[]> {
+    const rows = await this.db
+      .selectFrom(this.t.jobs)
+      .select(['id', 'seq'])
+      .where('run_id', '=', runId)
+      .where('status', '=', 'queued')
+      .where('seq', '>', afterSeq)
+      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]))
+      .where((eb) =>
+        eb.exists(
+          eb.selectFrom(this.t.runs).select(sql.lit(1).as('one')).where('id', '=', runId).where('status', '=', 'running'),
+        ),
+      )
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ jobId: row.id as string, seq: toNumber(row.seq as number) }));
+  }
+
+  /** {@inheritDoc JobStore.nextRetryAt} */
+  async nextRetryAt(runId: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom(this.t.jobs)
+      .select((eb) => eb.fn.min('not_before').as('at'))
+      .where('run_id', '=', runId)
+      .where('status', '=', 'queued')
+      .where('not_before', 'is not', null)
+      .executeTakeFirst();
+    return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
+  }
+
+  /** {@inheritDoc JobStore.claimJob} */
+  async claimJob(jobId: string, lockToken: string, now: number): Promise<ClaimedJob | undefined> {
+    const { runs, jobs } = this.t;
+    const row = await this.db
+      .updateTable(jobs)
+      .set({
+        status: 'dialing',
+        lock_token: lockToken,
+        attempt: sql`attempt + 1`,
+        claimed_at: now,
+        updated_at: now,
+        not_before: null,
+      })
+      .where('id', '=', jobId)
+      .where('status', '=', 'queued')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom(runs)
+            .select(sql.lit(1).as('one'))
+            .whereRef(`${runs}.id`, '=', `${jobs}.run_id`)
+            .where(`${runs}.status`, '=', 'running'),
+        ),
+      )
+      .returning(['id', 'run_id', 'business_id', 'to_number', 'from_number', 'attempt', 'metadata'])
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      jobId: row.id,
+      runId: row.run_id,
+      businessId: row.business_id,
+      to: row.to_number,
+      from: row.from_number ?? undefined,
+      attempt: toNumber(row.attempt),
+      lockToken,
+      metadata: JSON.parse(row.metadata),
+    };
+  }
+
+  /** {@inheritDoc JobStore.recordDialed} */
+  async recordDialed(jobId: string, lockToken: string, callId: string, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable(this.t.jobs)
+      .set({ call_id: callId, dialed_at: now })
+      .where('id', '=', jobId)
+      .where('lock_token', '=', lockToken)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** {@inheritDoc JobStore.transition} */
+  async transition(change: JobTransition, now: number): Promise<TransitionResult> {
+    const from = statusesBefore(change.status);
+    if (from.length === 0 || (change.lockToken === undefined && change.callId === undefined)) return undefined;
+    const terminal = isTerminal(change.status);
+    const row = await this.db
+      .updateTable(this.t.jobs)
+      .set({
+        status: change.status,
+        updated_at: now,
+        ...(change.callId === undefined ? {} : { call_id: sql`coalesce(call_id, ${change.callId})` }),
+        ...(terminal
+          ? {
+              ended_at: now,
+              error_code: change.errorCode ?? null,
+              error_message: change.errorMessage ?? null,
+              duration_sec: change.durationSec ?? null,
+            }
+          : {}),
+      })
+      .where('id', '=', change.jobId)
+      .where('status', 'in', from)
+      .where((eb) => {
+        const matches = [];
+        if (change.lockToken !== undefined) matches.push(eb('lock_token', '=', change.lockToken));
+        if (change.callId !== undefined) matches.push(eb('call_id', '=', change.callId));
+        return eb.or(matches);
+      })
+      .returning(JOB_ROUTE_COLUMNS)
+      .executeTakeFirst();
+    return row ? toJobRoute(row as JobRow) : undefined;
+  }
+
+  /** {@inheritDoc JobStore.requeueJob} */
+  async requeueJob(
+    jobId: string,
+    lockToken: string,
+    notBefore: number,
+    error: { code: string; message: string },
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable(this.t.jobs)
+      .set({
+        status: 'queued',
+        lock_token: null,
+        call_id: null,
+        not_before: notBefore,
+        error_code: error.code,
+        error_message: error.message,
+        updated_at: now,
+      })
+      .where('id', '=', jobId)
+      .where('lock_token', '=', lockToken)
+      .where('status', '=', 'dialing')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** {@inheritDoc JobStore.touchJob} */
+  async touchJob(jobId: string, now: number): Promise<void> {
+    await this.db.updateTable(this.t.jobs).set({ updated_at: now }).where('id', '=', jobId).execute();
+  }
+
+  /** {@inheritDoc JobStore.setRunStatus} */
+  async setRunStatus(runId: string, from: readonly RunStatus[], to: RunStatus, now: number): Promise<boolean> {
+    const final = to === 'stopped' || to === 'completed';
+    const result = await this.db
+      .updateTable(this.t.runs)
+      .set({ status: to, updated_at: now, ...(final ? { finished_at: now, owner_id: null } : {}) })
+      .where('id', '=', runId)
+      .where('status', 'in', [...from])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** {@inheritDoc JobStore.cancelQueuedJobs} */
+  async cancelQueuedJobs(runId: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable(this.t.jobs)
+      .set({ status: 'canceled', ended_at: now, updated_at: now })
+      .where('run_id', '=', runId)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** {@inheritDoc JobStore.countUnfinished} */
+  async countUnfinished(runId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom(this.t.jobs)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('run_id', '=', runId)
+      .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
+      .executeTakeFirstOrThrow();
+    return toNumber(row.n as number | string);
+  }
+
+  /** {@inheritDoc JobStore.liveJobIds} */
+  async liveJobIds(businessId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom(this.t.jobs)
+      .select('id')
+      .where('business_id', '=', businessId)
+      .where('status', 'in', [...LIVE_JOB_STATUSES])
+      .execute();
+    return rows.map((row) => row.id as string);
+  }
+
+  /** {@inheritDoc JobStore.liveCallIds} */
+  async liveCallIds(runId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom(this.t.jobs)
+      .select('call_id')
+      .where('run_id', '=', runId)
+      .where('status', 'in', [...LIVE_JOB_STATUSES])
+      .where('call_id', 'is not', null)
+      .execute();
+    return rows.map((row) => row.call_id as string);
+  }
+
+  /** {@inheritDoc JobStore.silentJobs} */
+  async silentJobs(before: number, limit: number): Promise<JobRoute[]> {
+    const rows = await this.db
+      .selectFrom(this.t.jobs)
+      .select(JOB_ROUTE_COLUMNS)
+      .where('status', 'in', [...LIVE_JOB_STATUSES])
+      .where('updated_at', '<', before)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => toJobRoute(row as JobRow));
+  }
+
+  /** {@inheritDoc JobStore.leaseRuns} */
+  async leaseRuns(ownerId: string, now: number, until: number, maxNew: number): Promise<RunRecord[]> {
+    const { runs } = this.t;
+    await this.db
+      .updateTable(runs)
+      .set({ owner_expires_at: until })
+      .where('owner_id', '=', ownerId)
+      .where('status', 'in', [...RUN_ACTIVE])
+      .execute();
+    // biome-ignore lint/suspicious/noExplicitAny: see KyselyStoreOptions.db
+    const orphaned = (eb: ExpressionBuilder<any, any>) =>
+      eb.or([eb('owner_id', 'is', null), eb('owner_expires_at', '<', now)]);
+    const candidates = this.db
+      .selectFrom(runs)
+      .select('id')
+      .where('status', 'in', [...RUN_ACTIVE])
+      .where(orphaned)
+      .limit(maxNew);
+    await this.db
+      .updateTable(runs)
+      .set({ owner_id: ownerId, owner_expires_at: until })
+      .where('id', 'in', candidates)
+      .where('status', 'in', [...RUN_ACTIVE])
+      .where(orphaned)
+      .execute();
+    const rows = await this.db
+      .selectFrom(runs)
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      .where('status', 'in', [...RUN_ACTIVE])
+      .execute();
+    return rows.map((row) => toRunRecord(row as RunRow));
+  }
+
+  /** {@inheritDoc JobStore.releaseRuns} */
+  async releaseRuns(ownerId: string): Promise<void> {
+    await this.db
+      .updateTable(this.t.runs)
+      .set({ owner_id: null, owner_expires_at: null })
+      .where('owner_id', '=', ownerId)
+      .execute();
+  }
+}

@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
+import type { StartRunInput } from '../../src/types.js';
+import { leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
+import { RecordingDialer } from '../support/recording-dialer.js';
+
+describe('startRun validation (guarantee 7)', () => {
+  let fx: QueueFixture | undefined;
+  afterEach(async () => fx?.close());
+
+  async function rejected(input: unknown): Promise<ValidationError> {
+    fx ??= await startQueue(new RecordingDialer());
+    const error = await fx.queue.startRun(input as StartRunInput).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    const runs = await fx.db.selectFrom('oq_runs').select('id').execute();
+    const jobs = await fx.db.selectFrom('oq_jobs').select('id').execute();
+    expect(runs).toEqual([]);
+    expect(jobs).toEqual([]);
+    return error as ValidationError;
+  }
+
+  it('names each bad row and writes nothing', async () => {
+    const input = {
+      businessId: 'v',
+      concurrency: 3,
+      leads: [
+        { to: '+14155550101', leadId: 'a' },
+        { to: '4155550102', leadId: 'b' },
+        { to: '+1415555', leadId: 'c' },
+        { to: '+14155550104', leadId: 'a' },
+        { to: '+14155550105', leadId: 'e', from: 'me' },
+      ],
+    };
+    const error = await rejected(input);
+    expect(error.issues).toEqual([
+      expect.objectContaining({ row: 1, field: 'to' }),
+      expect.objectContaining({ row: 2, field: 'to' }),
+      expect.objectContaining({ row: 3, field: 'leadId' }),
+      expect.objectContaining({ row: 4, field: 'from' }),
+    ]);
+    expect(error.code).toBe('VALIDATION');
+    expect(error.message).toContain('row 1 to');
+  });
+
+  it.each([
+    ['zero concurrency', { concurrency: 0 }, 'concurrency'],
+    ['fractional concurrency', { concurrency: 1.5 }, 'concurrency'],
+    ['string concurrency', { concurrency: '3' }, 'concurrency'],
+    ['empty lead list', { leads: [] }, 'leads'],
+    ['no lead list', { leads: undefined }, 'leads'],
+    ['empty business id', { businessId: '' }, 'businessId'],
+    ['bad default caller id', { from: '+1' }, 'from'],
+  ])('rejects %s', async (_name, patch, field) => {
+    const error = await rejected({ businessId: 'v', concurrency: 2, leads: leads(2), ...patch });
+    expect(error.issues.map((i) => i.field)).toContain(field);
+  });
+
+  it('rejects a row with a bad lead in the middle of a large run, writing nothing', async () => {
+    const many = leads(5000);
+    many[4321] = { to: '+1 nope' };
+    const error = await rejected({ businessId: 'v', concurrency: 5, leads: many });
+    expect(error.issues).toEqual([expect.objectContaining({ row: 4321, field: 'to' })]);
+  });
+
+  it('is idempotent on runId: same id, same run, no duplicate jobs', async () => {
+    fx = await startQueue(new RecordingDialer({ durationMs: 5 }));
+    const first = await fx.queue.startRun({ businessId: 'i', concurrency: 1, leads: leads(3), runId: 'client-key-1' });
+    const again = await fx.queue.startRun({ businessId: 'i', concurrency: 1, leads: leads(3), runId: 'client-key-1' });
+    expect(again.runId).toBe(first.runId);
+    expect(again.total).toBe(3);
+    const jobs = await fx.db.selectFrom('oq_jobs').select('id').execute();
+    expect(jobs).toHaveLength(3);
+    await expect(
+      fx.queue.startRun({ businessId: 'other', concurrency: 1, leads: leads(1), runId: 'client-key-1' }),
+    ).rejects.toThrow(ValidationError);
+  });
+});

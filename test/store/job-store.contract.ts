@@ -1,0 +1,171 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { JobStore, NewJob } from '../../src/store/job-store.js';
+
+/** A store under test and a second handle on the same database (another process's connection). */
+export interface StoreUnderTest {
+  store: JobStore;
+  other: JobStore;
+  /** Deletes every run and job. */
+  reset(): Promise<void>;
+}
+
+let seq = 0;
+function newJobs(n: number, prefix = `j${++seq}-`): NewJob[] {
+  return Array.from({ length: n }, (_, i) => ({ jobId: `${prefix}${i}`, seq: i + 1, to: '+14155550101', metadata: { i } }));
+}
+
+async function createRun(store: JobStore, runId: string, jobs: NewJob[], now = 1000) {
+  return store.createRun({ runId, businessId: 'biz', concurrency: 3, total: jobs.length, createdAt: now }, jobs);
+}
+
+/**
+ * The behaviour every {@link JobStore} must have, run against SQLite and PostgreSQL alike.
+ * @param name - the backend's name for the test titles
+ * @param setup - gives the store under test (migrated, empty)
+ */
+export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
+  describe(`JobStore contract: ${name}`, () => {
+    beforeEach(async () => setup().reset());
+
+    it('migrate() is idempotent', async () => {
+      const { store, other } = setup();
+      await Promise.all([store.migrate(), other.migrate()]);
+      await store.migrate();
+    });
+
+    it('creates a run once per id; a second create writes nothing', async () => {
+      const { store, other } = setup();
+      const jobs = newJobs(3);
+      const [a, b] = await Promise.all([createRun(store, 'r-idem', jobs), createRun(other, 'r-idem', newJobs(5))]);
+      expect([a.created, b.created].sort()).toEqual([false, true]);
+      expect(a.run.total).toBe(b.run.total);
+      const counts = await store.countJobs('r-idem');
+      expect(counts.queued).toBe(a.created ? 3 : 5);
+    });
+
+    it('exactly one of two racing claimers wins, with its own token', async () => {
+      const { store, other } = setup();
+      const jobs = newJobs(20);
+      await createRun(store, 'r-race', jobs);
+      for (const job of jobs) {
+        const [x, y] = await Promise.all([
+          store.claimJob(job.jobId, `tok-a-${job.jobId}`, 2000),
+          other.claimJob(job.jobId, `tok-b-${job.jobId}`, 2000),
+        ]);
+        const winners = [x, y].filter((c) => c !== undefined);
+        expect(winners).toHaveLength(1);
+        expect(winners[0]?.attempt).toBe(1);
+      }
+      expect((await store.countJobs('r-race')).dialing).toBe(20);
+    });
+
+    it('does not claim jobs of a run that is not running', async () => {
+      const { store } = setup();
+      const jobs = newJobs(2);
+      await createRun(store, 'r-paused', jobs);
+      expect(await store.setRunStatus('r-paused', ['running'], 'paused', 1500)).toBe(true);
+      expect(await store.claimJob(jobs[0]!.jobId, 't', 2000)).toBeUndefined();
+      expect(await store.nextQueuedJobs('r-paused', 0, 10, 2000)).toEqual([]);
+      expect(await store.setRunStatus('r-paused', ['running'], 'paused', 1500)).toBe(false);
+    });
+
+    it('moves status forward only, writes the terminal status once, and matches token or call id', async () => {
+      const { store } = setup();
+      const [job] = newJobs(1);
+      await createRun(store, 'r-fwd', [job!]);
+      const id = job!.jobId;
+      await store.claimJob(id, 'tok', 2000);
+      expect(await store.recordDialed(id, 'tok', 'CA1', 2001)).toBe(true);
+      expect(await store.transition({ jobId: id, lockToken: 'bad', status: 'ringing' }, 2002)).toBeUndefined();
+      expect(await store.transition({ jobId: id, lockToken: 'tok', status: 'in_progress' }, 2003)).toMatchObject({
+        status: 'in_progress',
+      });
+      expect(await store.transition({ jobId: id, lockToken: 'tok', status: 'ringing' }, 2004)).toBeUndefined();
+      const results = await Promise.all([
+        store.transition({ jobId: id, callId: 'CA1', status: 'completed' }, 2005),
+        store.transition({ jobId: id, lockToken: 'tok', status: 'busy' }, 2005),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await store.transition({ jobId: id, lockToken: 'tok', status: 'failed' }, 2006)).toBeUndefined();
+      const [listed] = await store.listJobs('r-fwd', {});
+      expect(['completed', 'busy']).toContain(listed?.status);
+      expect(listed?.callId).toBe('CA1');
+    });
+
+    it('recordDialed reports a changed token as a conflict', async () => {
+      const { store } = setup();
+      const [job] = newJobs(1);
+      await createRun(store, 'r-conflict', [job!]);
+      await store.claimJob(job!.jobId, 'tok', 2000);
+      expect(await store.recordDialed(job!.jobId, 'other', 'CA1', 2001)).toBe(false);
+      expect(await store.recordDialed(job!.jobId, 'tok', 'CA1', 2001)).toBe(true);
+    });
+
+    it('requeues a transient failure with a retry time and a fresh claim later', async () => {
+      const { store } = setup();
+      const [job] = newJobs(1);
+      await createRun(store, 'r-retry', [job!]);
+      await store.claimJob(job!.jobId, 'tok1', 2000);
+      expect(await store.requeueJob(job!.jobId, 'tok1', 5000, { code: '20429', message: 'slow down' }, 2001)).toBe(true);
+      expect(await store.nextQueuedJobs('r-retry', 0, 10, 4000)).toEqual([]);
+      expect(await store.nextRetryAt('r-retry')).toBe(5000);
+      expect(await store.nextQueuedJobs('r-retry', 0, 10, 5000)).toHaveLength(1);
+      expect((await store.claimJob(job!.jobId, 'tok2', 5001))?.attempt).toBe(2);
+    });
+
+    it('pages queued jobs in order and cancels the rest on stop', async () => {
+      const { store } = setup();
+      const jobs = newJobs(10);
+      await createRun(store, 'r-page', jobs);
+      const first = await store.nextQueuedJobs('r-page', 0, 4, 2000);
+      expect(first.map((j) => j.seq)).toEqual([1, 2, 3, 4]);
+      const next = await store.nextQueuedJobs('r-page', 4, 4, 2000);
+      expect(next.map((j) => j.seq)).toEqual([5, 6, 7, 8]);
+      await store.claimJob(jobs[0]!.jobId, 't', 2000);
+      expect(await store.setRunStatus('r-page', ['running', 'paused'], 'stopped', 3000)).toBe(true);
+      expect(await store.cancelQueuedJobs('r-page', 3000)).toBe(9);
+      expect(await store.countUnfinished('r-page')).toBe(1);
+      const page = await store.listJobs('r-page', { status: 'canceled', limit: 3, after: jobs[2]!.jobId });
+      expect(page.map((j) => j.jobId)).toEqual([jobs[3]!.jobId, jobs[4]!.jobId, jobs[5]!.jobId]);
+    });
+
+    it('leases runs to one owner at a time and lets others adopt expired ones', async () => {
+      const { store, other } = setup();
+      await createRun(store, 'r-own', newJobs(1));
+      const [a, b] = await Promise.all([store.leaseRuns('p1', 2000, 3000, 100), other.leaseRuns('p2', 2000, 3000, 100)]);
+      const owners = [a, b].map((runs) => runs.some((r) => r.runId === 'r-own'));
+      expect(owners.filter(Boolean)).toHaveLength(1);
+      const owner = owners[0] ? 'p1' : 'p2';
+      const stranger = owner === 'p1' ? 'p2' : 'p1';
+      expect((await store.leaseRuns(stranger, 2500, 3500, 100)).some((r) => r.runId === 'r-own')).toBe(false);
+      expect((await store.leaseRuns(stranger, 3001, 4000, 100)).some((r) => r.runId === 'r-own')).toBe(true);
+      await store.releaseRuns(stranger);
+      expect((await store.leaseRuns(owner, 3002, 4000, 100)).some((r) => r.runId === 'r-own')).toBe(true);
+    });
+
+    it('finds live jobs by business and silent calls by age', async () => {
+      const { store } = setup();
+      const jobs = newJobs(3);
+      await store.createRun({ runId: 'r-live', businessId: 'live-biz', concurrency: 3, total: 3, createdAt: 1000 }, jobs);
+      await store.claimJob(jobs[0]!.jobId, 't0', 2000);
+      await store.claimJob(jobs[1]!.jobId, 't1', 9000);
+      expect((await store.liveJobIds('live-biz')).sort()).toEqual([jobs[0]!.jobId, jobs[1]!.jobId].sort());
+      const silent = await store.silentJobs(5000, 10);
+      expect(silent.map((j) => j.jobId)).toContain(jobs[0]!.jobId);
+      expect(silent.map((j) => j.jobId)).not.toContain(jobs[1]!.jobId);
+    });
+
+    it('writes a 100,000-lead run in batches', async () => {
+      const { store } = setup();
+      function* many(): Generator<NewJob> {
+        for (let i = 0; i < 100_000; i++) yield { jobId: `big-${i}`, seq: i + 1, to: '+14155550101', metadata: {} };
+      }
+      const { created } = await store.createRun(
+        { runId: 'r-big', businessId: 'big', concurrency: 5, total: 100_000, createdAt: 1000 },
+        many(),
+      );
+      expect(created).toBe(true);
+      expect((await store.countJobs('r-big')).queued).toBe(100_000);
+    });
+  });
+}

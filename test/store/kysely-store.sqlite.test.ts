@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll } from 'vitest';
+import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
+import { sqliteDb } from '../support/sqlite.js';
+import { jobStoreContract } from './job-store.contract.js';
+
+// SQLite serialises writers; two connections in one thread would wait on each other's lock, so
+// the "other process" shares the connection (true concurrency is tested on PostgreSQL).
+const dir = mkdtempSync(join(tmpdir(), 'oq-sqlite-'));
+// biome-ignore lint/suspicious/noExplicitAny: tables of the store under test
+let dbs: Kysely<any>[] = [];
+let store: KyselyStore;
+let other: KyselyStore;
+
+beforeAll(async () => {
+  dbs = [sqliteDb(join(dir, 'store.db'))];
+  store = new KyselyStore({ db: dbs[0]! });
+  other = new KyselyStore({ db: dbs[0]! });
+  await store.migrate();
+});
+
+afterAll(async () => {
+  for (const db of dbs) await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+jobStoreContract('SQLite', () => ({
+  store,
+  other,
+  reset: async () => {
+    await dbs[0]!.deleteFrom('oq_jobs').execute();
+    await dbs[0]!.deleteFrom('oq_runs').execute();
+  },
+}));

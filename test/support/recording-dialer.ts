@@ -1,0 +1,103 @@
+import type { DialContext, DialRequest, DialResult, Dialer } from '../../src/dialer/dialer.js';
+import type { CallEvent, CallStatus } from '../../src/types.js';
+
+/** One call as the recording dialer saw it. */
+export interface RecordedCall {
+  jobId: string;
+  businessId: string;
+  runId: string;
+  attempt: number;
+  lockToken: string;
+  callId: string;
+  startedAt: number;
+  endedAt?: number;
+}
+
+/** Options of {@link RecordingDialer}. */
+export interface RecordingDialerOptions {
+  /** Call length in ms (default 20); `'manual'` leaves ending calls to the test through `end()`. */
+  durationMs?: number | 'manual';
+  /** End state of each call (default `completed`). */
+  outcome?: (req: DialRequest) => CallStatus;
+}
+
+/**
+ * A dialer that measures the guarantees from outside the library: every dial start and end with
+ * its time, the most calls live at once per business, and dials per job attempt.
+ */
+export class RecordingDialer implements Dialer {
+  readonly calls: RecordedCall[] = [];
+  private readonly live = new Map<string, number>();
+  private readonly maxLive = new Map<string, number>();
+  private readonly contexts = new Map<string, DialContext>();
+  private next = 1;
+
+  constructor(private readonly options: RecordingDialerOptions = {}) {}
+
+  async dial(req: DialRequest, ctx: DialContext): Promise<DialResult> {
+    const callId = `CA${String(this.next++).padStart(6, '0')}`;
+    this.calls.push({ ...req, callId, startedAt: performance.now() });
+    const live = (this.live.get(req.businessId) ?? 0) + 1;
+    this.live.set(req.businessId, live);
+    this.maxLive.set(req.businessId, Math.max(live, this.maxLive.get(req.businessId) ?? 0));
+    this.contexts.set(callId, ctx);
+    const duration = this.options.durationMs ?? 20;
+    if (duration !== 'manual') {
+      setTimeout(() => void this.end(callId, this.options.outcome?.(req) ?? 'completed'), duration);
+    }
+    return { callId };
+  }
+
+  /** Ends a call: records the end, then reports the terminal event through the dial context. */
+  async end(callId: string, status: CallStatus = 'completed', extra: Partial<CallEvent> = {}): Promise<void> {
+    const call = this.hangUp(callId);
+    if (!call) return;
+    await this.contexts.get(callId)?.report({ jobId: call.jobId, lockToken: call.lockToken, callId, status, ...extra });
+  }
+
+  /** Records the end of a call without reporting it (the test delivers the events itself). */
+  hangUp(callId: string): RecordedCall | undefined {
+    const call = this.calls.find((c) => c.callId === callId);
+    if (!call || call.endedAt !== undefined) return undefined;
+    call.endedAt = performance.now();
+    this.live.set(call.businessId, (this.live.get(call.businessId) ?? 1) - 1);
+    return call;
+  }
+
+  async fetchCall(callId: string): Promise<CallEvent | undefined> {
+    const call = this.calls.find((c) => c.callId === callId);
+    if (!call) return undefined;
+    return { jobId: call.jobId, callId, status: call.endedAt === undefined ? 'in-progress' : 'completed' };
+  }
+
+  /** The most calls of `businessId` that were live at the same time. */
+  maxConcurrent(businessId: string): number {
+    return this.maxLive.get(businessId) ?? 0;
+  }
+
+  /** Number of `dial()` calls per job id. */
+  dialsPerJob(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const c of this.calls) counts.set(c.jobId, (counts.get(c.jobId) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Calls not ended yet. */
+  liveCalls(): RecordedCall[] {
+    return this.calls.filter((c) => c.endedAt === undefined);
+  }
+}
+
+/** A logger that keeps every line, for assertions on the OUTBOUND_* events. */
+export class MemoryLogger {
+  readonly lines: { level: string; msg: string; obj: Record<string, unknown> }[] = [];
+  debug = (obj: Record<string, unknown>, msg: string) => void this.lines.push({ level: 'debug', msg, obj });
+  info = (obj: Record<string, unknown>, msg: string) => void this.lines.push({ level: 'info', msg, obj });
+  warn = (obj: Record<string, unknown>, msg: string) => void this.lines.push({ level: 'warn', msg, obj });
+  error = (obj: Record<string, unknown>, msg: string) => void this.lines.push({ level: 'error', msg, obj });
+
+  /** Lines with this message. */
+  named(msg: string) {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+}
