@@ -107,7 +107,12 @@ export class Dispatcher {
     };
   }
 
-  private async dialClaimed(key: string, job: ClaimedJob, slot: SlotCounters, placed: () => void): Promise<void> {
+  private async dialClaimed(
+    key: string,
+    job: ClaimedJob,
+    slot: SlotCounters,
+    placed: () => void,
+  ): Promise<void> {
     const { ctx } = this;
     if (ctx.dialsPerSecond !== undefined) {
       const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond);
@@ -136,7 +141,10 @@ export class Dispatcher {
     if (!(await ctx.store.recordDialed(jobId, job.lockToken, callId, ctx.now()))) {
       // The token changed under us: the reconciler or a stop took the job over. A real conflict.
       const error = new Error(`Lock token mismatch for job ${jobId}: call ${callId} may be a duplicate`);
-      ctx.logger.error({ business_id: key, job_id: jobId, run_id: runId, call_id: callId }, 'OUTBOUND_LOCK_CONFLICT');
+      ctx.logger.error(
+        { business_id: key, job_id: jobId, run_id: runId, call_id: callId },
+        'OUTBOUND_LOCK_CONFLICT',
+      );
       emit(ctx, 'error', error);
     }
   }
@@ -171,7 +179,15 @@ export class Dispatcher {
       const delay = Math.max(error.retryAfterMs ?? 0, Math.round(Math.random() * cap));
       const notBefore = ctx.now() + delay;
       ctx.logger.warn({ ...fields, retry_in_ms: delay }, 'OUTBOUND_DIAL_RETRY');
-      if (await ctx.store.requeueJob(job.jobId, job.lockToken, notBefore, { code, message: error.message }, ctx.now())) {
+      if (
+        await ctx.store.requeueJob(
+          job.jobId,
+          job.lockToken,
+          notBefore,
+          { code, message: error.message },
+          ctx.now(),
+        )
+      ) {
         await this.releaseSlot(key, job.jobId);
         this.hooks.jobRequeued(job.runId, notBefore);
         return;
@@ -179,7 +195,15 @@ export class Dispatcher {
     }
     if (error.kind === 'fatal') {
       ctx.logger.error(fields, 'OUTBOUND_DIALER_UNAVAILABLE');
-      if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), { code, message: error.message }, ctx.now())) {
+      if (
+        await ctx.store.requeueJob(
+          job.jobId,
+          job.lockToken,
+          ctx.now(),
+          { code, message: error.message },
+          ctx.now(),
+        )
+      ) {
         await this.releaseSlot(key, job.jobId);
       }
       await this.hooks.runBlocked(job.runId, error);
@@ -230,7 +254,12 @@ export class Dispatcher {
 
   /** A job just became terminal (this process won that write): free its slot exactly once. */
   async ended(job: JobRoute): Promise<void> {
-    emit(this.ctx, 'job:ended', { jobId: job.jobId, runId: job.runId, businessId: job.businessId, status: job.status });
+    emit(this.ctx, 'job:ended', {
+      jobId: job.jobId,
+      runId: job.runId,
+      businessId: job.businessId,
+      status: job.status,
+    });
     const release = await this.releaseSlot(job.businessId, job.jobId);
     this.hooks.jobEnded(job, release);
   }
@@ -249,10 +278,19 @@ export class Dispatcher {
         { business_id: key, job_id: jobId, ...counters, queue_len: result.queueLength },
         'OUTBOUND_DONE',
       );
-      emit(ctx, 'slot:released', { businessId: key, jobId, ...counters, queueLength: result.queueLength, promoted: result.promoted });
+      emit(ctx, 'slot:released', {
+        businessId: key,
+        jobId,
+        ...counters,
+        queueLength: result.queueLength,
+        promoted: result.promoted,
+      });
     }
     for (const next of result.promoted) {
-      ctx.logger.info({ business_id: key, job_id: next, ...counters, queue_len: result.queueLength }, 'OUTBOUND_NEXT');
+      ctx.logger.info(
+        { business_id: key, job_id: next, ...counters, queue_len: result.queueLength },
+        'OUTBOUND_NEXT',
+      );
       this.dialHeld(key, next, counters);
     }
     this.waiters.promoted(result.promoted, ctx.now());

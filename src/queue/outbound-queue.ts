@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Dialer } from '../dialer/dialer.js';
 import { ClosedError, InvalidStateError, NotFoundError, TimeoutError, ValidationError } from '../errors.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
@@ -7,8 +7,8 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, NewJob, RunRecord } from '../store/job-store.js';
 import {
   type CallEvent,
-  type Job,
   JOB_STATUSES,
+  type Job,
   type JobStatus,
   LIVE_JOB_STATUSES,
   type ListJobsOptions,
@@ -23,7 +23,7 @@ import { Dispatcher } from './dispatcher.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import { Reconciler } from './reconciler.js';
-import { RunFeeder } from './run-feeder.js';
+import { RunSupervisor } from './run-supervisor.js';
 import { validateRunInput } from './validate-run-input.js';
 
 /** Options of {@link OutboundQueue}. */
@@ -75,8 +75,7 @@ export class OutboundQueue {
   private readonly ctx: QueueContext;
   private readonly dispatcher: Dispatcher;
   private readonly reconciler: Reconciler;
-  private readonly feeders = new Map<string, RunFeeder>();
-  private readonly runWatchers = new Map<string, Set<() => void>>();
+  private readonly runs: RunSupervisor;
   private started = false;
   private closed = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -110,11 +109,18 @@ export class OutboundQueue {
     };
     this.ctx.emitter.setMaxListeners(0);
     this.dispatcher = new Dispatcher(this.ctx, {
-      jobEnded: (job, release) => this.jobEnded(job.runId, release.active === 0 && release.queueLength === 0),
-      jobRequeued: (runId) => this.feeders.get(runId)?.poke(),
-      runBlocked: (runId, error) => this.blockRun(runId, error),
+      jobEnded: (job, release) =>
+        this.runs.jobEnded(job.runId, job.businessId, release.active === 0 && release.queueLength === 0),
+      jobRequeued: (runId) => this.runs.jobRequeued(runId),
+      runBlocked: (runId, error) => this.runs.block(runId, error),
     });
-    this.reconciler = new Reconciler(this.ctx, this.dispatcher, (runs) => this.ownRuns(runs), options.silentCallMs ?? 3_600_000);
+    this.runs = new RunSupervisor(this.ctx, this.dispatcher);
+    this.reconciler = new Reconciler(
+      this.ctx,
+      this.dispatcher,
+      (runs) => this.runs.ownRuns(runs),
+      options.silentCallMs ?? 3_600_000,
+    );
     this.ctx.limiter.setHolderSource((key) => this.ctx.store.liveJobIds(key));
   }
 
@@ -131,7 +137,9 @@ export class OutboundQueue {
     this.assertOpen();
     if (this.started) return;
     this.started = true;
-    this.unsubscribe = this.ctx.limiter.subscribe((signal) => this.dispatcher.waiters.promoted(signal.promoted, this.ctx.now()));
+    this.unsubscribe = this.ctx.limiter.subscribe((signal) =>
+      this.dispatcher.waiters.promoted(signal.promoted, this.ctx.now()),
+    );
     await this.tick();
     this.tickTimer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ctx.leaseMs / 3)));
     this.tickTimer.unref();
@@ -154,7 +162,14 @@ export class OutboundQueue {
     function* jobs(): Generator<NewJob> {
       for (let i = 0; i < leads.length; i++) {
         const lead = leads[i]!;
-        yield { jobId: `${base}${i.toString(36)}`, seq: i + 1, leadId: lead.leadId, to: lead.to, from: lead.from, metadata: lead.metadata ?? {} };
+        yield {
+          jobId: `${base}${i.toString(36)}`,
+          seq: i + 1,
+          leadId: lead.leadId,
+          to: lead.to,
+          from: lead.from,
+          metadata: lead.metadata ?? {},
+        };
       }
     }
     const { run, created } = await ctx.store.createRun(
@@ -173,8 +188,11 @@ export class OutboundQueue {
     if (!created && run.businessId !== input.businessId) {
       throw new ValidationError([{ field: 'runId', message: `run ${runId} exists for another business` }]);
     }
-    ctx.logger.info({ run_id: runId, business_id: run.businessId, total: run.total, created }, 'OUTBOUND_RUN_STARTED');
-    if (created && this.started) this.feed(run);
+    ctx.logger.info(
+      { run_id: runId, business_id: run.businessId, total: run.total, created },
+      'OUTBOUND_RUN_STARTED',
+    );
+    if (created && this.started) this.runs.feed(run);
     return this.summarize(run);
   }
 
@@ -195,9 +213,15 @@ export class OutboundQueue {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 1000' }]);
     }
-    const statuses = options.status === undefined ? [] : typeof options.status === 'string' ? [options.status] : options.status;
+    const statuses =
+      options.status === undefined
+        ? []
+        : typeof options.status === 'string'
+          ? [options.status]
+          : options.status;
     const bad = statuses.filter((s) => !JOB_STATUSES.includes(s));
-    if (bad.length > 0) throw new ValidationError([{ field: 'status', message: `unknown status ${bad.join(', ')}` }]);
+    if (bad.length > 0)
+      throw new ValidationError([{ field: 'status', message: `unknown status ${bad.join(', ')}` }]);
     await this.requireRun(runId);
     return this.ctx.store.listJobs(runId, { ...options, limit });
   }
@@ -208,8 +232,7 @@ export class OutboundQueue {
    */
   async pause(runId: string): Promise<RunSummary> {
     await this.changeStatus(runId, ['running'], 'paused');
-    await this.feeders.get(runId)?.stop();
-    this.feeders.delete(runId);
+    await this.runs.unfeed(runId);
     return this.getRun(runId);
   }
 
@@ -220,7 +243,8 @@ export class OutboundQueue {
   async resume(runId: string): Promise<RunSummary> {
     await this.changeStatus(runId, ['paused'], 'running');
     const run = await this.requireRun(runId);
-    if (this.started && (run.ownerId === undefined || run.ownerId === this.ctx.processId)) this.feed(run);
+    if (this.started && (run.ownerId === undefined || run.ownerId === this.ctx.processId))
+      this.runs.feed(run);
     return this.summarize(run);
   }
 
@@ -234,8 +258,7 @@ export class OutboundQueue {
     const run = await this.requireRun(runId);
     const { store, now } = this.ctx;
     await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
-    await this.feeders.get(runId)?.stop();
-    this.feeders.delete(runId);
+    await this.runs.unfeed(runId);
     const canceled = await store.cancelQueuedJobs(runId, now());
     await this.dispatcher.settleClaims(runId);
     this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
@@ -246,7 +269,7 @@ export class OutboundQueue {
         });
       }
     }
-    this.notifyRun(runId);
+    this.runs.notify(runId);
     return this.getRun(runId);
   }
 
@@ -264,18 +287,20 @@ export class OutboundQueue {
    * @throws {@link TimeoutError} after `timeoutMs`
    */
   async waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<RunSummary> {
-    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    const deadline =
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     for (;;) {
       const summary = await this.getRun(runId);
       const unfinished = summary.total - TERMINAL_JOB_STATUSES.reduce((n, s) => n + summary.counts[s], 0);
       if (unfinished === 0) {
-        if (summary.status !== 'running' || !(await this.completeRun(runId, summary.businessId))) return summary;
+        if (summary.status !== 'running' || !(await this.runs.complete(runId, summary.businessId)))
+          return summary;
         continue;
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(`run ${runId} not finished after ${options.timeoutMs} ms`);
       // Woken by this process's events at once; the short fallback covers other processes.
-      await this.nextRunChange(runId, Math.min(left, 500));
+      await this.runs.nextChange(runId, Math.min(left, 500));
     }
   }
 
@@ -308,8 +333,7 @@ export class OutboundQueue {
     this.closed = true;
     clearInterval(this.tickTimer);
     this.unsubscribe?.();
-    await Promise.all([...this.feeders.values()].map((f) => f.stop()));
-    this.feeders.clear();
+    await this.runs.close();
     await this.ticking;
     await this.dispatcher.drain();
     if (this.started) {
@@ -332,7 +356,10 @@ export class OutboundQueue {
 
   private async summarize(run: RunRecord): Promise<RunSummary> {
     const found = await this.ctx.store.countJobs(run.runId);
-    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, found[s] ?? 0])) as Record<JobStatus, number>;
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, found[s] ?? 0])) as Record<
+      JobStatus,
+      number
+    >;
     return {
       runId: run.runId,
       businessId: run.businessId,
@@ -348,86 +375,16 @@ export class OutboundQueue {
 
   private async changeStatus(runId: string, from: RunStatus[], to: RunStatus): Promise<void> {
     if (await this.ctx.store.setRunStatus(runId, from, to, this.ctx.now())) {
-      this.ctx.logger.info({ run_id: runId, status: to }, to === 'paused' ? 'OUTBOUND_RUN_PAUSED' : 'OUTBOUND_RUN_RESUMED');
-      this.notifyRun(runId);
+      this.ctx.logger.info(
+        { run_id: runId, status: to },
+        to === 'paused' ? 'OUTBOUND_RUN_PAUSED' : 'OUTBOUND_RUN_RESUMED',
+      );
+      this.runs.notify(runId);
       return;
     }
     const run = await this.requireRun(runId);
-    if (run.status !== to) throw new InvalidStateError(`run ${runId} is ${run.status}; it cannot become ${to}`);
-  }
-
-  private feed(run: RunRecord): void {
-    if (this.closed || this.feeders.get(run.runId)?.isStopped === false) return;
-    this.feeders.set(run.runId, new RunFeeder(this.ctx, this.dispatcher, run, (runId) => this.drained(runId, run.businessId)));
-  }
-
-  /** After each lease renewal: feed the running runs this process owns, stop feeding the others. */
-  private ownRuns(runs: RunRecord[]): void {
-    const owned = new Set<string>();
-    for (const run of runs) {
-      if (run.status !== 'running' || this.dispatcher.stoppedRuns.has(run.runId)) continue;
-      owned.add(run.runId);
-      this.feed(run);
-    }
-    for (const [runId, feeder] of this.feeders) {
-      if (owned.has(runId)) continue;
-      void feeder.stop();
-      this.feeders.delete(runId);
-    }
-  }
-
-  private async drained(runId: string, businessId: string): Promise<void> {
-    if (await this.completeRun(runId, businessId)) {
-      void this.feeders.get(runId)?.stop();
-      this.feeders.delete(runId);
-    }
-  }
-
-  private jobEnded(runId: string, businessIdle: boolean): void {
-    this.notifyRun(runId);
-    const feeder = this.feeders.get(runId);
-    if (feeder) feeder.poke();
-    else if (businessIdle) void this.getRun(runId).then((run) => this.completeRun(runId, run.businessId)).catch(() => {});
-  }
-
-  /** Marks a run completed when none of its jobs is left. @returns whether this call completed it */
-  private async completeRun(runId: string, businessId: string): Promise<boolean> {
-    const { store, now } = this.ctx;
-    if ((await store.countUnfinished(runId)) > 0) return false;
-    if (!(await store.setRunStatus(runId, ['running'], 'completed', now()))) return false;
-    this.ctx.logger.info({ run_id: runId, business_id: businessId }, 'OUTBOUND_RUN_COMPLETED');
-    emit(this.ctx, 'run:completed', { runId, businessId });
-    this.notifyRun(runId);
-    return true;
-  }
-
-  private async blockRun(runId: string, error: Error): Promise<void> {
-    if (await this.ctx.store.setRunStatus(runId, ['running'], 'paused', this.ctx.now())) {
-      void this.feeders.get(runId)?.stop();
-      this.feeders.delete(runId);
-      this.ctx.logger.error({ run_id: runId, err: error }, 'OUTBOUND_RUN_PAUSED');
-      emit(this.ctx, 'error', error);
-      this.notifyRun(runId);
-    }
-  }
-
-  private notifyRun(runId: string): void {
-    for (const wake of this.runWatchers.get(runId) ?? []) wake();
-  }
-
-  private nextRunChange(runId: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const watchers = this.runWatchers.get(runId) ?? new Set();
-      this.runWatchers.set(runId, watchers);
-      const done = () => {
-        clearTimeout(timer);
-        watchers.delete(done);
-        if (watchers.size === 0) this.runWatchers.delete(runId);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      watchers.add(done);
-    });
+    if (run.status !== to)
+      throw new InvalidStateError(`run ${runId} is ${run.status}; it cannot become ${to}`);
   }
 
   private tick(): Promise<void> {

@@ -80,7 +80,12 @@ export class Reconciler {
       const state = await ctx.dialer.fetchCall(job.callId);
       const status = state && jobStatusOfCall(state.status);
       if (state && status && isTerminal(status)) {
-        await this.dispatcher.applyEvent({ ...state, jobId: job.jobId, callId: job.callId, lockToken: job.lockToken });
+        await this.dispatcher.applyEvent({
+          ...state,
+          jobId: job.jobId,
+          callId: job.callId,
+          lockToken: job.lockToken,
+        });
         return;
       }
       if (state) {
@@ -92,7 +97,11 @@ export class Reconciler {
     }
     if (job.callId === undefined) {
       if (silent && this.dispatcher.holdings.has(job.jobId)) return; // our own dial() is still running
-      await this.fail(job, 'DIAL_OUTCOME_UNKNOWN', 'the dialing process stopped before the call id was recorded');
+      await this.fail(
+        job,
+        'DIAL_OUTCOME_UNKNOWN',
+        'the dialing process stopped before the call id was recorded',
+      );
       return;
     }
     if (ctx.now() - job.updatedAt >= this.silentCallMs) {
@@ -113,7 +122,14 @@ export class Reconciler {
     const status: JobStatus = 'failed';
     this.ctx.logger.warn({ business_id: job.businessId, job_id: job.jobId, code }, 'OUTBOUND_JOB_ABANDONED');
     const ended = await this.ctx.store.transition(
-      { jobId: job.jobId, lockToken: job.lockToken, callId: job.callId, status, errorCode: code, errorMessage: message },
+      {
+        jobId: job.jobId,
+        lockToken: job.lockToken,
+        callId: job.callId,
+        status,
+        errorCode: code,
+        errorMessage: message,
+      },
       this.ctx.now(),
     );
     // Nothing changed: another process resolved the job first, which is fine.

@@ -121,7 +121,10 @@ export class RunFeeder {
       }
       if (slot.status === 'inflight') return;
       if (slot.status === 'enqueued') {
-        ctx.logger.info({ ...fields, active: slot.active, limit: slot.limit, queue_len: slot.queueLength }, 'OUTBOUND_QUEUED');
+        ctx.logger.info(
+          { ...fields, active: slot.active, limit: slot.limit, queue_len: slot.queueLength },
+          'OUTBOUND_QUEUED',
+        );
         emit(ctx, 'job:waiting', {
           jobId,
           runId: run.runId,

@@ -37,15 +37,25 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
     count += 1;
     if (issues.length < MAX_ISSUES) issues.push(issue);
   };
-  if (typeof input !== 'object' || input === null) throw new ValidationError([{ field: 'input', message: 'must be an object' }]);
+  if (typeof input !== 'object' || input === null)
+    throw new ValidationError([{ field: 'input', message: 'must be an object' }]);
   const run = input as Record<string, unknown>;
-  if (!isId(run.businessId)) add({ field: 'businessId', message: `must be a non-empty string of at most ${MAX_ID_LENGTH} characters` });
+  if (!isId(run.businessId))
+    add({
+      field: 'businessId',
+      message: `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`,
+    });
   const c = run.concurrency;
   if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY) {
-    add({ field: 'concurrency', message: `must be an integer from 1 to ${MAX_CONCURRENCY} (got ${JSON.stringify(c)})` });
+    add({
+      field: 'concurrency',
+      message: `must be an integer from 1 to ${MAX_CONCURRENCY} (got ${JSON.stringify(c)})`,
+    });
   }
-  if (run.runId !== undefined && !isId(run.runId)) add({ field: 'runId', message: 'must be a non-empty string of at most 255 characters' });
-  if (run.from !== undefined && !isE164(run.from)) add({ field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(run.from)})` });
+  if (run.runId !== undefined && !isId(run.runId))
+    add({ field: 'runId', message: 'must be a non-empty string of at most 255 characters' });
+  if (run.from !== undefined && !isE164(run.from))
+    add({ field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(run.from)})` });
   const leads = run.leads;
   if (!Array.isArray(leads)) {
     add({ field: 'leads', message: 'must be an array' });
@@ -59,18 +69,24 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
         return;
       }
       const l = lead as Record<string, unknown>;
-      if (!isE164(l.to)) add({ row, field: 'to', message: `is not an E.164 phone number (got ${JSON.stringify(l.to)})` });
-      if (l.from !== undefined && !isE164(l.from)) add({ row, field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(l.from)})` });
+      if (!isE164(l.to))
+        add({ row, field: 'to', message: `is not an E.164 phone number (got ${JSON.stringify(l.to)})` });
+      if (l.from !== undefined && !isE164(l.from))
+        add({ row, field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(l.from)})` });
       if (l.leadId !== undefined) {
         if (!isId(l.leadId)) {
           add({ row, field: 'leadId', message: 'must be a non-empty string of at most 255 characters' });
         } else {
           const first = seen.get(l.leadId);
           if (first === undefined) seen.set(l.leadId, row);
-          else add({ row, field: 'leadId', message: `duplicates row ${first} (${JSON.stringify(l.leadId)})` });
+          else
+            add({ row, field: 'leadId', message: `duplicates row ${first} (${JSON.stringify(l.leadId)})` });
         }
       }
-      if (l.metadata !== undefined && (typeof l.metadata !== 'object' || l.metadata === null || Array.isArray(l.metadata))) {
+      if (
+        l.metadata !== undefined &&
+        (typeof l.metadata !== 'object' || l.metadata === null || Array.isArray(l.metadata))
+      ) {
         add({ row, field: 'metadata', message: 'must be a plain object' });
       }
     });

@@ -11,11 +11,19 @@ export interface StoreUnderTest {
 
 let seq = 0;
 function newJobs(n: number, prefix = `j${++seq}-`): NewJob[] {
-  return Array.from({ length: n }, (_, i) => ({ jobId: `${prefix}${i}`, seq: i + 1, to: '+14155550101', metadata: { i } }));
+  return Array.from({ length: n }, (_, i) => ({
+    jobId: `${prefix}${i}`,
+    seq: i + 1,
+    to: '+14155550101',
+    metadata: { i },
+  }));
 }
 
 async function createRun(store: JobStore, runId: string, jobs: NewJob[], now = 1000) {
-  return store.createRun({ runId, businessId: 'biz', concurrency: 3, total: jobs.length, createdAt: now }, jobs);
+  return store.createRun(
+    { runId, businessId: 'biz', concurrency: 3, total: jobs.length, createdAt: now },
+    jobs,
+  );
 }
 
 /**
@@ -36,7 +44,10 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
     it('creates a run once per id; a second create writes nothing', async () => {
       const { store, other } = setup();
       const jobs = newJobs(3);
-      const [a, b] = await Promise.all([createRun(store, 'r-idem', jobs), createRun(other, 'r-idem', newJobs(5))]);
+      const [a, b] = await Promise.all([
+        createRun(store, 'r-idem', jobs),
+        createRun(other, 'r-idem', newJobs(5)),
+      ]);
       expect([a.created, b.created].sort()).toEqual([false, true]);
       expect(a.run.total).toBe(b.run.total);
       const counts = await store.countJobs('r-idem');
@@ -76,11 +87,17 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       const id = job!.jobId;
       await store.claimJob(id, 'tok', 2000);
       expect(await store.recordDialed(id, 'tok', 'CA1', 2001)).toBe(true);
-      expect(await store.transition({ jobId: id, lockToken: 'bad', status: 'ringing' }, 2002)).toBeUndefined();
-      expect(await store.transition({ jobId: id, lockToken: 'tok', status: 'in_progress' }, 2003)).toMatchObject({
+      expect(
+        await store.transition({ jobId: id, lockToken: 'bad', status: 'ringing' }, 2002),
+      ).toBeUndefined();
+      expect(
+        await store.transition({ jobId: id, lockToken: 'tok', status: 'in_progress' }, 2003),
+      ).toMatchObject({
         status: 'in_progress',
       });
-      expect(await store.transition({ jobId: id, lockToken: 'tok', status: 'ringing' }, 2004)).toBeUndefined();
+      expect(
+        await store.transition({ jobId: id, lockToken: 'tok', status: 'ringing' }, 2004),
+      ).toBeUndefined();
       const results = await Promise.all([
         store.transition({ jobId: id, callId: 'CA1', status: 'completed' }, 2005),
         store.transition({ jobId: id, lockToken: 'tok', status: 'busy' }, 2005),
@@ -106,7 +123,9 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       const [job] = newJobs(1);
       await createRun(store, 'r-retry', [job!]);
       await store.claimJob(job!.jobId, 'tok1', 2000);
-      expect(await store.requeueJob(job!.jobId, 'tok1', 5000, { code: '20429', message: 'slow down' }, 2001)).toBe(true);
+      expect(
+        await store.requeueJob(job!.jobId, 'tok1', 5000, { code: '20429', message: 'slow down' }, 2001),
+      ).toBe(true);
       expect(await store.nextQueuedJobs('r-retry', 0, 10, 4000)).toEqual([]);
       expect(await store.nextRetryAt('r-retry')).toBe(5000);
       expect(await store.nextQueuedJobs('r-retry', 0, 10, 5000)).toHaveLength(1);
@@ -132,7 +151,10 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
     it('leases runs to one owner at a time and lets others adopt expired ones', async () => {
       const { store, other } = setup();
       await createRun(store, 'r-own', newJobs(1));
-      const [a, b] = await Promise.all([store.leaseRuns('p1', 2000, 3000, 100), other.leaseRuns('p2', 2000, 3000, 100)]);
+      const [a, b] = await Promise.all([
+        store.leaseRuns('p1', 2000, 3000, 100),
+        other.leaseRuns('p2', 2000, 3000, 100),
+      ]);
       const owners = [a, b].map((runs) => runs.some((r) => r.runId === 'r-own'));
       expect(owners.filter(Boolean)).toHaveLength(1);
       const owner = owners[0] ? 'p1' : 'p2';
@@ -146,7 +168,10 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
     it('finds live jobs by business and silent calls by age', async () => {
       const { store } = setup();
       const jobs = newJobs(3);
-      await store.createRun({ runId: 'r-live', businessId: 'live-biz', concurrency: 3, total: 3, createdAt: 1000 }, jobs);
+      await store.createRun(
+        { runId: 'r-live', businessId: 'live-biz', concurrency: 3, total: 3, createdAt: 1000 },
+        jobs,
+      );
       await store.claimJob(jobs[0]!.jobId, 't0', 2000);
       await store.claimJob(jobs[1]!.jobId, 't1', 9000);
       expect((await store.liveJobIds('live-biz')).sort()).toEqual([jobs[0]!.jobId, jobs[1]!.jobId].sort());
@@ -158,7 +183,8 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
     it('writes a 100,000-lead run in batches', async () => {
       const { store } = setup();
       function* many(): Generator<NewJob> {
-        for (let i = 0; i < 100_000; i++) yield { jobId: `big-${i}`, seq: i + 1, to: '+14155550101', metadata: {} };
+        for (let i = 0; i < 100_000; i++)
+          yield { jobId: `big-${i}`, seq: i + 1, to: '+14155550101', metadata: {} };
       }
       const { created } = await store.createRun(
         { runId: 'r-big', businessId: 'big', concurrency: 5, total: 100_000, createdAt: 1000 },

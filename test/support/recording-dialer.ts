@@ -1,4 +1,4 @@
-import type { DialContext, DialRequest, DialResult, Dialer } from '../../src/dialer/dialer.js';
+import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
 import type { CallEvent, CallStatus } from '../../src/types.js';
 
 /** One call as the recording dialer saw it. */
@@ -27,6 +27,8 @@ export interface RecordingDialerOptions {
  */
 export class RecordingDialer implements Dialer {
   readonly calls: RecordedCall[] = [];
+  /** Set by a test that needs `stop({ hangup: true })`. */
+  hangup?: (callId: string) => Promise<void>;
   private readonly live = new Map<string, number>();
   private readonly maxLive = new Map<string, number>();
   private readonly contexts = new Map<string, DialContext>();
@@ -52,7 +54,9 @@ export class RecordingDialer implements Dialer {
   async end(callId: string, status: CallStatus = 'completed', extra: Partial<CallEvent> = {}): Promise<void> {
     const call = this.hangUp(callId);
     if (!call) return;
-    await this.contexts.get(callId)?.report({ jobId: call.jobId, lockToken: call.lockToken, callId, status, ...extra });
+    await this.contexts
+      .get(callId)
+      ?.report({ jobId: call.jobId, lockToken: call.lockToken, callId, status, ...extra });
   }
 
   /** Records the end of a call without reporting it (the test delivers the events itself). */
