@@ -173,7 +173,14 @@ export class Dispatcher {
         ? err
         : new DialError('transient', err instanceof Error ? err.message : String(err), { cause: err });
     const code = error.providerCode ?? 'DIAL_ERROR';
-    const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
+    const fields = {
+      business_id: key,
+      job_id: job.jobId,
+      run_id: job.runId,
+      code,
+      kind: error.kind,
+      err: error.message,
+    };
     if (error.kind === 'transient' && job.attempt < ctx.retry.maxAttempts) {
       const cap = Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (job.attempt - 1));
       const delay = Math.max(error.retryAfterMs ?? 0, Math.round(Math.random() * cap));
@@ -272,26 +279,25 @@ export class Dispatcher {
     const { ctx } = this;
     this.holdings.delete(jobId);
     const result = await ctx.limiter.release(key, jobId);
-    const counters = { active: result.active, limit: result.limit };
+    // The log reads as the steps happened: the slot freed, then handed on one job at a time.
+    const { limit, promoted } = result;
+    let active = result.active - promoted.length;
+    let queueLength = result.queueLength + promoted.length;
     if (result.released) {
       ctx.logger.info(
-        { business_id: key, job_id: jobId, ...counters, queue_len: result.queueLength },
+        { business_id: key, job_id: jobId, active, limit, queue_len: queueLength },
         'OUTBOUND_DONE',
       );
-      emit(ctx, 'slot:released', {
-        businessId: key,
-        jobId,
-        ...counters,
-        queueLength: result.queueLength,
-        promoted: result.promoted,
-      });
+      emit(ctx, 'slot:released', { businessId: key, jobId, active, limit, queueLength, promoted });
     }
-    for (const next of result.promoted) {
+    for (const next of promoted) {
+      active += 1;
+      queueLength -= 1;
       ctx.logger.info(
-        { business_id: key, job_id: next, ...counters, queue_len: result.queueLength },
+        { business_id: key, job_id: next, active, limit, queue_len: queueLength },
         'OUTBOUND_NEXT',
       );
-      this.dialHeld(key, next, counters);
+      this.dialHeld(key, next, { active, limit });
     }
     this.waiters.promoted(result.promoted, ctx.now());
     return result;

@@ -293,8 +293,9 @@ export class OutboundQueue {
       const summary = await this.getRun(runId);
       const unfinished = summary.total - TERMINAL_JOB_STATUSES.reduce((n, s) => n + summary.counts[s], 0);
       if (unfinished === 0) {
-        if (summary.status !== 'running' || !(await this.runs.complete(runId, summary.businessId)))
-          return summary;
+        if (summary.status !== 'running') return summary;
+        // Every job ended but nobody marked the run yet (its owner may be gone): do it, re-read.
+        await this.runs.complete(runId, summary.businessId);
         continue;
       }
       const left = deadline - Date.now();

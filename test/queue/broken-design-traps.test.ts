@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DialContext, DialRequest, DialResult, Dialer } from '../../src/dialer/dialer.js';
+import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import type { AcquireResult, SlotLimiter } from '../../src/limiter/slot-limiter.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
@@ -51,15 +51,17 @@ describe('traps of the broken design', () => {
     expect(fx.logger.named('OUTBOUND_LOCK_CONFLICT')).toEqual([]);
 
     // Now a real conflict: the job's token changes while dial() is in flight.
-    const db = fx.db;
+    await fx.close();
     const racing: Dialer = {
-      async dial(req: DialRequest, ctx: DialContext): Promise<DialResult> {
-        await db.updateTable('oq_jobs').set({ lock_token: 'someone-else' }).where('id', '=', req.jobId).execute();
-        void ctx;
+      async dial(req: DialRequest, _ctx: DialContext): Promise<DialResult> {
+        await fx!.db
+          .updateTable('oq_jobs')
+          .set({ lock_token: 'someone-else' })
+          .where('id', '=', req.jobId)
+          .execute();
         return { callId: 'CA-conflict' };
       },
     };
-    await fx.close();
     fx = await startQueue(racing);
     const errors: Error[] = [];
     fx.queue.on('error', (e) => errors.push(e));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DialContext, DialRequest, DialResult, Dialer } from '../../src/dialer/dialer.js';
+import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
 import { ValidationError } from '../../src/errors.js';
 import type { CallEvent } from '../../src/types.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
@@ -16,7 +16,9 @@ describe('call events (guarantees 6 and 9)', () => {
     fx.queue.on('slot:released', (e) => released.push(e.jobId));
     const run = await fx.queue.startRun({ businessId: 'w', concurrency, leads: leads(n) });
     await eventually(() => dialer.calls.length === concurrency);
-    await eventually(async () => (await fx!.queue.listJobs(run.runId, { status: 'dialing' }))[0]?.callId !== undefined);
+    await eventually(
+      async () => (await fx!.queue.listJobs(run.runId, { status: 'dialing' }))[0]?.callId !== undefined,
+    );
     const call = dialer.calls[0]!;
     const base = { jobId: call.jobId, lockToken: call.lockToken, callId: call.callId };
     return { dialer, run, call, base, released };
@@ -39,7 +41,9 @@ describe('call events (guarantees 6 and 9)', () => {
     const { base, run } = await oneLiveCall();
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'in-progress' })).applied).toBe(true);
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'ringing' })).applied).toBe(false);
-    expect((await fx!.queue.handleCallEvent({ ...base, status: 'completed', durationSec: 12 })).applied).toBe(true);
+    expect((await fx!.queue.handleCallEvent({ ...base, status: 'completed', durationSec: 12 })).applied).toBe(
+      true,
+    );
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'ringing' })).applied).toBe(false);
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'failed' })).applied).toBe(false);
     const [job] = await fx!.queue.listJobs(run.runId, { limit: 1 });
@@ -58,14 +62,16 @@ describe('call events (guarantees 6 and 9)', () => {
     const [job] = await fx!.queue.listJobs(run.runId, { limit: 1 });
     expect(job?.status).toBe('dialing');
     // The call id alone (as Twilio's fetch gives it) is enough for the job that holds it.
-    expect((await fx!.queue.handleCallEvent({ jobId: base.jobId, callId: base.callId, status: 'busy' })).applied).toBe(true);
+    expect(
+      (await fx!.queue.handleCallEvent({ jobId: base.jobId, callId: base.callId, status: 'busy' })).applied,
+    ).toBe(true);
   });
 
   it('rejects malformed events with a ValidationError', async () => {
     await oneLiveCall();
-    await expect(fx!.queue.handleCallEvent({ jobId: 'x', status: 'exploded' } as unknown as CallEvent)).rejects.toThrow(
-      ValidationError,
-    );
+    await expect(
+      fx!.queue.handleCallEvent({ jobId: 'x', status: 'exploded' } as unknown as CallEvent),
+    ).rejects.toThrow(ValidationError);
   });
 
   it('applies events that arrive before dial() has returned', async () => {
@@ -100,7 +106,8 @@ describe('call events (guarantees 6 and 9)', () => {
       const events: CallEvent[] = [];
       for (const call of batch) {
         for (const status of statuses) {
-          for (let copy = 0; copy < 2; copy++) events.push({ jobId: call.jobId, lockToken: call.lockToken, status });
+          for (let copy = 0; copy < 2; copy++)
+            events.push({ jobId: call.jobId, lockToken: call.lockToken, status });
         }
         dialer.hangUp(call.callId);
       }

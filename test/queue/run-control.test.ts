@@ -40,7 +40,9 @@ describe('stop, pause and resume (guarantee 5)', () => {
     fx = await startQueue(dialer);
     const run = await fx.queue.startRun({ businessId: 'h', concurrency: 2, leads: leads(5) });
     await eventually(async () => (await fx!.queue.getRun(run.runId)).active === 2);
-    await eventually(async () => (await fx!.queue.listJobs(run.runId, { status: 'dialing' })).every((j) => j.callId));
+    await eventually(async () =>
+      (await fx!.queue.listJobs(run.runId, { status: 'dialing' })).every((j) => j.callId),
+    );
     await fx.queue.stop(run.runId, { hangup: true });
     expect(hungUp).toHaveLength(2);
     const done = await fx.queue.waitForRun(run.runId, { timeoutMs: 5000 });

@@ -21,7 +21,11 @@ describe('the seed scenario: 7 leads at concurrency 3', () => {
     expect(fx.logger.named('OUTBOUND_QUEUED').length).toBeGreaterThanOrEqual(1);
     expect(fx.logger.named('OUTBOUND_DONE')).toHaveLength(7);
     expect(fx.logger.named('OUTBOUND_NEXT')).toHaveLength(4);
-    expect(fx.logger.named('OUTBOUND_ENQUEUE')[0]?.obj).toMatchObject({ business_id: '4', active: 1, limit: 3 });
+    expect(fx.logger.named('OUTBOUND_ENQUEUE')[0]?.obj).toMatchObject({
+      business_id: '4',
+      active: 1,
+      limit: 3,
+    });
     expect(fx.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 

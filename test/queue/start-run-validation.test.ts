@@ -6,7 +6,10 @@ import { RecordingDialer } from '../support/recording-dialer.js';
 
 describe('startRun validation (guarantee 7)', () => {
   let fx: QueueFixture | undefined;
-  afterEach(async () => fx?.close());
+  afterEach(async () => {
+    await fx?.close();
+    fx = undefined;
+  });
 
   async function rejected(input: unknown): Promise<ValidationError> {
     fx ??= await startQueue(new RecordingDialer());
@@ -64,8 +67,18 @@ describe('startRun validation (guarantee 7)', () => {
 
   it('is idempotent on runId: same id, same run, no duplicate jobs', async () => {
     fx = await startQueue(new RecordingDialer({ durationMs: 5 }));
-    const first = await fx.queue.startRun({ businessId: 'i', concurrency: 1, leads: leads(3), runId: 'client-key-1' });
-    const again = await fx.queue.startRun({ businessId: 'i', concurrency: 1, leads: leads(3), runId: 'client-key-1' });
+    const first = await fx.queue.startRun({
+      businessId: 'i',
+      concurrency: 1,
+      leads: leads(3),
+      runId: 'client-key-1',
+    });
+    const again = await fx.queue.startRun({
+      businessId: 'i',
+      concurrency: 1,
+      leads: leads(3),
+      runId: 'client-key-1',
+    });
     expect(again.runId).toBe(first.runId);
     expect(again.total).toBe(3);
     const jobs = await fx.db.selectFrom('oq_jobs').select('id').execute();
