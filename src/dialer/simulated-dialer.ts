@@ -1,6 +1,6 @@
-import type { CallEvent, CallStatus } from '../types.js';
 import { DialError } from '../errors.js';
-import type { DialContext, DialRequest, DialResult, Dialer } from './dialer.js';
+import type { CallEvent, CallStatus } from '../types.js';
+import type { DialContext, Dialer, DialRequest, DialResult } from './dialer.js';
 
 /** Options of {@link SimulatedDialer}. */
 export interface SimulatedDialerOptions {
@@ -25,7 +25,10 @@ export interface SimulatedDialerOptions {
  */
 export class SimulatedDialer implements Dialer {
   private readonly options: SimulatedDialerOptions;
-  private readonly calls = new Map<string, { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void }>();
+  private readonly calls = new Map<
+    string,
+    { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void }
+  >();
   private nextCall = 1;
 
   /**
@@ -42,10 +45,11 @@ export class SimulatedDialer implements Dialer {
     return n;
   }
 
-  /** {@inheritDoc Dialer.dial} */
   async dial(req: DialRequest, ctx: DialContext): Promise<DialResult> {
     if (this.options.failDial?.(req)) {
-      throw new DialError('permanent', `simulated dial failure for ${req.to}`, { providerCode: 'SIMULATED_FAILURE' });
+      throw new DialError('permanent', `simulated dial failure for ${req.to}`, {
+        providerCode: 'SIMULATED_FAILURE',
+      });
     }
     const callId = `SIM${String(this.nextCall++).padStart(8, '0')}`;
     const call: { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void } = { status: 'initiated' };
@@ -78,12 +82,10 @@ export class SimulatedDialer implements Dialer {
     return { callId };
   }
 
-  /** {@inheritDoc Dialer.hangup} */
   async hangup(callId: string): Promise<void> {
     this.calls.get(callId)?.hangup?.();
   }
 
-  /** {@inheritDoc Dialer.fetchCall} */
   async fetchCall(callId: string): Promise<CallEvent | undefined> {
     const call = this.calls.get(callId);
     return call ? { jobId: '', callId, status: call.status } : undefined;

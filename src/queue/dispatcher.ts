@@ -8,6 +8,9 @@ import { jobStatusOfCall } from './call-status.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotWaiters } from './slot-waiters.js';
 
+/** Tries to apply an in-process dialer's event before giving up (backoff 200 ms, 400 ms, ... 3.2 s). */
+const REPORT_ATTEMPTS = 5;
+
 /** The counters of a slot just granted, for the logs. */
 interface SlotCounters {
   active: number;
@@ -162,8 +165,25 @@ export class Dispatcher {
     };
   }
 
+  /**
+   * How an in-process dialer reports progress. Its events have no provider to send them again, so
+   * a backend outage is retried here a few times; after that the reconciler asks `fetchCall`.
+   */
   private dialContext(): DialContext {
-    return { report: async (event) => void (await this.applyEvent(event)) };
+    return {
+      report: async (event) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.applyEvent(event);
+            return;
+          } catch (err) {
+            if (err instanceof ValidationError || attempt >= REPORT_ATTEMPTS) throw err;
+            this.ctx.logger.warn({ err, job_id: event.jobId, attempt }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+            await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+          }
+        }
+      },
+    };
   }
 
   private async dialFailed(key: string, job: ClaimedJob, err: unknown): Promise<void> {

@@ -1,4 +1,4 @@
-import { type JobStatus, TERMINAL_JOB_STATUSES } from '../types.js';
+import type { JobStatus } from '../types.js';
 
 const RANK: Record<JobStatus, number> = {
   queued: 0,
@@ -26,6 +26,3 @@ export function statusesBefore(target: JobStatus): JobStatus[] {
   const rank = RANK[target];
   return (['dialing', 'ringing', 'in_progress'] as const).filter((s) => RANK[s] < rank);
 }
-
-/** The terminal statuses, for queries. */
-export const TERMINAL = TERMINAL_JOB_STATUSES;

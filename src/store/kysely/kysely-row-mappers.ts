@@ -58,7 +58,15 @@ export function toJob(row: JobRow): Job {
 }
 
 /** The columns {@link toJobRoute} reads. */
-export const JOB_ROUTE_COLUMNS = ['id', 'run_id', 'business_id', 'status', 'lock_token', 'call_id', 'updated_at'] as const;
+export const JOB_ROUTE_COLUMNS = [
+  'id',
+  'run_id',
+  'business_id',
+  'status',
+  'lock_token',
+  'call_id',
+  'updated_at',
+] as const;
 
 /** Maps the routing columns of a jobs row to a {@link JobRoute}. */
 export function toJobRoute(row: Pick<JobRow, (typeof JOB_ROUTE_COLUMNS)[number]>): JobRoute {

@@ -13,7 +13,9 @@ export interface TableNames {
  */
 export function tableNames(prefix: string): TableNames {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(prefix)) {
-    throw new TypeError(`tablePrefix must be letters, digits and underscores (got ${JSON.stringify(prefix)})`);
+    throw new TypeError(
+      `tablePrefix must be letters, digits and underscores (got ${JSON.stringify(prefix)})`,
+    );
   }
   return {
     runs: `${prefix}runs`,

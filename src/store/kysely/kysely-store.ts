@@ -1,7 +1,7 @@
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import {
-  type Job,
   JOB_STATUSES,
+  type Job,
   type JobStatus,
   LIVE_JOB_STATUSES,
   type ListJobsOptions,
@@ -22,6 +22,7 @@ import type {
 import { isTerminal, statusesBefore } from '../job-transitions.js';
 import { migrateStore } from './kysely-migrations.js';
 import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
+import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
 
 /** Options of {@link KyselyStore}. */
@@ -34,8 +35,6 @@ export interface KyselyStoreOptions {
   /** Rows per INSERT when writing a run's jobs (default 1,000). */
   insertBatchSize?: number;
 }
-
-const RUN_ACTIVE: readonly RunStatus[] = ['running', 'paused'];
 
 /**
  * The job store on a host's Kysely database: SQLite (better-sqlite3) or PostgreSQL (pg).
@@ -67,12 +66,10 @@ export class KyselyStore implements JobStore {
     this.batchSize = options.insertBatchSize ?? 1000;
   }
 
-  /** {@inheritDoc JobStore.migrate} */
   async migrate(): Promise<void> {
     await migrateStore(this.db, this.t);
   }
 
-  /** {@inheritDoc JobStore.createRun} */
   async createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<{ run: RunRecord; created: boolean }> {
     const created = await this.db.transaction().execute(async (trx) => {
       const inserted = await trx
@@ -121,13 +118,11 @@ export class KyselyStore implements JobStore {
     return { run: stored, created };
   }
 
-  /** {@inheritDoc JobStore.getRun} */
   async getRun(runId: string): Promise<RunRecord | undefined> {
     const row = await this.db.selectFrom(this.t.runs).selectAll().where('id', '=', runId).executeTakeFirst();
     return row ? toRunRecord(row as RunRow) : undefined;
   }
 
-  /** {@inheritDoc JobStore.countJobs} */
   async countJobs(runId: string): Promise<Partial<Record<JobStatus, number>>> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
@@ -140,7 +135,6 @@ export class KyselyStore implements JobStore {
     return counts;
   }
 
-  /** {@inheritDoc JobStore.listJobs} */
   async listJobs(runId: string, options: ListJobsOptions): Promise<Job[]> {
     let query = this.db.selectFrom(this.t.jobs).selectAll().where('run_id', '=', runId);
     if (options.status !== undefined) {
@@ -158,7 +152,6 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => toJob(row as JobRow));
   }
 
-  /** {@inheritDoc JobStore.getJob} */
   async getJob(jobId: string): Promise<JobRoute | undefined> {
     const row = await this.db
       .selectFrom(this.t.jobs)
@@ -168,7 +161,6 @@ export class KyselyStore implements JobStore {
     return row ? toJobRoute(row as JobRow) : undefined;
   }
 
-  /** {@inheritDoc JobStore.nextQueuedJobs} */
   async nextQueuedJobs(runId: string, afterSeq: number, limit: number, now: number): Promise<QueuedJobRef[]> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
@@ -179,7 +171,11 @@ export class KyselyStore implements JobStore {
       .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]))
       .where((eb) =>
         eb.exists(
-          eb.selectFrom(this.t.runs).select(sql.lit(1).as('one')).where('id', '=', runId).where('status', '=', 'running'),
+          eb
+            .selectFrom(this.t.runs)
+            .select(sql.lit(1).as('one'))
+            .where('id', '=', runId)
+            .where('status', '=', 'running'),
         ),
       )
       .orderBy('seq')
@@ -188,7 +184,6 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => ({ jobId: row.id as string, seq: toNumber(row.seq as number) }));
   }
 
-  /** {@inheritDoc JobStore.nextRetryAt} */
   async nextRetryAt(runId: string): Promise<number | undefined> {
     const row = await this.db
       .selectFrom(this.t.jobs)
@@ -200,7 +195,6 @@ export class KyselyStore implements JobStore {
     return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
   }
 
-  /** {@inheritDoc JobStore.claimJob} */
   async claimJob(jobId: string, lockToken: string, now: number): Promise<ClaimedJob | undefined> {
     const { runs, jobs } = this.t;
     const row = await this.db
@@ -239,7 +233,6 @@ export class KyselyStore implements JobStore {
     };
   }
 
-  /** {@inheritDoc JobStore.recordDialed} */
   async recordDialed(jobId: string, lockToken: string, callId: string, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable(this.t.jobs)
@@ -250,10 +243,10 @@ export class KyselyStore implements JobStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** {@inheritDoc JobStore.transition} */
   async transition(change: JobTransition, now: number): Promise<TransitionResult> {
     const from = statusesBefore(change.status);
-    if (from.length === 0 || (change.lockToken === undefined && change.callId === undefined)) return undefined;
+    if (from.length === 0 || (change.lockToken === undefined && change.callId === undefined))
+      return undefined;
     const terminal = isTerminal(change.status);
     const row = await this.db
       .updateTable(this.t.jobs)
@@ -283,7 +276,6 @@ export class KyselyStore implements JobStore {
     return row ? toJobRoute(row as JobRow) : undefined;
   }
 
-  /** {@inheritDoc JobStore.requeueJob} */
   async requeueJob(
     jobId: string,
     lockToken: string,
@@ -309,13 +301,16 @@ export class KyselyStore implements JobStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** {@inheritDoc JobStore.touchJob} */
   async touchJob(jobId: string, now: number): Promise<void> {
     await this.db.updateTable(this.t.jobs).set({ updated_at: now }).where('id', '=', jobId).execute();
   }
 
-  /** {@inheritDoc JobStore.setRunStatus} */
-  async setRunStatus(runId: string, from: readonly RunStatus[], to: RunStatus, now: number): Promise<boolean> {
+  async setRunStatus(
+    runId: string,
+    from: readonly RunStatus[],
+    to: RunStatus,
+    now: number,
+  ): Promise<boolean> {
     const final = to === 'stopped' || to === 'completed';
     const result = await this.db
       .updateTable(this.t.runs)
@@ -326,7 +321,6 @@ export class KyselyStore implements JobStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** {@inheritDoc JobStore.cancelQueuedJobs} */
   async cancelQueuedJobs(runId: string, now: number): Promise<number> {
     const result = await this.db
       .updateTable(this.t.jobs)
@@ -337,7 +331,6 @@ export class KyselyStore implements JobStore {
     return Number(result.numUpdatedRows);
   }
 
-  /** {@inheritDoc JobStore.countUnfinished} */
   async countUnfinished(runId: string): Promise<number> {
     const row = await this.db
       .selectFrom(this.t.jobs)
@@ -348,7 +341,6 @@ export class KyselyStore implements JobStore {
     return toNumber(row.n as number | string);
   }
 
-  /** {@inheritDoc JobStore.liveJobIds} */
   async liveJobIds(businessId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
@@ -359,7 +351,6 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => row.id as string);
   }
 
-  /** {@inheritDoc JobStore.liveCallIds} */
   async liveCallIds(runId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
@@ -371,7 +362,6 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => row.call_id as string);
   }
 
-  /** {@inheritDoc JobStore.silentJobs} */
   async silentJobs(before: number, limit: number): Promise<JobRoute[]> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
@@ -384,46 +374,11 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => toJobRoute(row as JobRow));
   }
 
-  /** {@inheritDoc JobStore.leaseRuns} */
   async leaseRuns(ownerId: string, now: number, until: number, maxNew: number): Promise<RunRecord[]> {
-    const { runs } = this.t;
-    await this.db
-      .updateTable(runs)
-      .set({ owner_expires_at: until })
-      .where('owner_id', '=', ownerId)
-      .where('status', 'in', [...RUN_ACTIVE])
-      .execute();
-    // biome-ignore lint/suspicious/noExplicitAny: see KyselyStoreOptions.db
-    const orphaned = (eb: ExpressionBuilder<any, any>) =>
-      eb.or([eb('owner_id', 'is', null), eb('owner_expires_at', '<', now)]);
-    const candidates = this.db
-      .selectFrom(runs)
-      .select('id')
-      .where('status', 'in', [...RUN_ACTIVE])
-      .where(orphaned)
-      .limit(maxNew);
-    await this.db
-      .updateTable(runs)
-      .set({ owner_id: ownerId, owner_expires_at: until })
-      .where('id', 'in', candidates)
-      .where('status', 'in', [...RUN_ACTIVE])
-      .where(orphaned)
-      .execute();
-    const rows = await this.db
-      .selectFrom(runs)
-      .selectAll()
-      .where('owner_id', '=', ownerId)
-      .where('status', 'in', [...RUN_ACTIVE])
-      .execute();
-    return rows.map((row) => toRunRecord(row as RunRow));
+    return leaseRuns(this.db, this.t.runs, { ownerId, now, until, maxNew });
   }
 
-  /** {@inheritDoc JobStore.releaseRuns} */
   async releaseRuns(ownerId: string): Promise<void> {
-    await this.db
-      .updateTable(this.t.runs)
-      .set({ owner_id: null, owner_expires_at: null })
-      .where('owner_id', '=', ownerId)
-      .execute();
+    await releaseRuns(this.db, this.t.runs, ownerId);
   }
 }
