@@ -1,0 +1,140 @@
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
+import { OutboundQueue } from '../../src/queue/outbound-queue.js';
+import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
+import type { CallEvent } from '../../src/types.js';
+import { postgresDb } from '../support/postgres.js';
+import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
+import { eventually, leads } from '../support/queue-fixture.js';
+import { MemoryLogger, RecordingDialer } from '../support/recording-dialer.js';
+import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { requireServer } from '../support/servers.js';
+
+const available = requireServer('redis') && requireServer('postgres');
+
+/**
+ * The engine on the production stack: real Redis, real PostgreSQL, and two queue instances with
+ * their own connections standing in for two processes.
+ */
+describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => {
+  let redisServer: RedisServerHandle;
+  let pgServer: PostgresServerHandle;
+  let url: string;
+  let dbNumber = 0;
+  const cleanups: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    [redisServer, pgServer] = await Promise.all([startRedisServer(), startPostgresServer()]);
+  });
+  afterAll(async () => {
+    await redisServer?.stop();
+    await pgServer?.stop();
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function node(dialer: RecordingDialer, options: { leaseMs?: number; start?: boolean } = {}) {
+    const db: Kysely<unknown> = postgresDb(url, 4);
+    const redis = new Redis(redisServer.url);
+    const logger = new MemoryLogger();
+    const limiter = new RedisSlotLimiter({ redis, prefix: `t${dbNumber}` });
+    const queue = new OutboundQueue({
+      store: new KyselyStore({ db }),
+      limiter,
+      dialer,
+      logger,
+      leaseMs: options.leaseMs,
+    });
+    await queue.migrate();
+    if (options.start !== false) await queue.start();
+    cleanups.push(async () => {
+      await queue.close();
+      redis.disconnect();
+      await db.destroy();
+    });
+    return { queue, logger, db };
+  }
+
+  async function freshDatabase() {
+    dbNumber += 1;
+    url = await pgServer.createDatabase(`engine_${dbNumber}`);
+  }
+
+  it('runs the seed scenario: 7 leads, concurrency 3, hand-offs through Redis', async () => {
+    await freshDatabase();
+    const dialer = new RecordingDialer({ durationMs: 30 });
+    const { queue, logger } = await node(dialer);
+    const run = await queue.startRun({ businessId: '4', concurrency: 3, leads: leads(7) });
+    const done = await queue.waitForRun(run.runId, { timeoutMs: 15_000 });
+    expect(done.counts.completed).toBe(7);
+    expect(dialer.maxConcurrent('4')).toBe(3);
+    expect(logger.named('OUTBOUND_NEXT')).toHaveLength(4);
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('two processes share the limit of a business, and a run started by a non-dispatching process is adopted', async () => {
+    await freshDatabase();
+    const dialer = new RecordingDialer({ durationMs: 15 });
+    const a = await node(dialer, { leaseMs: 600 });
+    const b = await node(dialer, { leaseMs: 600 });
+    const client = await node(dialer, { leaseMs: 600, start: false });
+    const runs = await Promise.all([
+      a.queue.startRun({ businessId: 'shared', concurrency: 3, leads: leads(20) }),
+      b.queue.startRun({ businessId: 'shared', concurrency: 3, leads: leads(20, 100) }),
+      client.queue.startRun({ businessId: 'adopted', concurrency: 2, leads: leads(10, 200) }),
+    ]);
+    for (const run of runs)
+      expect((await a.queue.waitForRun(run.runId, { timeoutMs: 20_000 })).counts.completed).toBe(run.total);
+    expect(dialer.maxConcurrent('shared')).toBeLessThanOrEqual(3);
+    expect(dialer.maxConcurrent('adopted')).toBeLessThanOrEqual(2);
+    expect([...dialer.dialsPerJob().values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('duplicated and reordered events delivered to different processes release each slot once', async () => {
+    await freshDatabase();
+    const dialer = new RecordingDialer({ durationMs: 'manual' });
+    const a = await node(dialer);
+    const b = await node(dialer);
+    const released = new Map<string, number>();
+    for (const n of [a, b])
+      n.queue.on('slot:released', (e) => released.set(e.jobId, (released.get(e.jobId) ?? 0) + 1));
+    const run = await a.queue.startRun({ businessId: 'dup', concurrency: 2, leads: leads(8) });
+    let ended = 0;
+    while (ended < 8) {
+      await eventually(() => dialer.liveCalls().length > 0, 10_000);
+      const calls = [...dialer.liveCalls()];
+      const events: { to: OutboundQueue; event: CallEvent }[] = [];
+      for (const call of calls) {
+        dialer.hangUp(call.callId);
+        for (const status of ['ringing', 'completed', 'in-progress', 'completed', 'completed'] as const) {
+          const event = { jobId: call.jobId, lockToken: call.lockToken, callId: call.callId, status };
+          events.push({ to: a.queue, event }, { to: b.queue, event });
+        }
+      }
+      events.sort(() => Math.random() - 0.5);
+      await Promise.all(events.map(({ to, event }) => to.handleCallEvent(event)));
+      ended += calls.length;
+    }
+    const done = await a.queue.waitForRun(run.runId, { timeoutMs: 10_000 });
+    expect(done.counts.completed).toBe(8);
+    expect(released.size).toBe(8);
+    expect([...released.values()].every((n) => n === 1)).toBe(true);
+    expect(dialer.maxConcurrent('dup')).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps the limit and finishes the run when Redis restarts empty mid-run', async () => {
+    await freshDatabase();
+    const dialer = new RecordingDialer({ durationMs: 40 });
+    const { queue } = await node(dialer, { leaseMs: 900 });
+    const run = await queue.startRun({ businessId: 'restart', concurrency: 3, leads: leads(30) });
+    await eventually(() => dialer.calls.length >= 6, 10_000);
+    await redisServer.restart({ empty: true });
+    const done = await queue.waitForRun(run.runId, { timeoutMs: 30_000 });
+    expect(done.counts.completed).toBe(30);
+    expect(dialer.maxConcurrent('restart')).toBeLessThanOrEqual(3);
+    expect([...dialer.dialsPerJob().values()].every((n) => n === 1)).toBe(true);
+  });
+});
