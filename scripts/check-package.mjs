@@ -7,18 +7,35 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+const run = (cmd, args, cwd = root) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 
 const scratch = mkdtempSync(join(tmpdir(), 'oq-pack-'));
 try {
-  const tarball = join(scratch, run('npm', ['pack', '--silent', '--pack-destination', scratch]).trim().split('\n').pop());
+  const tarball = join(
+    scratch,
+    run('npm', ['pack', '--silent', '--pack-destination', scratch]).trim().split('\n').pop(),
+  );
   run('npx', ['publint', '--strict', tarball]);
   run('npx', ['attw', tarball, '--profile', 'node16', '--format', 'table-flipped']);
 
   const app = join(scratch, 'app');
   run('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, `kysely@${dep('kysely')}`, `ioredis@${dep('ioredis')}`, `twilio@${dep('twilio')}`], app);
+  run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      tarball,
+      `kysely@${dep('kysely')}`,
+      `ioredis@${dep('ioredis')}`,
+      `twilio@${dep('twilio')}`,
+    ],
+    app,
+  );
 
   const checks = {
     'outbound-queue': ['OutboundQueue', 'MemorySlotLimiter', 'SimulatedDialer', 'ValidationError'],
@@ -27,10 +44,16 @@ try {
     'outbound-queue/twilio': ['TwilioDialer'],
   };
   const esm = Object.entries(checks)
-    .map(([path, names], i) => `import * as m${i} from '${path}';\nfor (const n of ${JSON.stringify(names)}) if (typeof m${i}[n] !== 'function') throw new Error('${path} (esm) lacks ' + n);`)
+    .map(
+      ([path, names], i) =>
+        `import * as m${i} from '${path}';\nfor (const n of ${JSON.stringify(names)}) if (typeof m${i}[n] !== 'function') throw new Error('${path} (esm) lacks ' + n);`,
+    )
     .join('\n');
   const cjs = Object.entries(checks)
-    .map(([path, names]) => `{ const m = require('${path}'); for (const n of ${JSON.stringify(names)}) if (typeof m[n] !== 'function') throw new Error('${path} (cjs) lacks ' + n); }`)
+    .map(
+      ([path, names]) =>
+        `{ const m = require('${path}'); for (const n of ${JSON.stringify(names)}) if (typeof m[n] !== 'function') throw new Error('${path} (cjs) lacks ' + n); }`,
+    )
     .join('\n');
   writeFileSync(join(app, 'esm.mjs'), `${esm}\nconsole.log('esm ok');\n`);
   writeFileSync(join(app, 'cjs.cjs'), `${cjs}\nconsole.log('cjs ok');\n`);

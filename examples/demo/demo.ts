@@ -27,7 +27,9 @@ const { values: args } = parseArgs({
 });
 
 if (args.help) {
-  console.log('usage: npm run demo -- [--leads N] [--concurrency N] [--business ID] [--redis URL] [--db URL|FILE]');
+  console.log(
+    'usage: npm run demo -- [--leads N] [--concurrency N] [--business ID] [--redis URL] [--db URL|FILE]',
+  );
   process.exit(0);
 }
 
