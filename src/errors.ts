@@ -49,7 +49,9 @@ export class ValidationError extends OutboundQueueError {
   constructor(issues: readonly ValidationIssue[], issueCount = issues.length) {
     const head = issues
       .slice(0, 5)
-      .map((i) => (i.row === undefined ? `${i.field}: ${i.message}` : `row ${i.row} ${i.field}: ${i.message}`))
+      .map((i) =>
+        i.row === undefined ? `${i.field}: ${i.message}` : `row ${i.row} ${i.field}: ${i.message}`,
+      )
       .join('; ');
     const more = issueCount > 5 ? ` (and ${issueCount - 5} more)` : '';
     super('VALIDATION', `Invalid input: ${head}${more}`);

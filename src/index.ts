@@ -3,8 +3,34 @@
  * concurrency limit, at most once per lead, without stalling.
  * @packageDocumentation
  */
-export { OutboundQueue } from './queue/outbound-queue.js';
+
+export type { DialContext, Dialer, DialRequest, DialResult } from './dialer/dialer.js';
+export type { SimulatedDialerOptions } from './dialer/simulated-dialer.js';
+export { SimulatedDialer } from './dialer/simulated-dialer.js';
+export type { DialFailureKind, OutboundQueueErrorCode, ValidationIssue } from './errors.js';
+export {
+  ClosedError,
+  DialError,
+  InvalidStateError,
+  NotFoundError,
+  OutboundQueueError,
+  TimeoutError,
+  ValidationError,
+  WebhookSignatureError,
+} from './errors.js';
+export type { MemorySlotLimiterOptions } from './limiter/memory-slot-limiter.js';
+export { MemorySlotLimiter } from './limiter/memory-slot-limiter.js';
+export type {
+  AcquireResult,
+  AcquireStatus,
+  ReleaseResult,
+  SlotHolderSource,
+  SlotLimiter,
+  SlotSignal,
+} from './limiter/slot-limiter.js';
+export type { Logger } from './logger.js';
 export type { CallEventResult, OutboundQueueOptions } from './queue/outbound-queue.js';
+export { OutboundQueue } from './queue/outbound-queue.js';
 export type { RetryPolicy } from './queue/queue-context.js';
 export type {
   JobDialingEvent,
@@ -16,19 +42,6 @@ export type {
   SlotReleasedEvent,
 } from './queue/queue-events.js';
 export { isE164 } from './queue/validate-run-input.js';
-export { MemorySlotLimiter } from './limiter/memory-slot-limiter.js';
-export type { MemorySlotLimiterOptions } from './limiter/memory-slot-limiter.js';
-export type {
-  AcquireResult,
-  AcquireStatus,
-  ReleaseResult,
-  SlotHolderSource,
-  SlotLimiter,
-  SlotSignal,
-} from './limiter/slot-limiter.js';
-export { SimulatedDialer } from './dialer/simulated-dialer.js';
-export type { SimulatedDialerOptions } from './dialer/simulated-dialer.js';
-export type { DialContext, DialRequest, DialResult, Dialer } from './dialer/dialer.js';
 export type {
   ClaimedJob,
   JobRoute,
@@ -40,19 +53,6 @@ export type {
   RunRecord,
   TransitionResult,
 } from './store/job-store.js';
-export type { Logger } from './logger.js';
-export {
-  ClosedError,
-  DialError,
-  InvalidStateError,
-  NotFoundError,
-  OutboundQueueError,
-  TimeoutError,
-  ValidationError,
-  WebhookSignatureError,
-} from './errors.js';
-export type { DialFailureKind, OutboundQueueErrorCode, ValidationIssue } from './errors.js';
-export { JOB_STATUSES, LIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from './types.js';
 export type {
   CallEvent,
   CallStatus,
@@ -67,3 +67,4 @@ export type {
   StopOptions,
   WaitForRunOptions,
 } from './types.js';
+export { JOB_STATUSES, LIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from './types.js';

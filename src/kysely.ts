@@ -2,8 +2,9 @@
  * `outbound-queue/kysely`: the job store on the host's Kysely database.
  * @packageDocumentation
  */
-export type { KyselyStoreOptions } from './store/kysely/kysely-store.js';
-export { KyselyStore } from './store/kysely/kysely-store.js';
-export { storeMigrations, migrateStore } from './store/kysely/kysely-migrations.js';
+
+export { migrateStore, storeMigrations } from './store/kysely/kysely-migrations.js';
 export type { TableNames } from './store/kysely/kysely-schema.js';
 export { tableNames } from './store/kysely/kysely-schema.js';
+export type { KyselyStoreOptions } from './store/kysely/kysely-store.js';
+export { KyselyStore } from './store/kysely/kysely-store.js';

@@ -27,7 +27,13 @@ export const JOB_STATUSES: readonly JobStatus[] = [
 ];
 
 /** The terminal job statuses. */
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'busy', 'no_answer', 'failed', 'canceled'];
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [
+  'completed',
+  'busy',
+  'no_answer',
+  'failed',
+  'canceled',
+];
 
 /** The job statuses of a job that holds a call (a slot): claimed and not yet terminal. */
 export const LIVE_JOB_STATUSES: readonly JobStatus[] = ['dialing', 'ringing', 'in_progress'];
