@@ -112,6 +112,7 @@ export class RunFeeder {
     const key = run.businessId;
     const fields = { business_id: key, job_id: jobId, run_id: run.runId };
     for (;;) {
+      const asked = ctx.now();
       const slot = await ctx.limiter.acquire(key, jobId, run.concurrency, ctx.leaseMs);
       if (slot.status === 'acquired') {
         ctx.logger.info({ ...fields, active: slot.active, limit: slot.limit }, 'OUTBOUND_ENQUEUE');
@@ -136,7 +137,7 @@ export class RunFeeder {
       }
       // Whoever releases the slot dials the promoted job; the feeder then moves on.
       this.waitingJob = jobId;
-      const promoted = await this.dispatcher.waiters.wait(jobId, this.safetyMs);
+      const promoted = await this.dispatcher.waiters.wait(jobId, this.safetyMs, asked);
       this.waitingJob = undefined;
       if (promoted) {
         this.progress = true;

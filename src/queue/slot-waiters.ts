@@ -12,10 +12,16 @@ export class SlotWaiters {
 
   /**
    * Waits until `jobId` is promoted, {@link SlotWaiters.interrupt} is called, or `timeoutMs` passes.
+   * @param since - when the caller asked the limiter for a slot: an earlier promotion of the same
+   *   job (told twice, by its own release and by the signal) is stale and must not wake it
    * @returns true when woken by a promotion
    */
-  wait(jobId: string, timeoutMs: number): Promise<boolean> {
-    if (this.early.delete(jobId)) return Promise.resolve(true);
+  wait(jobId: string, timeoutMs: number, since: number): Promise<boolean> {
+    const early = this.early.get(jobId);
+    if (early !== undefined) {
+      this.early.delete(jobId);
+      if (early >= since) return Promise.resolve(true);
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => finish(false), timeoutMs);
       const finish = (promoted: boolean) => {

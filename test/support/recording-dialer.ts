@@ -46,7 +46,10 @@ export class RecordingDialer implements Dialer {
     const duration = this.options.durationMs ?? 20;
     if (duration !== 'manual') {
       // A test may have closed the queue and its database by the time the call ends.
-      setTimeout(() => this.end(callId, this.options.outcome?.(req) ?? "completed").catch(() => {}), duration);
+      setTimeout(
+        () => this.end(callId, this.options.outcome?.(req) ?? 'completed').catch(() => {}),
+        duration,
+      );
     }
     return { callId };
   }

@@ -1,0 +1,280 @@
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { checkLeaseMs, checkLimit, checkPerSecond, DEFAULT_HOLDER_LEASE_MS } from './limiter-arguments.js';
+import type {
+  AcquireResult,
+  ReleaseResult,
+  SlotHolderSource,
+  SlotLimiter,
+  SlotSignal,
+} from './slot-limiter.js';
+
+/** Options of {@link MemorySlotLimiter}. */
+export interface MemorySlotLimiterOptions {
+  /** Clock in epoch milliseconds (default `Date.now`); tests inject one to control leases. */
+  now?: () => number;
+  /**
+   * Lease given to holders read from the holder source when the operation that found the key
+   * new carries no lease of its own (`release`). Default 30,000 ms.
+   */
+  holderLeaseMs?: number;
+  /** Where a listener's exception is reported (pino-compatible; silent by default). */
+  logger?: Logger;
+}
+
+/** One key's slots, waiting line and stored settings. Mutated in place, never replaced. */
+interface KeyState {
+  /** jobId -> lease expiry (epoch ms). Expired leases still count until reclaimed. */
+  slots: Map<string, number>;
+  /** The waiting line: a Set iterates in insertion order, so it is FIFO with O(1) membership and removal. */
+  waiting: Set<string>;
+  limit: number;
+  leaseMs: number;
+}
+
+/**
+ * A {@link SlotLimiter} that lives in this process: for one process (the demo, tests, a single
+ * worker). It has exactly the semantics of `RedisSlotLimiter` from `outbound-queue/redis`, which
+ * shares slots across processes.
+ *
+ * @example
+ * ```ts
+ * const limiter = new MemorySlotLimiter();
+ * const first = await limiter.acquire('business-4', 'job-1', 1, 30_000); // { status: 'acquired', ... }
+ * const second = await limiter.acquire('business-4', 'job-2', 1, 30_000); // { status: 'enqueued', ... }
+ * const { promoted } = await limiter.release('business-4', 'job-1'); // ['job-2']: it holds the slot now
+ * ```
+ */
+export class MemorySlotLimiter implements SlotLimiter {
+  private readonly now: () => number;
+  private readonly holderLeaseMs: number;
+  private readonly logger: Logger;
+  private readonly keys = new Map<string, KeyState>();
+  private readonly initializing = new Map<string, Promise<KeyState>>();
+  /** scope -> the next free dial-start instant (epoch ms, fractional). */
+  private readonly nextStart = new Map<string, number>();
+  private readonly listeners = new Set<(signal: SlotSignal) => void>();
+  private source: SlotHolderSource | undefined;
+
+  /**
+   * @param options - clock, lease for holders read from the holder source, logger
+   */
+  constructor(options: MemorySlotLimiterOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.holderLeaseMs = checkLeaseMs(options.holderLeaseMs ?? DEFAULT_HOLDER_LEASE_MS);
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /**
+   * Asks for a slot for `jobId` under `limit` concurrent holders of `key`; a newcomer never jumps
+   * the waiting line.
+   * @param key - limiter key (the business id)
+   * @param jobId - the job that wants to dial
+   * @param limit - maximum concurrent holders, stored for later promotions
+   * @param leaseMs - lease of a slot granted now or later by promotion
+   * @returns the outcome with the key's counters
+   */
+  async acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
+    checkLimit(limit);
+    checkLeaseMs(leaseMs);
+    const state = await this.stateOf(key, leaseMs);
+    state.limit = limit;
+    state.leaseMs = leaseMs;
+    const counters = () => ({ active: state.slots.size, limit, queueLength: state.waiting.size });
+    if (state.slots.has(jobId)) return { status: 'inflight', ...counters() };
+    if (state.waiting.has(jobId)) return { status: 'already_queued', ...counters() };
+    if (state.slots.size < limit && state.waiting.size === 0) {
+      state.slots.set(jobId, this.now() + leaseMs);
+      return { status: 'acquired', ...counters() };
+    }
+    state.waiting.add(jobId);
+    return { status: 'enqueued', ...counters() };
+  }
+
+  /**
+   * Frees the slot of `jobId` and hands free slots to the head of the waiting line. Idempotent.
+   * @param key - limiter key
+   * @param jobId - the job whose call ended
+   * @returns whether a slot was freed, the promoted jobs in line order, and the counters
+   */
+  async release(key: string, jobId: string): Promise<ReleaseResult> {
+    const state = await this.stateOf(key, this.holderLeaseMs);
+    const released = state.slots.delete(jobId);
+    const promoted: string[] = [];
+    const expiry = this.now() + state.leaseMs;
+    for (const head of state.waiting) {
+      if (state.slots.size >= state.limit) break;
+      state.waiting.delete(head);
+      state.slots.set(head, expiry);
+      promoted.push(head);
+    }
+    if (promoted.length > 0) this.signal({ key, promoted: [...promoted] });
+    return {
+      released,
+      promoted,
+      active: state.slots.size,
+      limit: state.limit,
+      queueLength: state.waiting.size,
+    };
+  }
+
+  /**
+   * Extends the leases of the slots held by `jobIds`.
+   * @param key - limiter key
+   * @param jobIds - jobs this process believes it holds slots for
+   * @param leaseMs - new lease length from now
+   * @returns the ids among `jobIds` that hold no slot
+   */
+  async renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
+    checkLeaseMs(leaseMs);
+    const state = await this.stateOf(key, leaseMs);
+    const expiry = this.now() + leaseMs;
+    const lost: string[] = [];
+    for (const jobId of jobIds) {
+      if (state.slots.has(jobId)) state.slots.set(jobId, expiry);
+      else lost.push(jobId);
+    }
+    return lost;
+  }
+
+  /**
+   * Drops jobs from the waiting line; slots are not touched.
+   * @param key - limiter key
+   * @param jobIds - jobs to drop
+   * @returns how many were waiting and are now removed
+   */
+  async remove(key: string, jobIds: readonly string[]): Promise<number> {
+    const state = this.keys.get(key);
+    if (!state) return 0;
+    let removed = 0;
+    for (const jobId of jobIds) if (state.waiting.delete(jobId)) removed++;
+    return removed;
+  }
+
+  /**
+   * Reports slots whose lease expired and extends each by `leaseMs`, so one reconciler resolves it.
+   * @param key - limiter key
+   * @param leaseMs - extension given to each expired slot
+   * @returns the expired slots' job ids, oldest lease first
+   */
+  async reclaim(key: string, leaseMs: number): Promise<string[]> {
+    checkLeaseMs(leaseMs);
+    const state = this.keys.get(key);
+    if (!state) return [];
+    const now = this.now();
+    const expired = [...state.slots]
+      .filter(([, expiry]) => expiry <= now)
+      // Same order as the Redis sorted set: by expiry, then by id.
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([jobId]) => jobId);
+    for (const jobId of expired) state.slots.set(jobId, now + leaseMs);
+    return expired;
+  }
+
+  /**
+   * Replaces the key's slots with `holders` (fresh leases) and empties its waiting line.
+   * @param key - limiter key
+   * @param holders - jobs that hold calls according to the database
+   * @param limit - the key's limit
+   * @param leaseMs - lease of the holders' slots and of later promotions
+   */
+  async rebuild(key: string, holders: readonly string[], limit: number, leaseMs: number): Promise<void> {
+    checkLimit(limit);
+    checkLeaseMs(leaseMs);
+    const state = this.keys.get(key) ?? this.emptyState(key, leaseMs);
+    state.slots.clear();
+    state.waiting.clear();
+    state.limit = limit;
+    state.leaseMs = leaseMs;
+    const expiry = this.now() + leaseMs;
+    for (const jobId of holders) state.slots.set(jobId, expiry);
+  }
+
+  /**
+   * Reserves the next free dial-start instant of `scope`, spaced `1000 / perSecond` ms apart.
+   * @param scope - what the rate applies to (e.g. a provider account)
+   * @param perSecond - dial starts allowed per second
+   * @returns milliseconds to wait before dialing (0: dial now)
+   */
+  async reserveDialStart(scope: string, perSecond: number): Promise<number> {
+    checkPerSecond(perSecond);
+    const now = this.now();
+    const start = Math.max(now, this.nextStart.get(scope) ?? now);
+    this.nextStart.set(scope, start + 1000 / perSecond);
+    return Math.ceil(start - now);
+  }
+
+  /**
+   * Sets where the holders of a key seen for the first time in this process are read from.
+   * @param source - reads the jobs that hold calls for a key
+   */
+  setHolderSource(source: SlotHolderSource): void {
+    this.source = source;
+  }
+
+  /**
+   * Listens to promotions (told asynchronously, after the promoting call's own result).
+   * @param listener - called with each promotion
+   * @returns a function that stops listening
+   */
+  subscribe(listener: (signal: SlotSignal) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Drops every listener; the limiter holds no connections. */
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private signal(signal: SlotSignal): void {
+    if (this.listeners.size === 0) return;
+    queueMicrotask(() => {
+      for (const listener of this.listeners) {
+        try {
+          listener(signal);
+        } catch (err) {
+          this.logger.error({ err, business_id: signal.key }, 'OUTBOUND_LIMITER_LISTENER_FAILED');
+        }
+      }
+    });
+  }
+
+  private emptyState(key: string, leaseMs: number): KeyState {
+    const state: KeyState = { slots: new Map(), waiting: new Set(), limit: 0, leaseMs };
+    this.keys.set(key, state);
+    return state;
+  }
+
+  /**
+   * The state of `key`, created on first use from the holder source. Concurrent first uses share
+   * one read of the source; a failed read leaves the key new so the next call tries again.
+   */
+  private stateOf(key: string, leaseMs: number): KeyState | Promise<KeyState> {
+    const known = this.keys.get(key);
+    if (known) return known;
+    const source = this.source;
+    if (!source) return this.emptyState(key, leaseMs);
+    let pending = this.initializing.get(key);
+    if (!pending) {
+      pending = (async () => {
+        try {
+          const holders = await source(key);
+          // A rebuild that ran while we read the source is newer than what we read: keep it.
+          const rebuilt = this.keys.get(key);
+          if (rebuilt) return rebuilt;
+          const state = this.emptyState(key, leaseMs);
+          const expiry = this.now() + leaseMs;
+          for (const jobId of holders) state.slots.set(jobId, expiry);
+          return state;
+        } finally {
+          this.initializing.delete(key);
+        }
+      })();
+      this.initializing.set(key, pending);
+    }
+    return pending;
+  }
+}

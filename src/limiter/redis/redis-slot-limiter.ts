@@ -1,0 +1,337 @@
+import type { Cluster, Redis } from 'ioredis';
+import { InvalidStateError, ValidationError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { silentLogger } from '../../logger.js';
+import { checkLeaseMs, checkLimit, checkPerSecond, DEFAULT_HOLDER_LEASE_MS } from '../limiter-arguments.js';
+import type {
+  AcquireResult,
+  AcquireStatus,
+  ReleaseResult,
+  SlotHolderSource,
+  SlotLimiter,
+  SlotSignal,
+} from '../slot-limiter.js';
+import {
+  replyIds,
+  replyInt,
+  replyList,
+  type SlotScripts,
+  slotScripts,
+  UNINITIALIZED,
+} from './redis-scripts.js';
+import { RedisSignalChannel } from './redis-signal-channel.js';
+
+/** Options of {@link RedisSlotLimiter}. */
+export interface RedisSlotLimiterOptions {
+  /** The host's ioredis connection (`Redis` or `Cluster`); the limiter never closes it. */
+  redis: Redis | Cluster;
+  /** Prefix of every key and of the signal channel (default `oq`); no `{` or `}`. */
+  prefix?: string;
+  /**
+   * A connection for pub/sub, owned by the host and dedicated to subscriptions. Without it the
+   * limiter opens one with `redis.duplicate()` on the first {@link RedisSlotLimiter.subscribe},
+   * and closes it in {@link RedisSlotLimiter.close}.
+   */
+  subscriber?: Redis | Cluster;
+  /**
+   * Lease given to holders read from the holder source when the operation that found the key
+   * without state carries no lease of its own (`release`). Default 30,000 ms.
+   */
+  holderLeaseMs?: number;
+  /** Where subscription problems are reported (pino-compatible; silent by default). */
+  logger?: Logger;
+}
+
+const ACQUIRE_STATUSES: Record<number, AcquireStatus> = {
+  1: 'acquired',
+  2: 'enqueued',
+  3: 'already_queued',
+  4: 'inflight',
+};
+
+/**
+ * Escapes a key for use inside a hash tag. Braces would cut the tag short (a key starting with `}`
+ * would make it empty, spreading one business's keys over slots); `%` is escaped too so that
+ * different keys stay different.
+ */
+function escapeTag(key: string): string {
+  return key.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The Redis keys of one limiter key (business); the `{key}` hash tag puts them on one Cluster slot. */
+export interface RedisSlotKeyNames {
+  /** ZSET: job id -> lease expiry (epoch ms) of the slots held. */
+  slots: string;
+  /** ZSET: job id -> arrival number, the FIFO waiting line. */
+  wait: string;
+  /** HASH: `init` marker, `limit`, `leaseMs`, `seq` (last arrival number). */
+  meta: string;
+}
+
+/**
+ * A {@link SlotLimiter} in Redis, shared by every process that uses the same Redis (or Redis
+ * Cluster). Each operation is one Lua script, one round trip; lease times come from Redis's clock
+ * so processes agree on them. Promotions are published on `<prefix>:signals` by the release
+ * script itself and delivered to {@link RedisSlotLimiter.subscribe} listeners of every process.
+ *
+ * If Redis loses a key's state (restarted empty, flushed), the next acquire, release or renew of
+ * that key rebuilds it from the holder source (the database) before answering, so the limit holds.
+ * The waiting line is not rebuilt: a job that waited must acquire again (it is answered `enqueued`).
+ *
+ * Keys: `<prefix>:{<key>}:slots` (ZSET job id -> lease expiry ms), `<prefix>:{<key>}:wait` (ZSET
+ * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH init, limit, leaseMs, seq), and
+ * `<prefix>:{rate:<scope>}` for {@link RedisSlotLimiter.reserveDialStart}; `%`, `{` and `}` in a
+ * key or scope are written `%25`, `%7B` and `%7D` so that the braces always delimit the hash tag.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { RedisSlotLimiter } from 'outbound-queue/redis';
+ *
+ * const redis = new Redis(process.env.REDIS_URL!);
+ * const limiter = new RedisSlotLimiter({ redis });
+ * const slot = await limiter.acquire('business-4', 'job-1', 3, 30_000);
+ * if (slot.status === 'acquired') {
+ *   // dial; when the call ends:
+ *   const { promoted } = await limiter.release('business-4', 'job-1');
+ * }
+ * await limiter.close(); // closes only the subscriber connection it opened
+ * ```
+ */
+export class RedisSlotLimiter implements SlotLimiter {
+  private readonly scripts: SlotScripts;
+  private readonly prefix: string;
+  private readonly holderLeaseMs: number;
+  private readonly signals: RedisSignalChannel;
+  private readonly initializing = new Map<string, Promise<void>>();
+  private source: SlotHolderSource | undefined;
+
+  /**
+   * @param options - the host's connection, key prefix, optional subscriber connection
+   * @throws ValidationError when the prefix contains a hash-tag brace
+   */
+  constructor(options: RedisSlotLimiterOptions) {
+    this.prefix = options.prefix ?? 'oq';
+    if (/[{}]/.test(this.prefix)) {
+      throw new ValidationError([
+        { field: 'prefix', message: 'must not contain { or } (they make hash tags)' },
+      ]);
+    }
+    this.holderLeaseMs = checkLeaseMs(options.holderLeaseMs ?? DEFAULT_HOLDER_LEASE_MS);
+    this.scripts = slotScripts(options.redis);
+    this.signals = new RedisSignalChannel({
+      channel: `${this.prefix}:signals`,
+      redis: options.redis,
+      subscriber: options.subscriber,
+      logger: options.logger ?? silentLogger,
+    });
+  }
+
+  /** The pub/sub channel promotions are published on (`<prefix>:signals`). */
+  get channel(): string {
+    return `${this.prefix}:signals`;
+  }
+
+  /**
+   * The Redis keys of one limiter key (business), all with the same hash tag.
+   * @param key - limiter key (business id)
+   * @returns the slots, wait and meta key names
+   */
+  keyNames(key: string): RedisSlotKeyNames {
+    const base = `${this.prefix}:{${escapeTag(key)}}`;
+    return { slots: `${base}:slots`, wait: `${base}:wait`, meta: `${base}:meta` };
+  }
+
+  /**
+   * Asks for a slot for `jobId` under `limit` concurrent holders of `key`; a newcomer never jumps
+   * the waiting line. One round trip (three the first time a key is seen without state).
+   * @param key - limiter key (the business id)
+   * @param jobId - the job that wants to dial
+   * @param limit - maximum concurrent holders, stored for later promotions
+   * @param leaseMs - lease of a slot granted now or later by promotion
+   * @returns the outcome with the key's counters
+   */
+  async acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
+    checkLimit(limit);
+    checkLeaseMs(leaseMs);
+    const k = this.names(key);
+    const reply = await this.withState(key, limit, leaseMs, 'acquire', () =>
+      this.scripts.acquire(k.slots, k.wait, k.meta, jobId, limit, leaseMs),
+    );
+    const status = ACQUIRE_STATUSES[replyInt(reply[0], 'acquire')];
+    if (!status) throw new Error(`unexpected acquire status ${String(reply[0])}`);
+    return {
+      status,
+      active: replyInt(reply[1], 'acquire'),
+      limit: replyInt(reply[2], 'acquire'),
+      queueLength: replyInt(reply[3], 'acquire'),
+    };
+  }
+
+  /**
+   * Frees the slot of `jobId` and hands free slots to the head of the waiting line, publishing the
+   * promotion to every process in the same script. Idempotent.
+   * @param key - limiter key
+   * @param jobId - the job whose call ended
+   * @returns whether a slot was freed, the promoted jobs in line order, and the counters
+   */
+  async release(key: string, jobId: string): Promise<ReleaseResult> {
+    const k = this.names(key);
+    const reply = await this.withState(key, 0, this.holderLeaseMs, 'release', () =>
+      this.scripts.release(k.slots, k.wait, k.meta, jobId, this.channel, key, this.holderLeaseMs),
+    );
+    return {
+      released: replyInt(reply[0], 'release') === 1,
+      active: replyInt(reply[1], 'release'),
+      limit: replyInt(reply[2], 'release'),
+      queueLength: replyInt(reply[3], 'release'),
+      promoted: replyIds(reply[4], 'release'),
+    };
+  }
+
+  /**
+   * Extends the leases of the slots held by `jobIds`.
+   * @param key - limiter key
+   * @param jobIds - jobs this process believes it holds slots for
+   * @param leaseMs - new lease length from now
+   * @returns the ids among `jobIds` that hold no slot
+   */
+  async renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
+    checkLeaseMs(leaseMs);
+    if (jobIds.length === 0) return [];
+    const k = this.names(key);
+    const reply = await this.withState(key, 0, leaseMs, 'renew', () =>
+      this.scripts.renew(k.slots, k.meta, leaseMs, ...jobIds),
+    );
+    return replyIds(reply[1], 'renew');
+  }
+
+  /**
+   * Drops jobs from the waiting line; slots are not touched.
+   * @param key - limiter key
+   * @param jobIds - jobs to drop
+   * @returns how many were waiting and are now removed
+   */
+  async remove(key: string, jobIds: readonly string[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    const k = this.names(key);
+    return replyInt(await this.scripts.remove(k.wait, ...jobIds), 'remove');
+  }
+
+  /**
+   * Reports slots whose lease expired and extends each by `leaseMs`, so one reconciler resolves it.
+   * @param key - limiter key
+   * @param leaseMs - extension given to each expired slot
+   * @returns the expired slots' job ids, oldest lease first
+   */
+  async reclaim(key: string, leaseMs: number): Promise<string[]> {
+    checkLeaseMs(leaseMs);
+    const k = this.names(key);
+    return replyIds(await this.scripts.reclaim(k.slots, leaseMs), 'reclaim');
+  }
+
+  /**
+   * Replaces the key's slots with `holders` (fresh leases) and empties its waiting line.
+   * @param key - limiter key
+   * @param holders - jobs that hold calls according to the database
+   * @param limit - the key's limit
+   * @param leaseMs - lease of the holders' slots and of later promotions
+   */
+  async rebuild(key: string, holders: readonly string[], limit: number, leaseMs: number): Promise<void> {
+    checkLimit(limit);
+    checkLeaseMs(leaseMs);
+    const k = this.names(key);
+    await this.scripts.rebuild(k.slots, k.wait, k.meta, '0', limit, leaseMs, ...holders);
+  }
+
+  /**
+   * Reserves the next free dial-start instant of `scope` across all processes, spaced
+   * `1000 / perSecond` ms apart.
+   * @param scope - what the rate applies to (e.g. a provider account)
+   * @param perSecond - dial starts allowed per second
+   * @returns milliseconds to wait before dialing (0: dial now)
+   */
+  async reserveDialStart(scope: string, perSecond: number): Promise<number> {
+    checkPerSecond(perSecond);
+    const reply = await this.scripts.reserveDialStart(`${this.prefix}:{rate:${escapeTag(scope)}}`, perSecond);
+    return Math.max(0, replyInt(reply, 'reserve-dial-start'));
+  }
+
+  /**
+   * Sets where the holders of a key without state are read from (the database).
+   * @param source - reads the jobs that hold calls for a key
+   */
+  setHolderSource(source: SlotHolderSource): void {
+    this.source = source;
+  }
+
+  /**
+   * Listens to promotions made by any process (this one included). All listeners of the limiter
+   * share one subscriber connection.
+   * @param listener - called with each promotion
+   * @returns a function that stops listening
+   */
+  subscribe(listener: (signal: SlotSignal) => void): () => void {
+    return this.signals.add(listener);
+  }
+
+  /**
+   * Resolves once the subscription made by {@link RedisSlotLimiter.subscribe} is active.
+   * Promotions published earlier are not received.
+   * @returns a promise that settles when subscribed (at once when nobody subscribed)
+   */
+  whenSubscribed(): Promise<void> {
+    return this.signals.whenSubscribed();
+  }
+
+  /** Closes the subscriber connection the limiter opened itself; the host's connections stay open. */
+  async close(): Promise<void> {
+    await this.signals.close();
+  }
+
+  private names(key: string): RedisSlotKeyNames {
+    // An empty hash tag ({}) is ignored by Redis Cluster: the keys would land on different slots.
+    if (key.length === 0) throw new ValidationError([{ field: 'key', message: 'must not be empty' }]);
+    return this.keyNames(key);
+  }
+
+  /**
+   * Runs a script that answers {@link UNINITIALIZED} when the key has no state; then rebuilds the
+   * key from the holder source and runs it again. The rebuild only applies when the key is still
+   * without state, so processes that race to initialise it agree on one state.
+   */
+  private async withState(
+    key: string,
+    limit: number,
+    leaseMs: number,
+    what: string,
+    run: () => Promise<unknown>,
+  ): Promise<unknown[]> {
+    for (let attempt = 0; ; attempt++) {
+      const reply = replyList(await run(), what);
+      if (replyInt(reply[0], what) !== UNINITIALIZED) return reply;
+      // Still without state after two rebuilds: Redis keeps losing the key between our calls.
+      if (attempt === 2)
+        throw new InvalidStateError(`limiter state of key ${key} keeps vanishing from Redis`);
+      await this.initialize(key, limit, leaseMs);
+    }
+  }
+
+  /** Rebuilds a key from the holder source; concurrent callers in this process share one rebuild. */
+  private initialize(key: string, limit: number, leaseMs: number): Promise<void> {
+    let pending = this.initializing.get(key);
+    if (!pending) {
+      pending = (async () => {
+        try {
+          const holders = this.source ? await this.source(key) : [];
+          const k = this.names(key);
+          await this.scripts.rebuild(k.slots, k.wait, k.meta, '1', limit, leaseMs, ...holders);
+        } finally {
+          this.initializing.delete(key);
+        }
+      })();
+      this.initializing.set(key, pending);
+    }
+    return pending;
+  }
+}

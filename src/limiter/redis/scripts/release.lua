@@ -1,0 +1,56 @@
+--[[
+  release: frees the slot of one job and, in the same step, hands free slots to the head of the
+  waiting line, telling every process through PUBLISH. Idempotent.
+
+  KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
+  KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
+  KEYS[3]  meta   HASH  init, limit, leaseMs, seq
+  ARGV[1]  job id
+  ARGV[2]  signal channel
+  ARGV[3]  the key (business) as the caller names it, for the signal
+  ARGV[4]  lease length in ms for promotions when meta holds none
+
+  Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}},
+    or {-1} alone when the key has no state (the caller rebuilds it and calls again).
+  Publishes {"key": ..., "promoted": [...]} (JSON) on the channel when it promoted anyone.
+]]
+if redis.call('HGET', KEYS[3], 'init') ~= '1' then
+  return {-1}
+end
+
+local released = redis.call('ZREM', KEYS[1], ARGV[1])
+local limit = tonumber(redis.call('HGET', KEYS[3], 'limit')) or 0
+local lease = tonumber(redis.call('HGET', KEYS[3], 'leaseMs')) or tonumber(ARGV[4])
+local active = redis.call('ZCARD', KEYS[1])
+local promoted = {}
+
+if active < limit then
+  local heads = redis.call('ZRANGE', KEYS[2], 0, limit - active - 1)
+  if #heads > 0 then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000.0 + math.floor(tonumber(t[2]) / 1000)
+    for i = 1, #heads do
+      redis.call('ZREM', KEYS[2], heads[i])
+      redis.call('ZADD', KEYS[1], now + lease, heads[i])
+    end
+    promoted = heads
+    active = active + #heads
+  end
+end
+
+if #promoted > 0 then
+  -- Hand-written JSON: cjson is not available in every Lua that runs these scripts.
+  local function json_string(s)
+    local escaped = string.gsub(s, '[%c"\\]', function(c)
+      return string.format('\\u%04x', string.byte(c))
+    end)
+    return '"' .. escaped .. '"'
+  end
+  local ids = {}
+  for i = 1, #promoted do
+    ids[i] = json_string(promoted[i])
+  end
+  redis.call('PUBLISH', ARGV[2], '{"key":' .. json_string(ARGV[3]) .. ',"promoted":[' .. table.concat(ids, ',') .. ']}')
+end
+
+return {released, active, limit, redis.call('ZCARD', KEYS[2]), promoted}

@@ -1,0 +1,14 @@
+--[[
+  remove: drops jobs from the waiting line (stop, pause). Slots are not touched.
+
+  KEYS[1]  wait  ZSET  member = job id, score = arrival number
+  ARGV[1..n]  job ids
+
+  Returns the number of jobs that were waiting and are now removed.
+]]
+local removed = 0
+-- One ZREM per id: unpack() of a long list would overflow Lua's C stack.
+for i = 1, #ARGV do
+  removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+end
+return removed

@@ -1,0 +1,8 @@
+/**
+ * `outbound-queue/redis`: concurrency slots shared by every process through Redis or Redis Cluster
+ * (ioredis).
+ * @packageDocumentation
+ */
+
+export type { RedisSlotKeyNames, RedisSlotLimiterOptions } from './limiter/redis/redis-slot-limiter.js';
+export { RedisSlotLimiter } from './limiter/redis/redis-slot-limiter.js';

@@ -1,0 +1,176 @@
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
+import { type RedisServerHandle, redisCommand, startRedisServer } from '../support/redis-server.js';
+import { requireServer } from '../support/servers.js';
+import { eventually, slotLimiterContract } from './slot-limiter.contract.js';
+
+const available = requireServer('redis');
+let prefixes = 0;
+const freshPrefix = () => `real${++prefixes}`;
+
+describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
+  let server: RedisServerHandle;
+  let clusterServer: RedisServerHandle;
+  const clients: Array<Redis | Cluster> = [];
+  const redis = () => {
+    const client = new Redis(server.url);
+    clients.push(client);
+    return client;
+  };
+  const cluster = () => {
+    const client = new Cluster([{ host: '127.0.0.1', port: clusterServer.port }]);
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    [server, clusterServer] = await Promise.all([startRedisServer(), startRedisServer({ cluster: true })]);
+  });
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await Promise.all([server?.stop(), clusterServer?.stop()]);
+  });
+
+  slotLimiterContract('RedisSlotLimiter on redis-server', async () => {
+    const limiter = new RedisSlotLimiter({ redis: redis(), prefix: freshPrefix() });
+    return { limiter, whenSubscribed: () => limiter.whenSubscribed(), close: () => limiter.close() };
+  });
+
+  // Redis Cluster rejects a script whose keys span slots (CROSSSLOT): the whole contract passing on
+  // a cluster proves every script's keys share one hash slot.
+  slotLimiterContract('RedisSlotLimiter on Redis Cluster', async () => {
+    const limiter = new RedisSlotLimiter({ redis: cluster(), prefix: freshPrefix() });
+    return { limiter, whenSubscribed: () => limiter.whenSubscribed(), close: () => limiter.close() };
+  });
+
+  it('names the keys of one business with one hash slot, whatever the business id', async () => {
+    const limiter = new RedisSlotLimiter({ redis: redis() });
+    for (const key of ['4', 'business-a', 'x{y}z', '}{', 'ünï', 'a b:c']) {
+      const names = Object.values(limiter.keyNames(key));
+      const slots = await Promise.all(
+        names.map((name) => redisCommand(clusterServer.port, 'CLUSTER', 'KEYSLOT', name)),
+      );
+      expect(new Set(slots).size, `${key}: ${names.join(' ')}`).toBe(1);
+    }
+    // Escaping braces keeps different keys different.
+    expect(limiter.keyNames('{').slots).not.toBe(limiter.keyNames('%7B').slots);
+    expect(limiter.keyNames('business-4').slots).toBe('oq:{business-4}:slots');
+    expect(() => new RedisSlotLimiter({ redis: redis(), prefix: 'a{b}' })).toThrow(/prefix/);
+    await expect(limiter.acquire('', 'j1', 1, 1_000)).rejects.toThrow(/key/);
+  });
+
+  it('keeps the limit through a Redis restart that lost everything, by rebuilding from the holder source', async () => {
+    const database = new Set<string>(); // jobs that hold calls, as the database records them
+    const holderReads: string[] = [];
+    const source = async (key: string) => {
+      holderReads.push(key);
+      return [...database];
+    };
+    const client = redis();
+    const a = new RedisSlotLimiter({ redis: client });
+    const b = new RedisSlotLimiter({ redis: redis() });
+    a.setHolderSource(source);
+    b.setHolderSource(source);
+    for (const id of ['j1', 'j2']) {
+      expect((await a.acquire('biz', id, 2, 60_000)).status).toBe('acquired');
+      database.add(id);
+    }
+    expect((await a.acquire('biz', 'j3', 2, 60_000)).status).toBe('enqueued');
+    const readsBefore = holderReads.length;
+
+    await server.restart({ empty: true });
+    await eventually(
+      () => client.ping().catch(() => 'down'),
+      (reply) => reply === 'PONG',
+      10_000,
+    );
+
+    // Two processes race to initialise the key: the limit still holds, one rebuild wins.
+    const [x, y] = await Promise.all([a.acquire('biz', 'x', 2, 60_000), b.acquire('biz', 'y', 2, 60_000)]);
+    expect([x.status, y.status]).toEqual(['enqueued', 'enqueued']);
+    expect(x.active).toBe(2);
+    expect(holderReads.length).toBeGreaterThan(readsBefore);
+    expect((await a.acquire('biz', 'j1', 2, 60_000)).status).toBe('inflight');
+    // The waiting line was lost with Redis: j3 is told `enqueued`, so its owner knows to wait again.
+    expect((await a.acquire('biz', 'j3', 2, 60_000)).status).toBe('enqueued');
+    expect((await a.release('biz', 'j1')).promoted).toHaveLength(1);
+  });
+
+  it('tells another limiter, on its own connections, about promotions through one subscriber connection', async () => {
+    const prefix = freshPrefix();
+    const admin = redis();
+    const a = new RedisSlotLimiter({ redis: redis(), prefix });
+    const b = new RedisSlotLimiter({ redis: redis(), prefix });
+    const connections = async () =>
+      String(await admin.client('LIST'))
+        .trim()
+        .split('\n').length;
+    const before = await connections();
+
+    const received: Array<{ key: string; promoted: string[] }> = [];
+    const stops = Array.from({ length: 50 }, () => b.subscribe((signal) => received.push(signal)));
+    await b.whenSubscribed();
+    expect(await connections()).toBe(before + 1);
+
+    for (let i = 0; i < 20; i++) {
+      await a.acquire(`biz-${i}`, 'holder', 1, 60_000);
+      await a.acquire(`biz-${i}`, 'next', 1, 60_000);
+      await a.release(`biz-${i}`, 'holder');
+    }
+    await eventually(
+      async () => received.length,
+      (n) => n === 20 * 50,
+    );
+    expect(received.filter((s) => s.key === 'biz-7')).toHaveLength(50);
+    expect(received[0]).toEqual({ key: 'biz-0', promoted: ['next'] });
+    for (const stop of stops) stop();
+
+    await b.close();
+    await eventually(connections, (n) => n === before);
+  });
+
+  it('uses a subscriber connection given by the host, and leaves it open', async () => {
+    const prefix = freshPrefix();
+    const subscriber = redis();
+    const a = new RedisSlotLimiter({ redis: redis(), prefix });
+    const b = new RedisSlotLimiter({ redis: redis(), prefix, subscriber });
+    const signal = new Promise((resolve) => b.subscribe(resolve));
+    await b.whenSubscribed();
+    await a.acquire('biz', 'j1', 1, 60_000);
+    await a.acquire('biz', 'j2', 1, 60_000);
+    await a.release('biz', 'j1');
+    expect(await signal).toEqual({ key: 'biz', promoted: ['j2'] });
+    await b.close();
+    expect(subscriber.status).toBe('ready');
+    expect(await subscriber.ping()).toBe('PONG');
+  });
+
+  it('makes one script call (one round trip) per acquire and per release', async () => {
+    const client = redis();
+    const admin = redis();
+    const limiter = new RedisSlotLimiter({ redis: client, prefix: freshPrefix() });
+    // First use of a key initialises it (and loads the scripts): not what is measured.
+    await limiter.acquire('biz', 'warm', 2, 60_000);
+    await limiter.release('biz', 'warm');
+    const scriptCalls = async () => {
+      const info = await admin.info('commandstats');
+      const calls = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return calls('evalsha') + calls('eval');
+    };
+    await admin.config('RESETSTAT');
+    await limiter.acquire('biz', 'j1', 2, 60_000);
+    expect(await scriptCalls()).toBe(1);
+    await admin.config('RESETSTAT');
+    await limiter.release('biz', 'j1');
+    expect(await scriptCalls()).toBe(1);
+  });
+
+  it('runs again after Redis lost its script cache', async () => {
+    const client = redis();
+    const limiter = new RedisSlotLimiter({ redis: client, prefix: freshPrefix() });
+    await limiter.acquire('biz', 'j1', 1, 60_000);
+    await client.script('FLUSH');
+    expect((await limiter.acquire('biz', 'j2', 1, 60_000)).status).toBe('enqueued');
+  });
+});

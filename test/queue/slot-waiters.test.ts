@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { SlotWaiters } from '../../src/queue/slot-waiters.js';
+
+describe('SlotWaiters', () => {
+  it('wakes the waiter of a promoted job at once', async () => {
+    const waiters = new SlotWaiters();
+    const waiting = waiters.wait('j1', 60_000, 0);
+    waiters.promoted(['j1'], 10);
+    await expect(waiting).resolves.toBe(true);
+  });
+
+  it('remembers a promotion that arrives while the feeder is still asking the limiter', async () => {
+    const waiters = new SlotWaiters();
+    waiters.promoted(['j1'], 100);
+    await expect(waiters.wait('j1', 60_000, 100)).resolves.toBe(true);
+  });
+
+  it('ignores a promotion told before the feeder asked again (the echo of its own release)', async () => {
+    const waiters = new SlotWaiters();
+    waiters.promoted(['j1'], 100);
+    await expect(waiters.wait('j1', 20, 500)).resolves.toBe(false);
+  });
+
+  it('ends a wait early on interrupt, as a timeout would', async () => {
+    const waiters = new SlotWaiters();
+    const waiting = waiters.wait('j1', 60_000, 0);
+    waiters.interrupt('j1');
+    await expect(waiting).resolves.toBe(false);
+  });
+});
