@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { postgresDb } from '../support/postgres.js';
+import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { requireServer } from '../support/servers.js';
 import { jobStoreContract } from './job-store.contract.js';
 
