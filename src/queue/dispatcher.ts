@@ -8,7 +8,7 @@ import { jobStatusOfCall } from './call-status.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotWaiters } from './slot-waiters.js';
 
-/** Tries to apply an in-process dialer's event before giving up (backoff 200 ms, 400 ms, ... 3.2 s). */
+/** Tries to apply an in-process dialer's event before giving up (waits of 200, 400, 800, 1,600 ms). */
 const REPORT_ATTEMPTS = 5;
 
 /** The counters of a slot just granted, for the logs. */
@@ -40,8 +40,11 @@ export class Dispatcher {
   /** Runs stopped by this process: a claim of theirs is never dialed. */
   readonly stoppedRuns = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
-  /** Per run, this process's claims whose call is not placed yet. */
-  private readonly preDial = new Map<string, Set<Promise<void>>>();
+  /** This process's claims whose call is not placed yet. */
+  private readonly preDial = new Set<Promise<void>>();
+  /** Jobs whose `dial()` has not returned yet. */
+  private readonly dialing = new Set<string>();
+  private closed = false;
 
   /**
    * @param ctx - the queue's shared adapters and settings
@@ -51,6 +54,14 @@ export class Dispatcher {
     private readonly ctx: QueueContext,
     private readonly hooks: DispatchHooks,
   ) {}
+
+  /**
+   * Stops placing calls here. Events are still applied and slots released; a job handed a slot
+   * from now on keeps it until its lease runs out and a live process's reconciler dials it.
+   */
+  close(): void {
+    this.closed = true;
+  }
 
   /** Resolves when every dial started by this process has returned. */
   async drain(): Promise<void> {
@@ -64,6 +75,7 @@ export class Dispatcher {
    * @param slot - counters after the grant, for the logs
    */
   dialHeld(key: string, jobId: string, slot: SlotCounters): void {
+    if (this.closed) return;
     const task = this.claimAndDial(key, jobId, slot).catch((err) => this.reportFailure(err, key, jobId));
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
@@ -71,43 +83,46 @@ export class Dispatcher {
 
   private async claimAndDial(key: string, jobId: string, slot: SlotCounters): Promise<void> {
     const { ctx } = this;
-    const token = ctx.newId();
-    const job = await ctx.store.claimJob(jobId, token, ctx.now());
-    if (!job) {
-      // Not queued any more (done, canceled) or its run is not running: pass the slot on.
-      await this.releaseSlot(key, jobId);
-      return;
+    if (ctx.dialsPerSecond !== undefined) {
+      // Spaced before the claim, so that the claim (which checks the run is still running) is
+      // the last word before dial(), however long the wait.
+      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond);
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
-    this.holdings.set(jobId, key);
     let placed!: () => void;
     const beforeDial = new Promise<void>((resolve) => {
       placed = resolve;
     });
-    const unlist = this.listPreDial(job.runId, beforeDial);
+    this.preDial.add(beforeDial);
     try {
+      const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now());
+      if (!job) {
+        // Not queued any more (done, canceled) or its run is not running: pass the slot on.
+        placed();
+        await this.releaseSlot(key, jobId);
+        return;
+      }
+      this.holdings.set(jobId, key);
       await this.dialClaimed(key, job, slot, placed);
     } finally {
       placed();
-      unlist();
+      this.preDial.delete(beforeDial);
     }
   }
 
   /**
-   * Resolves when every claim of `runId` made by this process has either placed its call or given
-   * up; `stop()` waits for this so that no call of a stopped run is placed after it resolves.
+   * Resolves when every claim this process has started has either placed its call or given up.
+   * `stop()` waits for this after the run reads `stopped`: a claim started later fails (the run is
+   * not running), and one started earlier sees the stop before dialing. So no call of a stopped
+   * run is placed by this process after `stop()` resolves.
    */
-  async settleClaims(runId: string): Promise<void> {
-    await Promise.all([...(this.preDial.get(runId) ?? [])]);
+  async settleClaims(): Promise<void> {
+    await Promise.all([...this.preDial]);
   }
 
-  private listPreDial(runId: string, pending: Promise<void>): () => void {
-    const set = this.preDial.get(runId) ?? new Set();
-    set.add(pending);
-    this.preDial.set(runId, set);
-    return () => {
-      set.delete(pending);
-      if (set.size === 0 && this.preDial.get(runId) === set) this.preDial.delete(runId);
-    };
+  /** Whether `dial()` of this job is still running in this process. */
+  isDialing(jobId: string): boolean {
+    return this.dialing.has(jobId);
   }
 
   private async dialClaimed(
@@ -117,10 +132,6 @@ export class Dispatcher {
     placed: () => void,
   ): Promise<void> {
     const { ctx } = this;
-    if (ctx.dialsPerSecond !== undefined) {
-      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond);
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
     if (this.stoppedRuns.has(job.runId)) {
       await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       return;
@@ -128,6 +139,7 @@ export class Dispatcher {
     const { jobId, runId } = job;
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, ...slot });
     let dialing: Promise<DialResult>;
+    this.dialing.add(jobId);
     try {
       dialing = ctx.dialer.dial(this.dialRequest(job), this.dialContext());
     } catch (err) {
@@ -140,6 +152,8 @@ export class Dispatcher {
     } catch (err) {
       await this.dialFailed(key, job, err);
       return;
+    } finally {
+      this.dialing.delete(jobId);
     }
     if (!(await ctx.store.recordDialed(jobId, job.lockToken, callId, ctx.now()))) {
       // The token changed under us: the reconciler or a stop took the job over. A real conflict.

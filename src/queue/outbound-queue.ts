@@ -122,6 +122,10 @@ export class OutboundQueue {
       options.silentCallMs ?? 3_600_000,
     );
     this.ctx.limiter.setHolderSource((key) => this.ctx.store.liveJobIds(key));
+    // Runs from the start: a process that only handles call events still dials hand-offs, and
+    // must keep those slots' leases alive. Idle, a tick sends nothing to Redis.
+    this.tickTimer = setInterval(() => void this.tick(), Math.max(50, Math.floor(leaseMs / 3)));
+    this.tickTimer.unref();
   }
 
   /** Creates or upgrades the store's tables. Idempotent; safe from several processes at once. */
@@ -141,8 +145,6 @@ export class OutboundQueue {
       this.dispatcher.waiters.promoted(signal.promoted, this.ctx.now()),
     );
     await this.tick();
-    this.tickTimer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ctx.leaseMs / 3)));
-    this.tickTimer.unref();
   }
 
   /**
@@ -167,7 +169,7 @@ export class OutboundQueue {
           seq: i + 1,
           leadId: lead.leadId,
           to: lead.to,
-          from: lead.from,
+          from: lead.from ?? input.from,
           metadata: lead.metadata ?? {},
         };
       }
@@ -257,11 +259,12 @@ export class OutboundQueue {
     this.dispatcher.stoppedRuns.add(runId);
     const run = await this.requireRun(runId);
     const { store, now } = this.ctx;
-    await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
+    const changed = await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
     await this.runs.unfeed(runId);
     const canceled = await store.cancelQueuedJobs(runId, now());
-    await this.dispatcher.settleClaims(runId);
-    this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
+    await this.dispatcher.settleClaims();
+    if (changed)
+      this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
     if (options.hangup && this.ctx.dialer.hangup) {
       for (const callId of await store.liveCallIds(runId)) {
         await this.ctx.dialer.hangup(callId).catch((err: unknown) => {
@@ -333,6 +336,7 @@ export class OutboundQueue {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.tickTimer);
+    this.dispatcher.close();
     this.unsubscribe?.();
     await this.runs.close();
     await this.ticking;
@@ -390,8 +394,7 @@ export class OutboundQueue {
 
   private tick(): Promise<void> {
     if (this.closed || this.ticking) return this.ticking ?? Promise.resolve();
-    this.ticking = this.reconciler
-      .tick()
+    this.ticking = (this.started ? this.reconciler.tick() : this.reconciler.renewOnly())
       .catch((err: unknown) => {
         this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
         emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));

@@ -39,10 +39,31 @@ export class Reconciler {
     await this.renewHoldings();
     const keys = new Set([...runs.map((r) => r.businessId), ...this.dispatcher.holdings.values()]);
     for (const key of keys) {
-      for (const jobId of await ctx.limiter.reclaim(key, ctx.leaseMs)) await this.resolveExpired(key, jobId);
+      await this.isolated(key, async () => {
+        for (const jobId of await ctx.limiter.reclaim(key, ctx.leaseMs)) {
+          await this.isolated(key, () => this.resolveExpired(key, jobId));
+        }
+      });
     }
     for (const job of await ctx.store.silentJobs(ctx.now() - this.silentCallMs, SILENT_BATCH)) {
-      await this.resolveLive(job.businessId, job, true);
+      await this.isolated(job.businessId, () => this.resolveLive(job.businessId, job));
+    }
+  }
+
+  /**
+   * Keeps this process's slots alive without dispatching: for a process that handles call events
+   * (and so dials hand-offs) but never called `start()`.
+   */
+  async renewOnly(): Promise<void> {
+    await this.renewHoldings();
+  }
+
+  /** One business's trouble (a provider that fails `fetchCall`, say) must not hold up the others. */
+  private async isolated(key: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      this.ctx.logger.warn({ err, business_id: key }, 'OUTBOUND_RECONCILE_FAILED');
     }
   }
 
@@ -66,7 +87,7 @@ export class Reconciler {
       // Handed a slot by a process that died before claiming it: the slot is still its own.
       this.dispatcher.dialHeld(key, jobId, { active: 0, limit: 0 });
     } else {
-      await this.resolveLive(key, job, false);
+      await this.resolveLive(key, job);
     }
   }
 
@@ -74,7 +95,7 @@ export class Reconciler {
    * A claimed job whose holder is gone or whose call went silent. Never dials again: it asks the
    * provider, or ends the job when nobody can tell what became of the call.
    */
-  private async resolveLive(key: string, job: JobRoute, silent: boolean): Promise<void> {
+  private async resolveLive(key: string, job: JobRoute): Promise<void> {
     const { ctx } = this;
     if (job.callId !== undefined && ctx.dialer.fetchCall) {
       const state = await ctx.dialer.fetchCall(job.callId);
@@ -96,7 +117,7 @@ export class Reconciler {
       return;
     }
     if (job.callId === undefined) {
-      if (silent && this.dispatcher.holdings.has(job.jobId)) return; // our own dial() is still running
+      if (this.dispatcher.isDialing(job.jobId)) return; // our own dial() has not returned yet
       await this.fail(
         job,
         'DIAL_OUTCOME_UNKNOWN',

@@ -41,6 +41,20 @@ describe('the seed scenario: 7 leads at concurrency 3', () => {
     expect(dialer.calls.map((c) => c.jobId)).toEqual(jobs.map((j) => j.jobId));
   });
 
+  it("gives the dialer the lead's caller id, or else the run's", async () => {
+    const dialer = new RecordingDialer({ durationMs: 5 });
+    fx = await startQueue(dialer);
+    const [first, second] = leads(2);
+    const run = await fx.queue.startRun({
+      businessId: 'f',
+      concurrency: 1,
+      from: '+14155550100',
+      leads: [{ ...first!, from: '+14155550199' }, second!],
+    });
+    await fx.queue.waitForRun(run.runId, { timeoutMs: 10_000 });
+    expect(dialer.calls.map((c) => c.from)).toEqual(['+14155550199', '+14155550100']);
+  });
+
   it('keeps businesses apart: each has its own limit', async () => {
     const dialer = new RecordingDialer({ durationMs: 20 });
     fx = await startQueue(dialer);

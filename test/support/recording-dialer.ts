@@ -6,6 +6,7 @@ export interface RecordedCall {
   jobId: string;
   businessId: string;
   runId: string;
+  from?: string;
   attempt: number;
   lockToken: string;
   callId: string;
