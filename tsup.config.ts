@@ -8,6 +8,9 @@ export default defineConfig({
     twilio: 'src/twilio.ts',
   },
   format: ['esm', 'cjs'],
+  // One copy of shared modules (the error classes above all) for every entry point, in CJS too:
+  // without it `instanceof DialError` fails across outbound-queue and outbound-queue/twilio.
+  splitting: true,
   dts: true,
   clean: true,
   sourcemap: true,

@@ -16,8 +16,8 @@ try {
     scratch,
     run('npm', ['pack', '--silent', '--pack-destination', scratch]).trim().split('\n').pop(),
   );
-  run('npx', ['publint', '--strict', tarball]);
-  run('npx', ['attw', tarball, '--profile', 'node16', '--format', 'table-flipped']);
+  process.stdout.write(run('npx', ['publint', '--strict', tarball]));
+  process.stdout.write(run('npx', ['attw', tarball, '--profile', 'node16', '--format', 'table-flipped']));
 
   const app = join(scratch, 'app');
   run('mkdir', ['-p', app]);
@@ -55,8 +55,19 @@ try {
         `{ const m = require('${path}'); for (const n of ${JSON.stringify(names)}) if (typeof m[n] !== 'function') throw new Error('${path} (cjs) lacks ' + n); }`,
     )
     .join('\n');
-  writeFileSync(join(app, 'esm.mjs'), `${esm}\nconsole.log('esm ok');\n`);
-  writeFileSync(join(app, 'cjs.cjs'), `${cjs}\nconsole.log('cjs ok');\n`);
+  // Error classes must be one class across entry points, or `instanceof` checks fail silently.
+  const sameErrors = (load) =>
+    `{ const { DialError } = ${load('outbound-queue')}; const { mapTwilioError } = ${load('outbound-queue/twilio')};
+  const err = mapTwilioError(Object.assign(new Error('bad number'), { status: 400, code: 21211 }));
+  if (!(err instanceof DialError)) throw new Error('DialError differs between entry points'); }`;
+  writeFileSync(
+    join(app, 'esm.mjs'),
+    `${esm}\n${sameErrors((p) => `await import('${p}')`)}\nconsole.log('esm ok');\n`,
+  );
+  writeFileSync(
+    join(app, 'cjs.cjs'),
+    `${cjs}\n${sameErrors((p) => `require('${p}')`)}\nconsole.log('cjs ok');\n`,
+  );
   process.stdout.write(run('node', ['esm.mjs'], app));
   process.stdout.write(run('node', ['cjs.cjs'], app));
 } finally {
