@@ -11,6 +11,9 @@ import { SlotWaiters } from './slot-waiters.js';
 /** Tries to apply an in-process dialer's event before giving up (waits of 200, 400, 800, 1,600 ms). */
 const REPORT_ATTEMPTS = 5;
 
+/** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
+const DIAL_SPACING_FACTOR = 1.1;
+
 /** The counters of a slot just granted, for the logs. */
 interface SlotCounters {
   active: number;
@@ -86,7 +89,9 @@ export class Dispatcher {
     if (ctx.dialsPerSecond !== undefined) {
       // Spaced before the claim, so that the claim (which checks the run is still running) is
       // the last word before dial(), however long the wait.
-      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond);
+      // Spaced 10% wider than 1/rate: up to 100 ms of jitter between here and the provider must
+      // not put one start too many into a second as the provider counts it.
+      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
     let placed!: () => void;

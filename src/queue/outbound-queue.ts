@@ -42,7 +42,11 @@ export interface OutboundQueueOptions {
   silentCallMs?: number;
   /** Retries of transient dial failures. */
   retry?: Partial<RetryPolicy>;
-  /** Caps dial starts per second across all processes sharing the limiter (e.g. a Twilio account's CPS). */
+  /**
+   * Caps dial starts per second across all processes sharing the limiter (a Twilio account's CPS).
+   * Starts are spaced, never rejected, 10% wider than 1/rate so that up to 100 ms of network
+   * jitter cannot put one start too many into a second as the provider counts it.
+   */
   dialsPerSecond?: number;
   /** Clock, for tests (default `Date.now`). */
   now?: () => number;
