@@ -100,6 +100,10 @@ export interface Job {
   callId?: string;
   errorCode?: string;
   errorMessage?: string;
+  /** Length of the call in seconds, as the provider reported it at the end. */
+  durationSec?: number;
+  /** Answering machine detection's verdict, when the dialer asked for it. */
+  answeredBy?: string;
   metadata: JobMetadata;
   createdAt: Date;
   dialedAt?: Date;
@@ -127,6 +131,8 @@ export interface CallEvent {
   durationSec?: number;
   errorCode?: string;
   errorMessage?: string;
+  /** Answering machine detection's verdict (`human`, `machine_start`, `fax`, ...), when asked for. */
+  answeredBy?: string;
   /** When the provider saw it; defaults to now. */
   at?: Date;
 }

@@ -287,6 +287,7 @@ export class Dispatcher {
         errorCode: event.errorCode,
         errorMessage: event.errorMessage,
         durationSec: event.durationSec,
+        answeredBy: event.answeredBy,
       },
       this.ctx.now(),
     );

@@ -78,6 +78,8 @@ export interface JobTransition {
   errorCode?: string;
   errorMessage?: string;
   durationSec?: number;
+  /** Answering machine detection's verdict; kept once known. */
+  answeredBy?: string;
 }
 
 /** Outcome of {@link JobStore.transition}: the job after the change, or undefined if nothing changed. */

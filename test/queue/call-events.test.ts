@@ -41,13 +41,12 @@ describe('call events (guarantees 6 and 9)', () => {
     const { base, run } = await oneLiveCall();
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'in-progress' })).applied).toBe(true);
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'ringing' })).applied).toBe(false);
-    expect((await fx!.queue.handleCallEvent({ ...base, status: 'completed', durationSec: 12 })).applied).toBe(
-      true,
-    );
+    const end = { ...base, status: 'completed' as const, durationSec: 12, answeredBy: 'human' };
+    expect((await fx!.queue.handleCallEvent(end)).applied).toBe(true);
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'ringing' })).applied).toBe(false);
     expect((await fx!.queue.handleCallEvent({ ...base, status: 'failed' })).applied).toBe(false);
     const [job] = await fx!.queue.listJobs(run.runId, { limit: 1 });
-    expect(job?.status).toBe('completed');
+    expect(job).toMatchObject({ status: 'completed', durationSec: 12, answeredBy: 'human' });
   });
 
   it('ignores forged and stale events: wrong token, wrong call id, unknown job', async () => {

@@ -23,11 +23,6 @@ export interface TwilioWebhookInput {
 
 /** A {@link CallEvent} from a Twilio status callback, with what Twilio adds to it. */
 export interface TwilioCallEvent extends CallEvent {
-  /**
-   * Answering machine detection's verdict (`human`, `machine_start`, `fax`, `unknown`, ...), present
-   * when the call was placed with `machineDetection`.
-   */
-  answeredBy?: string;
   /** Twilio's `SequenceNumber` of the callback, for ordering; the queue does not need it. */
   sequenceNumber?: number;
 }

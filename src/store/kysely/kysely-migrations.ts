@@ -78,6 +78,11 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
         await db.schema.createIndex(`${t.jobs}_call_id`).ifNotExists().on(t.jobs).column('call_id').execute();
       },
     },
+    '0002_answered_by': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable(t.jobs).addColumn('answered_by', 'varchar(64)').execute();
+      },
+    },
   };
 }
 

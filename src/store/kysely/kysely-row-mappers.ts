@@ -50,6 +50,8 @@ export function toJob(row: JobRow): Job {
     callId: optional(row.call_id),
     errorCode: optional(row.error_code),
     errorMessage: optional(row.error_message),
+    durationSec: optionalNumber(row.duration_sec),
+    answeredBy: optional(row.answered_by),
     metadata: JSON.parse(row.metadata) as JobMetadata,
     createdAt: new Date(toNumber(row.created_at)),
     dialedAt: optionalDate(row.dialed_at),

@@ -56,6 +56,7 @@ export interface JobRow {
   error_code: string | null;
   error_message: string | null;
   duration_sec: number | null;
+  answered_by: string | null;
   metadata: string;
   not_before: number | string | null;
   created_at: number | string;

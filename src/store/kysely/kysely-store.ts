@@ -254,6 +254,7 @@ export class KyselyStore implements JobStore {
         status: change.status,
         updated_at: now,
         ...(change.callId === undefined ? {} : { call_id: sql`coalesce(call_id, ${change.callId})` }),
+        ...(change.answeredBy === undefined ? {} : { answered_by: change.answeredBy }),
         ...(terminal
           ? {
               ended_at: now,
