@@ -67,9 +67,20 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Renews this process's slots, but first frees those whose job the database says ended: the
+   * process that applied the end may have failed to free the slot (Redis unreachable, a crash
+   * between the two writes), and renewing it forever would stall the business.
+   */
   private async renewHoldings(): Promise<void> {
+    const { holdings } = this.dispatcher;
+    for (const jobId of await this.ctx.store.endedJobIds([...holdings.keys()])) {
+      const key = holdings.get(jobId);
+      if (key !== undefined)
+        await this.isolated(key, async () => void (await this.dispatcher.releaseSlot(key, jobId)));
+    }
     const byKey = new Map<string, string[]>();
-    for (const [jobId, key] of this.dispatcher.holdings) byKey.set(key, [...(byKey.get(key) ?? []), jobId]);
+    for (const [jobId, key] of holdings) byKey.set(key, [...(byKey.get(key) ?? []), jobId]);
     for (const [key, jobIds] of byKey) {
       for (const lost of await this.ctx.limiter.renew(key, jobIds, this.ctx.leaseMs)) {
         this.dispatcher.holdings.delete(lost);

@@ -143,6 +143,8 @@ export interface JobStore {
   cancelQueuedJobs(runId: string, now: number): Promise<number>;
   /** Counts a run's jobs that are not terminal. */
   countUnfinished(runId: string): Promise<number>;
+  /** The ids among `jobIds` whose job is terminal (or gone). */
+  endedJobIds(jobIds: readonly string[]): Promise<string[]>;
   /** Ids of a business's jobs that hold calls (`dialing`, `ringing`, `in_progress`). */
   liveJobIds(businessId: string): Promise<string[]>;
   /** Call ids of a run's live jobs (for hang-up on stop). */

@@ -70,7 +70,7 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     const run = await queue.startRun({ businessId: '4', concurrency: 3, leads: leads(7) });
     const done = await queue.waitForRun(run.runId, { timeoutMs: 15_000 });
     expect(done.counts.completed).toBe(7);
-    expect(dialer.maxConcurrent('4')).toBe(3);
+    expect(dialer.maxConcurrent('4')).toBeLessThanOrEqual(3);
     // Each call starts either straight from a free slot or by a hand-off; which one depends on timing.
     expect(logger.named('OUTBOUND_ENQUEUE').length + logger.named('OUTBOUND_NEXT').length).toBe(7);
     expect(logger.named('OUTBOUND_NEXT').length).toBeGreaterThanOrEqual(1);

@@ -7,7 +7,7 @@ describe('the seed scenario: 7 leads at concurrency 3', () => {
   afterEach(async () => fx?.close());
 
   it('places all 7 calls, never more than 3 at once, and logs the OUTBOUND_* lines', async () => {
-    const dialer = new RecordingDialer({ durationMs: 30 });
+    const dialer = new RecordingDialer({ durationMs: 50 });
     fx = await startQueue(dialer);
     const run = await fx.queue.startRun({ businessId: '4', concurrency: 3, leads: leads(7) });
     const done = await fx.queue.waitForRun(run.runId, { timeoutMs: 10_000 });

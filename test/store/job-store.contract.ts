@@ -180,6 +180,16 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(silent.map((j) => j.jobId)).not.toContain(jobs[1]!.jobId);
     });
 
+    it('tells which of a list of jobs have ended', async () => {
+      const { store } = setup();
+      const jobs = newJobs(3);
+      await createRun(store, 'r-ended', jobs);
+      await store.claimJob(jobs[0]!.jobId, 't0', 2000);
+      await store.transition({ jobId: jobs[0]!.jobId, lockToken: 't0', status: 'busy' }, 2001);
+      const ids = [...jobs.map((j) => j.jobId), 'gone'];
+      expect((await store.endedJobIds(ids)).sort()).toEqual([jobs[0]!.jobId, 'gone'].sort());
+    });
+
     it('writes a 100,000-lead run in batches', async () => {
       const { store } = setup();
       function* many(): Generator<NewJob> {

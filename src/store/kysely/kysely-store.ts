@@ -342,6 +342,21 @@ export class KyselyStore implements JobStore {
     return toNumber(row.n as number | string);
   }
 
+  async endedJobIds(jobIds: readonly string[]): Promise<string[]> {
+    const live = new Set<string>();
+    // In slices: SQLite caps the number of bound parameters of one statement.
+    for (let i = 0; i < jobIds.length; i += this.batchSize) {
+      const rows = await this.db
+        .selectFrom(this.t.jobs)
+        .select('id')
+        .where('id', 'in', jobIds.slice(i, i + this.batchSize))
+        .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
+        .execute();
+      for (const row of rows) live.add(row.id as string);
+    }
+    return jobIds.filter((id) => !live.has(id));
+  }
+
   async liveJobIds(businessId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
