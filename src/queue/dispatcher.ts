@@ -241,20 +241,13 @@ export class Dispatcher {
     }
     if (error.kind === 'fatal') {
       ctx.logger.error(fields, 'OUTBOUND_DIALER_UNAVAILABLE');
-      if (
-        await ctx.store.requeueJob(
-          job.jobId,
-          job.lockToken,
-          ctx.now(),
-          { code, message: error.message },
-          ctx.now(),
-        )
-      ) {
-        await this.releaseSlot(key, job.jobId);
-      }
+      const back = { code, message: error.message };
+      const requeued = await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now());
+      if (requeued) await this.releaseSlot(key, job.jobId);
       await this.hooks.runBlocked(job.runId, error);
-      return;
+      if (requeued) return;
     }
+    // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
     ctx.logger.warn(fields, 'OUTBOUND_DIAL_FAILED');
     await this.finishClaim(job, 'failed', code, error.message);
   }

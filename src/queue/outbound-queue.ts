@@ -267,6 +267,7 @@ export class OutboundQueue {
     await this.runs.unfeed(runId);
     const canceled = await store.cancelQueuedJobs(runId, now());
     await this.dispatcher.settleClaims();
+    await this.claimsPlaced(runId);
     if (changed)
       this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
     if (options.hangup && this.ctx.dialer.hangup) {
@@ -351,6 +352,19 @@ export class OutboundQueue {
       });
     }
     await this.ctx.limiter.close();
+  }
+
+  /**
+   * Waits until no claim of the run, in any process, sits between its claim and its `dial()`:
+   * such a claim was made before the stop was written, and its call must be placed before
+   * `stop()` resolves, never after. A claim of a process that died is ended by the reconciler
+   * within about a lease; after two leases `stop()` stops waiting.
+   */
+  private async claimsPlaced(runId: string): Promise<void> {
+    const deadline = Date.now() + 2 * this.ctx.leaseMs;
+    while ((await this.ctx.store.countUnplacedClaims(runId)) > 0 && Date.now() < deadline) {
+      await this.runs.nextChange(runId, 25);
+    }
   }
 
   private assertOpen(): void {

@@ -126,7 +126,7 @@ export interface JobStore {
   transition(change: JobTransition, now: number): Promise<TransitionResult>;
   /**
    * Puts a claimed job back in line after a transient dial failure; clears its lock token.
-   * @returns false when the lock token no longer matches
+   * @returns false when the lock token no longer matches, or the run is stopped or completed
    */
   requeueJob(
     jobId: string,
@@ -135,6 +135,11 @@ export interface JobStore {
     error: { code: string; message: string },
     now: number,
   ): Promise<boolean>;
+  /**
+   * Counts a run's claims whose call is not known to be placed yet (`dialing`, no call id): a
+   * process between its claim and the end of its `dial()`.
+   */
+  countUnplacedClaims(runId: string): Promise<number>;
   /** Marks a job's call as still alive (resets its silence timer). */
   touchJob(jobId: string, now: number): Promise<void>;
   /** Moves a run from one of `from` to `to`. @returns false when the run was in none of `from` */

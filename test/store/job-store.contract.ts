@@ -180,6 +180,19 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(silent.map((j) => j.jobId)).not.toContain(jobs[1]!.jobId);
     });
 
+    it('counts claims whose call is not placed yet, and never requeues into a stopped run', async () => {
+      const { store } = setup();
+      const jobs = newJobs(3);
+      await createRun(store, 'r-unplaced', jobs);
+      await store.claimJob(jobs[0]!.jobId, 't0', 2000);
+      await store.claimJob(jobs[1]!.jobId, 't1', 2000);
+      await store.recordDialed(jobs[1]!.jobId, 't1', 'CA1', 2001);
+      expect(await store.countUnplacedClaims('r-unplaced')).toBe(1);
+      await store.setRunStatus('r-unplaced', ['running'], 'stopped', 2002);
+      const error = { code: '20429', message: 'slow down' };
+      expect(await store.requeueJob(jobs[0]!.jobId, 't0', 3000, error, 2003)).toBe(false);
+    });
+
     it('tells which of a list of jobs have ended', async () => {
       const { store } = setup();
       const jobs = newJobs(3);

@@ -298,8 +298,28 @@ export class KyselyStore implements JobStore {
       .where('id', '=', jobId)
       .where('lock_token', '=', lockToken)
       .where('status', '=', 'dialing')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom(`${this.t.runs} as r`)
+            .select(sql.lit(1).as('one'))
+            .whereRef('r.id', '=', `${this.t.jobs}.run_id`)
+            .where('r.status', 'in', ['running', 'paused']),
+        ),
+      )
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  async countUnplacedClaims(runId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom(this.t.jobs)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('run_id', '=', runId)
+      .where('status', '=', 'dialing')
+      .where('call_id', 'is', null)
+      .executeTakeFirstOrThrow();
+    return toNumber(row.n as number | string);
   }
 
   async touchJob(jobId: string, now: number): Promise<void> {
