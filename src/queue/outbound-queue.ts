@@ -4,13 +4,11 @@ import type { Dialer } from '../dialer/dialer.js';
 import { ClosedError, InvalidStateError, NotFoundError, TimeoutError, ValidationError } from '../errors.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import { type Logger, silentLogger } from '../logger.js';
-import type { JobStore, NewJob, RunRecord } from '../store/job-store.js';
+import type { JobStore, RunRecord } from '../store/job-store.js';
 import {
   type CallEvent,
   JOB_STATUSES,
   type Job,
-  type JobStatus,
-  LIVE_JOB_STATUSES,
   type ListJobsOptions,
   type RunStatus,
   type RunSummary,
@@ -23,6 +21,7 @@ import { Dispatcher } from './dispatcher.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import { Reconciler } from './reconciler.js';
+import { jobsOfRun, runSummary } from './run-records.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { validateRunInput } from './validate-run-input.js';
 
@@ -164,32 +163,18 @@ export class OutboundQueue {
     const now = ctx.now();
     const runId = input.runId ?? ctx.newId();
     const base = ctx.newId().replace(/-/g, '').slice(0, 16);
-    const leads = input.leads;
-    function* jobs(): Generator<NewJob> {
-      for (let i = 0; i < leads.length; i++) {
-        const lead = leads[i]!;
-        yield {
-          jobId: `${base}${i.toString(36)}`,
-          seq: i + 1,
-          leadId: lead.leadId,
-          to: lead.to,
-          from: lead.from ?? input.from,
-          metadata: lead.metadata ?? {},
-        };
-      }
-    }
     const { run, created } = await ctx.store.createRun(
       {
         runId,
         businessId: input.businessId,
         concurrency: input.concurrency,
-        total: leads.length,
+        total: input.leads.length,
         from: input.from,
         ownerId: this.started ? ctx.processId : undefined,
         ownerExpiresAt: this.started ? now + ctx.leaseMs : undefined,
         createdAt: now,
       },
-      jobs(),
+      jobsOfRun(input, base),
     );
     if (!created && run.businessId !== input.businessId) {
       throw new ValidationError([{ field: 'runId', message: `run ${runId} exists for another business` }]);
@@ -378,22 +363,7 @@ export class OutboundQueue {
   }
 
   private async summarize(run: RunRecord): Promise<RunSummary> {
-    const found = await this.ctx.store.countJobs(run.runId);
-    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, found[s] ?? 0])) as Record<
-      JobStatus,
-      number
-    >;
-    return {
-      runId: run.runId,
-      businessId: run.businessId,
-      status: run.status,
-      concurrency: run.concurrency,
-      total: run.total,
-      counts,
-      active: LIVE_JOB_STATUSES.reduce((n, s) => n + counts[s], 0),
-      createdAt: new Date(run.createdAt),
-      finishedAt: run.finishedAt === undefined ? undefined : new Date(run.finishedAt),
-    };
+    return runSummary(run, await this.ctx.store.countJobs(run.runId));
   }
 
   private async changeStatus(runId: string, from: RunStatus[], to: RunStatus): Promise<void> {

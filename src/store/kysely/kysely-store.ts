@@ -23,6 +23,7 @@ import { isTerminal, statusesBefore } from '../job-transitions.js';
 import { migrateStore } from './kysely-migrations.js';
 import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
 import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
+import { writeRun } from './kysely-run-writer.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
 
 /** Options of {@link KyselyStore}. */
@@ -71,48 +72,7 @@ export class KyselyStore implements JobStore {
   }
 
   async createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<{ run: RunRecord; created: boolean }> {
-    const created = await this.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto(this.t.runs)
-        .values({
-          id: run.runId,
-          business_id: run.businessId,
-          status: 'running',
-          concurrency: run.concurrency,
-          total: run.total,
-          from_number: run.from ?? null,
-          owner_id: run.ownerId ?? null,
-          owner_expires_at: run.ownerExpiresAt ?? null,
-          created_at: run.createdAt,
-          updated_at: run.createdAt,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
-      let batch: Record<string, unknown>[] = [];
-      for (const job of jobs) {
-        batch.push({
-          id: job.jobId,
-          run_id: run.runId,
-          business_id: run.businessId,
-          seq: job.seq,
-          lead_id: job.leadId ?? null,
-          to_number: job.to,
-          from_number: job.from ?? null,
-          status: 'queued',
-          attempt: 0,
-          metadata: JSON.stringify(job.metadata),
-          created_at: run.createdAt,
-          updated_at: run.createdAt,
-        });
-        if (batch.length >= this.batchSize) {
-          await trx.insertInto(this.t.jobs).values(batch).execute();
-          batch = [];
-        }
-      }
-      if (batch.length > 0) await trx.insertInto(this.t.jobs).values(batch).execute();
-      return true;
-    });
+    const created = await writeRun(this.db, this.t, run, jobs, this.batchSize);
     const stored = await this.getRun(run.runId);
     if (!stored) throw new Error(`run ${run.runId} vanished after it was written`);
     return { run: stored, created };
