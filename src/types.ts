@@ -72,9 +72,13 @@ export interface StartRunInput {
 
 /** A run's state and its jobs counted per status. */
 export interface RunSummary {
+  /** The run's id: the `runId` given to `startRun`, or a generated UUID. */
   runId: string;
+  /** The business (tenant) the run dials for. */
   businessId: string;
+  /** Where the run stands: `running`, `paused`, or final (`stopped`, `completed`). */
   status: RunStatus;
+  /** The business's concurrency limit the run was started with. */
   concurrency: number;
   /** Number of jobs (leads) in the run. */
   total: number;
@@ -82,31 +86,47 @@ export interface RunSummary {
   counts: Record<JobStatus, number>;
   /** Jobs that hold a call now (`dialing`, `ringing`, `in_progress`). */
   active: number;
+  /** When the run was started. */
   createdAt: Date;
+  /** When the run was stopped or completed; absent while it is running or paused. */
   finishedAt?: Date;
 }
 
 /** One job as {@link OutboundQueue.listJobs} returns it. */
 export interface Job {
+  /** The job's id, unique across runs; the `after` cursor of `listJobs`. */
   jobId: string;
+  /** The run the job belongs to. */
   runId: string;
+  /** The business (tenant) of the job's run, whose concurrency limit it counts against. */
   businessId: string;
+  /** The host's id for the lead (`LeadInput.leadId`); absent when none was given. */
   leadId?: string;
+  /** The number called, in E.164 form. */
   to: string;
+  /** Caller id: the lead's `from`, else the run's; absent means the dialer's default. */
   from?: string;
+  /** Current status; a terminal one never changes again. */
   status: JobStatus;
   /** How many times the job was claimed for dialing. */
   attempt: number;
+  /** The provider's id of the call, once `dial()` returned it or an event carried it; cleared when the job is put back for a retry. */
   callId?: string;
+  /** Why the job failed (or, while it waits for a retry, why its last dial failed): the provider's code, `DIAL_ERROR` when the dialer gave none, or `RUN_STOPPED`. */
   errorCode?: string;
+  /** Human-readable text that goes with `errorCode`. */
   errorMessage?: string;
   /** Length of the call in seconds, as the provider reported it at the end. */
   durationSec?: number;
   /** Answering machine detection's verdict, when the dialer asked for it. */
   answeredBy?: string;
+  /** The lead's metadata (`{}` when none was given). */
   metadata: JobMetadata;
+  /** When the job was written (the time its run was started). */
   createdAt: Date;
+  /** When `dial()` returned the call id (the provider accepted the call); absent if it never did. */
   dialedAt?: Date;
+  /** When the job reached its terminal status; absent until then. */
   endedAt?: Date;
 }
 
@@ -123,13 +143,19 @@ export type CallStatus =
 
 /** One piece of call progress, from a dialer's `ctx.report` or the host's webhook route. */
 export interface CallEvent {
+  /** The job the call was placed for (the `jobId` of the dial request; a Twilio callback carries it in its URL). */
   jobId: string;
   /** The job's lock token as handed to the dialer; an event must carry it or the job's call id. */
   lockToken?: string;
+  /** The provider's id of the call (Twilio `CallSid`); without `lockToken`, it must equal the job's recorded call id. */
   callId?: string;
+  /** The call's status as the provider spells it; it moves the job to the matching job status. */
   status: CallStatus;
+  /** Length of the call in seconds, as the provider reports it; kept only with a terminal status. */
   durationSec?: number;
+  /** The provider's error code for a failed call (Twilio `ErrorCode`); kept only with a terminal status. */
   errorCode?: string;
+  /** The provider's text for `errorCode`; kept only with a terminal status. */
   errorMessage?: string;
   /** Answering machine detection's verdict (`human`, `machine_start`, `fax`, ...), when asked for. */
   answeredBy?: string;

@@ -97,8 +97,8 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @param jobId - the job whose call ended
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
    */
-  async release(key: string, jobId: string): Promise<ReleaseResult> {
-    const state = await this.stateOf(key, this.holderLeaseMs);
+  async release(key: string, jobId: string, leaseMs?: number): Promise<ReleaseResult> {
+    const state = await this.stateOf(key, leaseMs ?? this.holderLeaseMs);
     const released = state.slots.delete(jobId);
     const promoted: string[] = [];
     const expiry = this.now() + state.leaseMs;

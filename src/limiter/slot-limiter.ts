@@ -64,9 +64,12 @@ export interface SlotLimiter {
   /**
    * Frees the slot of `jobId` and, in the same atomic step, hands freed slots to the head of the
    * waiting line. Idempotent: releasing a job that holds no slot changes nothing.
+   * @param leaseMs - lease of slots this call creates when the key has no state and is rebuilt
+   *   from the holder source (default: the limiter's `holderLeaseMs`); promotions keep the key's
+   *   stored lease
    * @returns whether a slot was freed and which jobs were promoted
    */
-  release(key: string, jobId: string): Promise<ReleaseResult>;
+  release(key: string, jobId: string, leaseMs?: number): Promise<ReleaseResult>;
 
   /**
    * Extends the leases of slots held by `jobIds`.

@@ -311,7 +311,7 @@ export class Dispatcher {
   async releaseSlot(key: string, jobId: string): Promise<ReleaseResult> {
     const { ctx } = this;
     this.holdings.delete(jobId);
-    const result = await ctx.limiter.release(key, jobId);
+    const result = await ctx.limiter.release(key, jobId, ctx.leaseMs);
     // The log reads as the steps happened: the slot freed, then handed on one job at a time.
     const { limit, promoted } = result;
     let active = result.active - promoted.length;

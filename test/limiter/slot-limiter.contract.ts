@@ -215,8 +215,9 @@ export function slotLimiterContract(name: string, factory: LimiterFactory): void
     it('keeps expired leases counting until reclaim reports them, once per lease', async () => {
       const { limiter } = await make();
       // Long enough that the first reclaim surely comes before the lease ends, even on a slow machine.
-      await limiter.acquire('b', 'j1', 1, 300);
-      await limiter.acquire('b', 'j2', 1, 300);
+      // (ioredis-mock compiles each Lua script on its first call, which can take a while under load.)
+      await limiter.acquire('b', 'j1', 1, 1500);
+      await limiter.acquire('b', 'j2', 1, 1500);
       expect(await limiter.reclaim('b', LONG)).toEqual([]);
       expect(
         await eventually(

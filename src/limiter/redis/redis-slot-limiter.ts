@@ -175,10 +175,11 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @param jobId - the job whose call ended
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
    */
-  async release(key: string, jobId: string): Promise<ReleaseResult> {
+  async release(key: string, jobId: string, leaseMs?: number): Promise<ReleaseResult> {
     const k = this.names(key);
-    const reply = await this.withState(key, 0, this.holderLeaseMs, 'release', () =>
-      this.scripts.release(k.slots, k.wait, k.meta, jobId, this.channel, key, this.holderLeaseMs),
+    const lease = leaseMs === undefined ? this.holderLeaseMs : checkLeaseMs(leaseMs);
+    const reply = await this.withState(key, 0, lease, 'release', () =>
+      this.scripts.release(k.slots, k.wait, k.meta, jobId, this.channel, key, lease),
     );
     return {
       released: replyInt(reply[0], 'release') === 1,
