@@ -44,6 +44,7 @@ export type {
 export { isE164 } from './queue/validate-run-input.js';
 export type {
   ClaimedJob,
+  CreateRunResult,
   JobRoute,
   JobStore,
   JobTransition,

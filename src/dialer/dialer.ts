@@ -2,15 +2,21 @@ import type { CallEvent, JobMetadata } from '../types.js';
 
 /** What the queue asks a dialer to call. */
 export interface DialRequest {
+  /** The job to call for; a call event must carry it back (e.g. in the status callback URL). */
   jobId: string;
+  /** The run the job belongs to. */
   runId: string;
+  /** The business (tenant) the call is placed for. */
   businessId: string;
+  /** The number to call, in E.164 form. */
   to: string;
+  /** Caller id of the lead or run; absent: use the dialer's default. */
   from?: string;
   /** 1 for the first claim of the job, 2 for the first retry, ... */
   attempt: number;
   /** The job's current lock token: a webhook must carry it back (with `jobId`) to change the job. */
   lockToken: string;
+  /** The lead's metadata (`{}` when none was given). */
   metadata: JobMetadata;
 }
 
@@ -22,6 +28,7 @@ export interface DialContext {
 
 /** Result of a successful {@link Dialer.dial}: the provider's id of the call placed. */
 export interface DialResult {
+  /** The provider's id of the call (Twilio `CallSid`); call events may name the job by it. */
   callId: string;
 }
 

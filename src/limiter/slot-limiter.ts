@@ -9,6 +9,7 @@ export type AcquireStatus = 'acquired' | 'enqueued' | 'already_queued' | 'inflig
 
 /** Result of {@link SlotLimiter.acquire}. */
 export interface AcquireResult {
+  /** What happened to the job: it holds a slot, waits in line, or was already doing either. */
   status: AcquireStatus;
   /** Slots held after the operation (expired leases count until reclaimed). */
   active: number;
@@ -26,7 +27,9 @@ export interface ReleaseResult {
   promoted: string[];
   /** Slots held after the operation. */
   active: number;
+  /** The business's limit as last stored by {@link SlotLimiter.acquire} or {@link SlotLimiter.rebuild}. */
   limit: number;
+  /** Jobs in the waiting line after the operation (promoted jobs have left it). */
   queueLength: number;
 }
 

@@ -2,67 +2,105 @@ import type { Job, JobMetadata, JobStatus, ListJobsOptions, RunStatus } from '..
 
 /** A run as the store keeps it. Times are epoch milliseconds. */
 export interface RunRecord {
+  /** The run's id, unique across businesses. */
   runId: string;
+  /** The business (tenant) the run dials for; the limiter key of its jobs. */
   businessId: string;
+  /** Where the run stands; `stopped` and `completed` are final. */
   status: RunStatus;
+  /** The limit of concurrent calls of the business that the run's feeder passes to the limiter. */
   concurrency: number;
+  /** Number of jobs (leads) in the run. */
   total: number;
+  /** Default caller id of the run's leads; absent when `startRun` got none. */
   from?: string;
   /** The process that feeds the run now, while `ownerExpiresAt` is in the future. */
   ownerId?: string;
+  /** When the owner's lease on the run lapses (epoch ms); absent when no process ever leased it or its owner released it. */
   ownerExpiresAt?: number;
+  /** When the run was written (epoch ms). */
   createdAt: number;
+  /** When the run became `stopped` or `completed` (epoch ms); absent before. */
   finishedAt?: number;
 }
 
 /** A run to create. */
 export interface NewRun {
+  /** The run's id; an existing id makes `createRun` write nothing. */
   runId: string;
+  /** The business (tenant) the run dials for. */
   businessId: string;
+  /** Limit of concurrent calls of the business while this run is fed (1 to 1000). */
   concurrency: number;
+  /** Number of jobs written with the run. */
   total: number;
+  /** Default caller id of the run's leads, when given. */
   from?: string;
   /** The creating process, when it feeds the run itself. */
   ownerId?: string;
+  /** When the creator's lease on the run lapses (epoch ms); set with `ownerId`. */
   ownerExpiresAt?: number;
+  /** Creation time (epoch ms), also written as each job's creation time. */
   createdAt: number;
 }
 
 /** A job to create; `seq` orders the jobs of a run. */
 export interface NewJob {
+  /** The job's id, unique across runs. */
   jobId: string;
+  /** Position of the job in its run, from 1 (the lead's index + 1). */
   seq: number;
+  /** The host's id for the lead, when given. */
   leadId?: string;
+  /** The number to call, in E.164 form. */
   to: string;
+  /** Caller id, already resolved from the lead's or run's `from`; absent: the dialer's default. */
   from?: string;
+  /** The lead's metadata (`{}` when none), stored as JSON. */
   metadata: JobMetadata;
 }
 
 /** A queued job as the run feeder sees it. */
 export interface QueuedJobRef {
+  /** The queued job's id. */
   jobId: string;
+  /** Its position in the run: pass the last one seen as `afterSeq` to read the next page. */
   seq: number;
 }
 
 /** A job the caller has just claimed for dialing, with its fresh lock token. */
 export interface ClaimedJob {
+  /** The claimed job's id. */
   jobId: string;
+  /** The run the job belongs to. */
   runId: string;
+  /** The business (tenant) of the job's run. */
   businessId: string;
+  /** The number to call, in E.164 form. */
   to: string;
+  /** Caller id of the job; absent: the dialer's default. */
   from?: string;
+  /** Claims of the job so far, this one included (1 on the first claim). */
   attempt: number;
+  /** The token this claim wrote; later writes for this attempt must present it. */
   lockToken: string;
+  /** The lead's metadata (`{}` when none). */
   metadata: JobMetadata;
 }
 
 /** The fields of a job the engine needs to route an event or reconcile a slot. */
 export interface JobRoute {
+  /** The job's id. */
   jobId: string;
+  /** The run the job belongs to. */
   runId: string;
+  /** The business (tenant) of the job's run: the limiter key of its slot. */
   businessId: string;
+  /** The job's current status. */
   status: JobStatus;
+  /** Token of the job's latest claim; absent if it was never claimed or was put back for a retry. */
   lockToken?: string;
+  /** The provider's id of the call, once known; absent before `dial()` returned or an event carried it. */
   callId?: string;
   /** Epoch ms of the job's last change. */
   updatedAt: number;
@@ -70,16 +108,30 @@ export interface JobRoute {
 
 /** A status change asked by a call event; it applies only if it matches the job and moves it forward. */
 export interface JobTransition {
+  /** The job to change. */
   jobId: string;
   /** Must equal the job's lock token, unless `callId` equals the job's call id. */
   lockToken?: string;
+  /** The event's provider call id: may stand in for `lockToken`, and is recorded if the job has none yet. */
   callId?: string;
+  /** The status to move to; applied only from an earlier live status (`dialing`, `ringing`, `in_progress`). */
   status: JobStatus;
+  /** Error code to record; written only with a terminal `status`. */
   errorCode?: string;
+  /** Error text to record; written only with a terminal `status`. */
   errorMessage?: string;
+  /** Length of the call in seconds; written only with a terminal `status`. */
   durationSec?: number;
   /** Answering machine detection's verdict; kept once known. */
   answeredBy?: string;
+}
+
+/** Outcome of {@link JobStore.createRun}. */
+export interface CreateRunResult {
+  /** The run as stored: the new one, or the existing run with that id. */
+  run: RunRecord;
+  /** True when this call wrote the run and its jobs; false when a run with that id existed. */
+  created: boolean;
 }
 
 /** Outcome of {@link JobStore.transition}: the job after the change, or undefined if nothing changed. */
@@ -96,7 +148,7 @@ export interface JobStore {
    * Writes a run and all its jobs in one transaction, in batches.
    * @returns the run and whether it was created (false: a run with that id existed; nothing written)
    */
-  createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<{ run: RunRecord; created: boolean }>;
+  createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<CreateRunResult>;
   /** Reads one run. */
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Counts a run's jobs per status (statuses without jobs may be absent). */

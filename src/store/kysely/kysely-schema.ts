@@ -1,8 +1,12 @@
 /** Names of the store's tables for a given prefix. */
 export interface TableNames {
+  /** The runs table (`<prefix>runs`). */
   runs: string;
+  /** The jobs table, one row per lead (`<prefix>jobs`). */
   jobs: string;
+  /** Kysely's migration history table (`<prefix>migrations`). */
   migrations: string;
+  /** Kysely's migration lock table (`<prefix>migrations_lock`). */
   migrationLock: string;
 }
 

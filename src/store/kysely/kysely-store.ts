@@ -10,6 +10,7 @@ import {
 } from '../../types.js';
 import type {
   ClaimedJob,
+  CreateRunResult,
   JobRoute,
   JobStore,
   JobTransition,
@@ -71,7 +72,7 @@ export class KyselyStore implements JobStore {
     await migrateStore(this.db, this.t);
   }
 
-  async createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<{ run: RunRecord; created: boolean }> {
+  async createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<CreateRunResult> {
     const created = await writeRun(this.db, this.t, run, jobs, this.batchSize);
     const stored = await this.getRun(run.runId);
     if (!stored) throw new Error(`run ${run.runId} vanished after it was written`);
