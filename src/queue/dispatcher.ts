@@ -142,6 +142,20 @@ export class Dispatcher {
       return;
     }
     const { jobId, runId } = job;
+    // The slot was granted before the claim; if Redis restarted empty in between, it was rebuilt
+    // from the claims the database had then, without this one. Confirm the slot (renewing its
+    // lease) before dialing; a job that lost it goes back in line, never dialed beyond the limit.
+    const [lost] = await ctx.limiter.renew(key, [jobId], ctx.leaseMs);
+    if (lost !== undefined) {
+      this.holdings.delete(jobId);
+      ctx.logger.warn({ business_id: key, job_id: jobId, run_id: runId }, 'OUTBOUND_SLOT_LOST');
+      const back = { code: 'SLOT_LOST', message: 'the slot was lost before the call was placed' };
+      if (!(await ctx.store.requeueJob(jobId, job.lockToken, ctx.now(), back, ctx.now()))) {
+        await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+      }
+      this.hooks.jobRequeued(runId, ctx.now());
+      return;
+    }
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, ...slot });
     let dialing: Promise<DialResult>;
     this.dialing.add(jobId);
