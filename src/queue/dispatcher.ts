@@ -145,15 +145,14 @@ export class Dispatcher {
     // The slot was granted before the claim; if Redis restarted empty in between, it was rebuilt
     // from the claims the database had then, without this one. Confirm the slot (renewing its
     // lease) before dialing; a job that lost it goes back in line, never dialed beyond the limit.
-    const [lost] = await ctx.limiter.renew(key, [jobId], ctx.leaseMs);
-    if (lost !== undefined) {
-      this.holdings.delete(jobId);
-      ctx.logger.warn({ business_id: key, job_id: jobId, run_id: runId }, 'OUTBOUND_SLOT_LOST');
-      const back = { code: 'SLOT_LOST', message: 'the slot was lost before the call was placed' };
-      if (!(await ctx.store.requeueJob(jobId, job.lockToken, ctx.now(), back, ctx.now()))) {
-        await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
-      }
-      this.hooks.jobRequeued(runId, ctx.now());
+    let confirmed = false;
+    try {
+      confirmed = (await ctx.limiter.renew(key, [jobId], ctx.leaseMs)).length === 0;
+    } catch (err) {
+      ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    }
+    if (!confirmed) {
+      await this.putBack(key, job);
       return;
     }
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, ...slot });
@@ -264,6 +263,35 @@ export class Dispatcher {
     // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
     ctx.logger.warn(fields, 'OUTBOUND_DIAL_FAILED');
     await this.finishClaim(job, 'failed', code, error.message);
+  }
+
+  /**
+   * Returns a claimed job to the line before its call was placed (its slot could not be
+   * confirmed). Retried through a short outage; should every try fail, the claim's lease runs out
+   * and the reconciler ends it, since nobody can then prove it was not dialed.
+   */
+  private async putBack(key: string, job: ClaimedJob): Promise<void> {
+    const { ctx } = this;
+    this.holdings.delete(job.jobId);
+    ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
+    const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
+          this.hooks.jobRequeued(job.runId, ctx.now());
+        } else {
+          await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+        }
+        break;
+      } catch (err) {
+        if (attempt >= REPORT_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+    // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
+    await this.releaseSlot(key, job.jobId).catch((err: unknown) => {
+      ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    });
   }
 
   /** Ends a claimed job without a call and frees its slot. */
