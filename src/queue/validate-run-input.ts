@@ -1,4 +1,4 @@
-import { isValidPhoneNumber, parsePhoneNumberWithError } from 'libphonenumber-js/max';
+import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import type { StartRunInput } from '../types.js';
 
@@ -15,7 +15,9 @@ const MAX_ID_LENGTH = 255;
 export function isE164(value: unknown): value is string {
   if (typeof value !== 'string' || !/^\+[1-9]\d{6,14}$/.test(value)) return false;
   try {
-    return parsePhoneNumberWithError(value).number === value && isValidPhoneNumber(value);
+    // Parsed once: parsing is most of the cost of validating a 100,000-lead run.
+    const parsed = parsePhoneNumberWithError(value);
+    return parsed.number === value && parsed.isValid();
   } catch {
     return false;
   }
