@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { countingDialect, type SqlCounter } from '../measure/sql-counter.js';
+
+/** A Kysely database for one measured run, and how to dispose of it. */
+export interface BenchDb {
+  // biome-ignore lint/suspicious/noExplicitAny: the store's tables are not in a host schema type
+  db: Kysely<any>;
+  /** Destroys the Kysely instance and removes any file it created. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * SQLite in a temporary file, as a host would run it (WAL, `synchronous = NORMAL`, the same
+ * pragmas as the test helper), with every statement counted.
+ * @param counter - where statements are counted
+ * @returns the database
+ */
+export function sqliteFileDb(counter: SqlCounter): BenchDb {
+  const dir = mkdtempSync(join(tmpdir(), 'oq-bench-sqlite-'));
+  const database = new Database(join(dir, 'bench.db'));
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  const db = new Kysely({ dialect: countingDialect(new SqliteDialect({ database }), counter) });
+  return {
+    db,
+    async dispose() {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * PostgreSQL through a `pg` pool of `max` connections, with every statement counted.
+ * @param connectionString - a database of the throwaway server
+ * @param counter - where statements are counted
+ * @returns the database
+ */
+export function postgresDb(connectionString: string, counter: SqlCounter, max = 10): BenchDb {
+  const pool = new pg.Pool({ connectionString, max });
+  pool.on('error', () => {});
+  const db = new Kysely({ dialect: countingDialect(new PostgresDialect({ pool }), counter) });
+  return { db, dispose: () => db.destroy() };
+}
