@@ -44,6 +44,7 @@ export function sqliteFileDb(counter: SqlCounter): BenchDb {
 export function postgresDb(connectionString: string, counter: SqlCounter, max = 10): BenchDb {
   const pool = new pg.Pool({ connectionString, max });
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely({ dialect: countingDialect(new PostgresDialect({ pool }), counter) });
   return { db, dispose: () => db.destroy() };
 }

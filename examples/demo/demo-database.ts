@@ -8,7 +8,11 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 export async function openDatabase(target: string): Promise<Kysely<any>> {
   if (/^postgres(ql)?:\/\//.test(target)) {
     const { default: pg } = await import('pg');
-    return new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target }) }) });
+    const pool = new pg.Pool({ connectionString: target });
+    // A dropped connection must not become an uncaught 'error' event: the queue retries.
+    pool.on('error', (err) => console.warn(`postgres: ${err.message}`));
+    pool.on('connect', (client) => client.on('error', (err) => console.warn(`postgres: ${err.message}`)));
+    return new Kysely({ dialect: new PostgresDialect({ pool }) });
   }
   const { default: Database } = await import('better-sqlite3');
   const database = new Database(target);

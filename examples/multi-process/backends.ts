@@ -54,7 +54,9 @@ export function lineLogger(name: string): Logger {
  */
 export function openBackends(name: string): Backends {
   const db = new Kysely({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: settings.databaseUrl, max: 5 }) }),
+    dialect: new PostgresDialect({
+      pool: resilientPool(new pg.Pool({ connectionString: settings.databaseUrl, max: 5 })),
+    }),
   });
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3 });
   redis.on('error', (err) => console.error(`[${name}] redis: ${err.message}`));
@@ -67,4 +69,11 @@ export function openBackends(name: string): Backends {
       await db.destroy();
     },
   };
+}
+
+/** A dropped connection must not become an uncaught 'error' event: the queue retries. */
+function resilientPool(pool: import('pg').Pool): import('pg').Pool {
+  pool.on('error', (err) => console.warn(`postgres: ${err.message}`));
+  pool.on('connect', (client) => client.on('error', (err) => console.warn(`postgres: ${err.message}`)));
+  return pool;
 }

@@ -48,6 +48,9 @@ async function openDatabase(env: NodeJS.ProcessEnv): Promise<Kysely<any>> {
   if (env.DATABASE_URL) {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: env.DATABASE_URL });
+    // A dropped connection must not become an uncaught 'error' event: the queue retries.
+    pool.on('error', (err) => console.warn(`postgres: ${err.message}`));
+    pool.on('connect', (client) => client.on('error', (err) => console.warn(`postgres: ${err.message}`)));
     return new Kysely({ dialect: new PostgresDialect({ pool }) });
   }
   const file = env.DB_FILE ?? '.web-app/web-app.sqlite';

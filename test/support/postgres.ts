@@ -11,5 +11,8 @@ export function postgresDb(connectionString: string, max = 10): Kysely<any> {
   // Idle clients see the throwaway server shut down at the end of a suite (or on purpose, in
   // outage tests); that is expected there, and the pool replaces them.
   pool.on('error', () => {});
+  // A client lent out (between statements) has no pool listener: without its own, a dropped
+  // connection is an uncaught 'error' event that kills the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely({ dialect: new PostgresDialect({ pool }) });
 }
