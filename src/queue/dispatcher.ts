@@ -88,9 +88,8 @@ export class Dispatcher {
     const { ctx } = this;
     if (ctx.dialsPerSecond !== undefined) {
       // Spaced before the claim, so that the claim (which checks the run is still running) is
-      // the last word before dial(), however long the wait.
-      // Spaced 10% wider than 1/rate: up to 100 ms of jitter between here and the provider must
-      // not put one start too many into a second as the provider counts it.
+      // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
+      // up to 100 ms of jitter cannot put one start too many into the provider's second.
       const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
