@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { cacheStatements } from '../../src/kysely.js';
 
 /**
  * Opens the demo's database: a PostgreSQL URL, or else a SQLite file path.
@@ -15,7 +16,8 @@ export async function openDatabase(target: string): Promise<Kysely<any>> {
     return new Kysely({ dialect: new PostgresDialect({ pool }) });
   }
   const { default: Database } = await import('better-sqlite3');
-  const database = new Database(target);
+  // Reuse prepared statements: Kysely's SQLite driver would prepare each one again.
+  const database = cacheStatements(new Database(target));
   database.pragma('journal_mode = WAL');
   return new Kysely({ dialect: new SqliteDialect({ database }) });
 }
