@@ -1,5 +1,6 @@
 /** A SQLite handle that prepares statements (better-sqlite3's `Database`). */
 export interface PreparingDatabase {
+  /** Compiles `source` into a statement object that can be run many times. */
   prepare(source: string): unknown;
 }
 
