@@ -203,16 +203,7 @@ export class Dispatcher {
   private dialContext(): DialContext {
     return {
       report: async (event) => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await this.applyEvent(event);
-            return;
-          } catch (err) {
-            if (err instanceof ValidationError || attempt >= REPORT_ATTEMPTS) throw err;
-            this.ctx.logger.warn({ err, job_id: event.jobId, attempt }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-            await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-          }
-        }
+        await this.throughOutage(event.jobId, () => this.applyEvent(event));
       },
     };
   }
@@ -274,23 +265,34 @@ export class Dispatcher {
     this.holdings.delete(job.jobId);
     ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
     const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
-          this.hooks.jobRequeued(job.runId, ctx.now());
-        } else {
-          await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
-        }
-        break;
-      } catch (err) {
-        if (attempt >= REPORT_ATTEMPTS) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    await this.throughOutage(job.jobId, async () => {
+      if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
+        this.hooks.jobRequeued(job.runId, ctx.now());
+      } else {
+        await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       }
-    }
+    });
     // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
     await this.releaseSlot(key, job.jobId).catch((err: unknown) => {
       ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
     });
+  }
+
+  /**
+   * Runs a write that nothing would repeat if it failed (an in-process dialer's event, putting a
+   * claim back), retrying through a short backend outage. Invalid input is not retried.
+   */
+  private async throughOutage(jobId: string, write: () => Promise<unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (err instanceof ValidationError || attempt >= REPORT_ATTEMPTS) throw err;
+        this.ctx.logger.warn({ err, job_id: jobId, attempt }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
   }
 
   /** Ends a claimed job without a call and frees its slot. */

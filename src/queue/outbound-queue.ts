@@ -245,14 +245,23 @@ export class OutboundQueue {
    * @returns the run's summary, status `stopped` (or `completed` if it had finished before)
    */
   async stop(runId: string, options: StopOptions = {}): Promise<RunSummary> {
-    this.dispatcher.stoppedRuns.add(runId);
-    const run = await this.requireRun(runId);
     const { store, now } = this.ctx;
-    const changed = await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
-    await this.runs.unfeed(runId);
-    const canceled = await store.cancelQueuedJobs(runId, now());
-    await this.dispatcher.settleClaims();
-    await this.claimsPlaced(runId);
+    // The mark covers claims already under way; once they settled, the run reads `stopped` and
+    // no claim of it can succeed, so the mark is dropped (a long-lived process keeps none).
+    this.dispatcher.stoppedRuns.add(runId);
+    let run: RunRecord;
+    let changed: boolean;
+    let canceled: number;
+    try {
+      run = await this.requireRun(runId);
+      changed = await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
+      await this.runs.unfeed(runId);
+      canceled = await store.cancelQueuedJobs(runId, now());
+      await this.dispatcher.settleClaims();
+      await this.claimsPlaced(runId);
+    } finally {
+      this.dispatcher.stoppedRuns.delete(runId);
+    }
     if (changed)
       this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
     if (options.hangup && this.ctx.dialer.hangup) {

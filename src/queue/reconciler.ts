@@ -80,7 +80,11 @@ export class Reconciler {
         await this.isolated(key, async () => void (await this.dispatcher.releaseSlot(key, jobId)));
     }
     const byKey = new Map<string, string[]>();
-    for (const [jobId, key] of holdings) byKey.set(key, [...(byKey.get(key) ?? []), jobId]);
+    for (const [jobId, key] of holdings) {
+      const jobIds = byKey.get(key);
+      if (jobIds) jobIds.push(jobId);
+      else byKey.set(key, [jobId]);
+    }
     for (const [key, jobIds] of byKey) {
       for (const lost of await this.ctx.limiter.renew(key, jobIds, this.ctx.leaseMs)) {
         this.dispatcher.holdings.delete(lost);

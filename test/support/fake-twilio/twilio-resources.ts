@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CallStatus } from '../../../src/types.js';
 
 /** A Twilio error, as the fake answers it. */
 export interface FakeTwilioError {
@@ -11,16 +12,7 @@ export interface FakeTwilioError {
 }
 
 /** Statuses of a call in the fake, spelled as Twilio's Call resource spells them. */
-export type FakeCallStatus =
-  | 'queued'
-  | 'initiated'
-  | 'ringing'
-  | 'in-progress'
-  | 'completed'
-  | 'busy'
-  | 'no-answer'
-  | 'failed'
-  | 'canceled';
+export type FakeCallStatus = CallStatus | 'queued';
 
 /** Terminal statuses: the call is over. */
 export const TERMINAL_CALL_STATUSES: ReadonlySet<FakeCallStatus> = new Set([
