@@ -25,6 +25,7 @@ export type {
   AcquireStatus,
   ReleaseResult,
   SlotHolderSource,
+  SlotHolders,
   SlotLimiter,
   SlotSignal,
 } from './limiter/slot-limiter.js';

@@ -5,6 +5,7 @@ import type {
   AcquireResult,
   ReleaseResult,
   SlotHolderSource,
+  SlotHolders,
   SlotLimiter,
   SlotSignal,
 } from './slot-limiter.js';
@@ -172,22 +173,23 @@ export class MemorySlotLimiter implements SlotLimiter {
   }
 
   /**
-   * Replaces the key's slots with `holders` (fresh leases) and empties its waiting line.
+   * Replaces the key's slots with `state.holders` (fresh leases) and empties its waiting line.
+   * The fencing token is not kept: this limiter's state lives as long as the process.
    * @param key - limiter key
-   * @param holders - jobs that hold calls according to the database
+   * @param state - the jobs that hold calls according to the database
    * @param limit - the key's limit
    * @param leaseMs - lease of the holders' slots and of later promotions
    */
-  async rebuild(key: string, holders: readonly string[], limit: number, leaseMs: number): Promise<void> {
+  async rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
-    const state = this.keys.get(key) ?? this.emptyState(key, leaseMs);
-    state.slots.clear();
-    state.waiting.clear();
-    state.limit = limit;
-    state.leaseMs = leaseMs;
+    const known = this.keys.get(key) ?? this.emptyState(key, leaseMs);
+    known.slots.clear();
+    known.waiting.clear();
+    known.limit = limit;
+    known.leaseMs = leaseMs;
     const expiry = this.now() + leaseMs;
-    for (const jobId of holders) state.slots.set(jobId, expiry);
+    for (const jobId of state.holders) known.slots.set(jobId, expiry);
   }
 
   /**
@@ -261,7 +263,7 @@ export class MemorySlotLimiter implements SlotLimiter {
     if (!pending) {
       pending = (async () => {
         try {
-          const holders = await source(key);
+          const { holders } = await source(key);
           // A rebuild that ran while we read the source is newer than what we read: keep it.
           const rebuilt = this.keys.get(key);
           if (rebuilt) return rebuilt;

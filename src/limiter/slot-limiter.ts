@@ -17,6 +17,11 @@ export interface AcquireResult {
   limit: number;
   /** Jobs in the waiting line after the operation. */
   queueLength: number;
+  /**
+   * The key's fencing token, when the limiter can lose its state and rebuild it (Redis): a job
+   * granted a slot is claimed with it, and the claim fails if the state was rebuilt since.
+   */
+  fence?: number;
 }
 
 /** Result of {@link SlotLimiter.release}. */
@@ -31,6 +36,8 @@ export interface ReleaseResult {
   limit: number;
   /** Jobs in the waiting line after the operation (promoted jobs have left it). */
   queueLength: number;
+  /** The key's fencing token, as for {@link AcquireResult.fence}; promoted jobs are claimed with it. */
+  fence?: number;
 }
 
 /** A change of a business's slots, told to every process through {@link SlotLimiter.subscribe}. */
@@ -41,11 +48,20 @@ export interface SlotSignal {
   promoted: string[];
 }
 
+/** What a {@link SlotHolderSource} reads: a key's new fencing token and the jobs that hold calls. */
+export interface SlotHolders {
+  /** The key's fencing token, raised by this read: claims presenting an older one fail. */
+  fence: number;
+  /** Ids of the jobs that the database says hold calls now. */
+  holders: string[];
+}
+
 /**
- * Reads, for a limiter key, the jobs that the database says hold calls now. A limiter that finds a
- * key without state (first use, or Redis restarted empty) rebuilds it from this before answering.
+ * Raises a limiter key's fencing token and reads the jobs that the database says hold calls now
+ * (see `JobStore.fenceSlots`). A limiter that finds a key without state (first use, or Redis
+ * restarted empty) rebuilds it from this before answering.
  */
-export type SlotHolderSource = (key: string) => Promise<string[]>;
+export type SlotHolderSource = (key: string) => Promise<SlotHolders>;
 
 /**
  * Per-key (per-business) concurrency slots with a FIFO waiting line, shared by every process that
@@ -95,10 +111,11 @@ export interface SlotLimiter {
   reclaim(key: string, leaseMs: number): Promise<string[]>;
 
   /**
-   * Replaces the key's slots with `holders` (fresh leases) and empties its waiting line.
-   * Used when the backing store lost its state; the database is the truth.
+   * Replaces the key's slots with `state.holders` (fresh leases) under the fencing token
+   * `state.fence`, and empties its waiting line. Used when the backing store lost its state; the
+   * database is the truth.
    */
-  rebuild(key: string, holders: readonly string[], limit: number, leaseMs: number): Promise<void>;
+  rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void>;
 
   /**
    * Spaces dial starts of `scope` so that at most `perSecond` start in any second, across all

@@ -14,10 +14,16 @@ const REPORT_ATTEMPTS = 5;
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
 const DIAL_SPACING_FACTOR = 1.1;
 
-/** The counters of a slot just granted, for the logs. */
-interface SlotCounters {
+/** A slot just granted: the key's counters for the logs, and what the claim must check. */
+export interface GrantedSlot {
+  /** Slots held after the grant. */
   active: number;
+  /** The business's limit. */
   limit: number;
+  /** The limiter key's fencing token that came with the grant (limiters that can lose state). */
+  fence?: number;
+  /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
+  askedAt: number;
 }
 
 /** What the dispatcher tells the queue about. */
@@ -75,16 +81,16 @@ export class Dispatcher {
    * Dials a job that holds a slot of `key`, in the background.
    * @param key - limiter key (business id)
    * @param jobId - the job granted the slot
-   * @param slot - counters after the grant, for the logs
+   * @param slot - the grant: counters for the logs, fencing token, when it was asked for
    */
-  dialHeld(key: string, jobId: string, slot: SlotCounters): void {
+  dialHeld(key: string, jobId: string, slot: GrantedSlot): void {
     if (this.closed) return;
     const task = this.claimAndDial(key, jobId, slot).catch((err) => this.reportFailure(err, key, jobId));
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
   }
 
-  private async claimAndDial(key: string, jobId: string, slot: SlotCounters): Promise<void> {
+  private async claimAndDial(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
     const { ctx } = this;
     if (ctx.dialsPerSecond !== undefined) {
       // Spaced before the claim, so that the claim (which checks the run is still running) is
@@ -99,9 +105,11 @@ export class Dispatcher {
     });
     this.preDial.add(beforeDial);
     try {
-      const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now());
+      const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now(), slot.fence);
       if (!job) {
-        // Not queued any more (done, canceled) or its run is not running: pass the slot on.
+        // Not queued any more (done, canceled), its run is not running, or the limiter's state was
+        // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
+        // the slot on.
         placed();
         await this.releaseSlot(key, jobId);
         return;
@@ -132,7 +140,7 @@ export class Dispatcher {
   private async dialClaimed(
     key: string,
     job: ClaimedJob,
-    slot: SlotCounters,
+    slot: GrantedSlot,
     placed: () => void,
   ): Promise<void> {
     const { ctx } = this;
@@ -141,20 +149,16 @@ export class Dispatcher {
       return;
     }
     const { jobId, runId } = job;
-    // The slot was granted before the claim; if Redis restarted empty in between, it was rebuilt
-    // from the claims the database had then, without this one. Confirm the slot (renewing its
-    // lease) before dialing; a job that lost it goes back in line, never dialed beyond the limit.
-    let confirmed = false;
-    try {
-      confirmed = (await ctx.limiter.renew(key, [jobId], ctx.leaseMs)).length === 0;
-    } catch (err) {
-      ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-    }
-    if (!confirmed) {
+    // A claim that presented the grant's fence proves the limiter's state was not rebuilt since
+    // the grant. The lease is the other way to lose a slot: past half of it (a stalled process,
+    // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
+    // lost it goes back in line, never dialed beyond the limit.
+    if (ctx.now() - slot.askedAt >= ctx.leaseMs / 2 && !(await this.confirmSlot(key, jobId))) {
       await this.putBack(key, job);
       return;
     }
-    emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, ...slot });
+    const { active, limit } = slot;
+    emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
     let dialing: Promise<DialResult>;
     this.dialing.add(jobId);
     try {
@@ -180,6 +184,16 @@ export class Dispatcher {
         'OUTBOUND_LOCK_CONFLICT',
       );
       emit(ctx, 'error', error);
+    }
+  }
+
+  /** Renews the slot of `jobId`: whether it still holds one (false too when the limiter is unreachable). */
+  private async confirmSlot(key: string, jobId: string): Promise<boolean> {
+    try {
+      return (await this.ctx.limiter.renew(key, [jobId], this.ctx.leaseMs)).length === 0;
+    } catch (err) {
+      this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      return false;
     }
   }
 
@@ -354,6 +368,7 @@ export class Dispatcher {
   async releaseSlot(key: string, jobId: string): Promise<ReleaseResult> {
     const { ctx } = this;
     this.holdings.delete(jobId);
+    const askedAt = ctx.now();
     const result = await ctx.limiter.release(key, jobId, ctx.leaseMs);
     // The log reads as the steps happened: the slot freed, then handed on one job at a time.
     const { limit, promoted } = result;
@@ -373,7 +388,7 @@ export class Dispatcher {
         { business_id: key, job_id: next, active, limit, queue_len: queueLength },
         'OUTBOUND_NEXT',
       );
-      this.dialHeld(key, next, { active, limit });
+      this.dialHeld(key, next, { active, limit, fence: result.fence, askedAt });
     }
     this.waiters.promoted(result.promoted, ctx.now());
     return result;

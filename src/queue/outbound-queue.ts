@@ -124,7 +124,7 @@ export class OutboundQueue {
       (runs) => this.runs.ownRuns(runs),
       options.silentCallMs ?? 3_600_000,
     );
-    this.ctx.limiter.setHolderSource((key) => this.ctx.store.liveJobIds(key));
+    this.ctx.limiter.setHolderSource((key) => this.ctx.store.fenceSlots(key));
     // Runs from the start: a process that only handles call events still dials hand-offs, and
     // must keep those slots' leases alive. Idle, a tick sends nothing to Redis.
     this.tickTimer = setInterval(() => void this.tick(), Math.max(50, Math.floor(leaseMs / 3)));

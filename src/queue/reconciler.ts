@@ -100,7 +100,8 @@ export class Reconciler {
       await this.dispatcher.releaseSlot(key, jobId);
     } else if (job.status === 'queued') {
       // Handed a slot by a process that died before claiming it: the slot is still its own.
-      this.dispatcher.dialHeld(key, jobId, { active: 0, limit: 0 });
+      // No fencing token comes with it: asked "long ago", so the slot is confirmed before the call.
+      this.dispatcher.dialHeld(key, jobId, { active: 0, limit: 0, askedAt: Number.NEGATIVE_INFINITY });
     } else {
       await this.resolveLive(key, job);
     }

@@ -116,7 +116,7 @@ export class RunFeeder {
       const slot = await ctx.limiter.acquire(key, jobId, run.concurrency, ctx.leaseMs);
       if (slot.status === 'acquired') {
         ctx.logger.info({ ...fields, active: slot.active, limit: slot.limit }, 'OUTBOUND_ENQUEUE');
-        this.dispatcher.dialHeld(key, jobId, slot);
+        this.dispatcher.dialHeld(key, jobId, { ...slot, askedAt: asked });
         this.progress = true;
         return;
       }

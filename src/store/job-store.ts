@@ -1,3 +1,4 @@
+import type { SlotHolders } from '../limiter/slot-limiter.js';
 import type { Job, JobMetadata, JobStatus, ListJobsOptions, RunStatus } from '../types.js';
 
 /** A run as the store keeps it. Times are epoch milliseconds. */
@@ -166,9 +167,12 @@ export interface JobStore {
   nextRetryAt(runId: string): Promise<number | undefined>;
   /**
    * Claims a queued job of a running run: moves it to `dialing`, writes `lockToken`, counts an attempt.
-   * @returns the claimed job, or undefined if it was not queued or its run is not running
+   * @param fence - the business's fencing token that came with the slot (see
+   *   {@link JobStore.fenceSlots}); when given, the claim fails unless it is still the current one
+   * @returns the claimed job, or undefined if it was not queued, its run is not running, or the
+   *   fence is stale
    */
-  claimJob(jobId: string, lockToken: string, now: number): Promise<ClaimedJob | undefined>;
+  claimJob(jobId: string, lockToken: string, now: number, fence?: number): Promise<ClaimedJob | undefined>;
   /**
    * Records the provider's call id after `dial()` returned.
    * @returns false when the lock token no longer matches (a real conflict)
@@ -202,8 +206,15 @@ export interface JobStore {
   countUnfinished(runId: string): Promise<number>;
   /** The ids among `jobIds` whose job is terminal (or gone). */
   endedJobIds(jobIds: readonly string[]): Promise<string[]>;
-  /** Ids of a business's jobs that hold calls (`dialing`, `ringing`, `in_progress`). */
-  liveJobIds(businessId: string): Promise<string[]>;
+  /**
+   * Raises the business's fencing token, then reads the jobs that hold calls (`dialing`,
+   * `ringing`, `in_progress`). From then on a {@link JobStore.claimJob} that presents an older
+   * token fails, and every claim that succeeded with an older token is among the holders read.
+   * This is what lets a limiter that lost its state (Redis restarted empty) rebuild it without a
+   * grant from before the loss ever being dialed beyond the limit.
+   * @returns the new token and the holders
+   */
+  fenceSlots(businessId: string): Promise<SlotHolders>;
   /** Call ids of a run's live jobs (for hang-up on stop). */
   liveCallIds(runId: string): Promise<string[]>;
   /** Live jobs with no change since `before` (silent calls), oldest first. */

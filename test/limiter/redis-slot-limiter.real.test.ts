@@ -65,7 +65,7 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     const holderReads: string[] = [];
     const source = async (key: string) => {
       holderReads.push(key);
-      return [...database];
+      return { fence: holderReads.length, holders: [...database] };
     };
     const client = redis();
     const a = new RedisSlotLimiter({ redis: client });

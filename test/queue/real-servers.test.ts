@@ -36,13 +36,16 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function node(dialer: RecordingDialer, options: { leaseMs?: number; start?: boolean } = {}) {
+  async function node(
+    dialer: RecordingDialer,
+    options: { leaseMs?: number; start?: boolean; store?: (db: Kysely<unknown>) => KyselyStore } = {},
+  ) {
     const db: Kysely<unknown> = postgresDb(url, 4);
     const redis = new Redis(redisServer.url);
     const logger = new MemoryLogger();
     const limiter = new RedisSlotLimiter({ redis, prefix: `t${dbNumber}` });
     const queue = new OutboundQueue({
-      store: new KyselyStore({ db }),
+      store: options.store?.(db) ?? new KyselyStore({ db }),
       limiter,
       dialer,
       logger,
@@ -138,5 +141,43 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     expect(done.counts.completed).toBe(30);
     expect(dialer.maxConcurrent('restart')).toBeLessThanOrEqual(3);
     expect([...dialer.dialsPerJob().values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('never dials a grant made before Redis lost its state: the claim presents a stale fence', async () => {
+    await freshDatabase();
+    const dialer = new RecordingDialer({ durationMs: 20 });
+    const intruder = new Redis(redisServer.url);
+    cleanups.push(async () => intruder.disconnect());
+    const claims: Array<{ jobId: string; claimed: boolean }> = [];
+    let lostState = false;
+    const { queue } = await node(dialer, {
+      leaseMs: 900,
+      store: (db) => {
+        const store = new KyselyStore({ db });
+        const claimJob = store.claimJob.bind(store);
+        store.claimJob = async (jobId, lockToken, now, fence) => {
+          if (!lostState) {
+            // Between the grant and its claim: Redis restarts empty, and another process takes
+            // the business's only slot, rebuilt from the database (where this job is not claimed).
+            lostState = true;
+            await intruder.flushall();
+            const other = new RedisSlotLimiter({ redis: intruder, prefix: `t${dbNumber}` });
+            other.setHolderSource((key) => new KyselyStore({ db }).fenceSlots(key));
+            expect((await other.acquire('fenced', 'other-process-job', 1, 900)).status).toBe('acquired');
+          }
+          const claimed = await claimJob(jobId, lockToken, now, fence);
+          claims.push({ jobId, claimed: claimed !== undefined });
+          return claimed;
+        };
+        return store;
+      },
+    });
+    const run = await queue.startRun({ businessId: 'fenced', concurrency: 1, leads: leads(3) });
+    const done = await queue.waitForRun(run.runId, { timeoutMs: 20_000 });
+    expect(done.counts.completed).toBe(3);
+    // The first claim came with the grant from before the loss: refused. The job was dialed later.
+    expect(claims[0]).toEqual({ jobId: claims[0]!.jobId, claimed: false });
+    expect([...dialer.dialsPerJob().values()]).toEqual([1, 1, 1]);
+    expect(dialer.maxConcurrent('fenced')).toBe(1);
   });
 });

@@ -174,10 +174,63 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       );
       await store.claimJob(jobs[0]!.jobId, 't0', 2000);
       await store.claimJob(jobs[1]!.jobId, 't1', 9000);
-      expect((await store.liveJobIds('live-biz')).sort()).toEqual([jobs[0]!.jobId, jobs[1]!.jobId].sort());
+      const fenced = await store.fenceSlots('live-biz');
+      expect(fenced.holders.sort()).toEqual([jobs[0]!.jobId, jobs[1]!.jobId].sort());
       const silent = await store.silentJobs(5000, 10);
       expect(silent.map((j) => j.jobId)).toContain(jobs[0]!.jobId);
       expect(silent.map((j) => j.jobId)).not.toContain(jobs[1]!.jobId);
+    });
+
+    it('raises the fencing token per business; a claim presenting a stale token fails', async () => {
+      const { store, other } = setup();
+      const jobs = newJobs(3);
+      await createRun(store, 'r-fence', jobs);
+      const first = await store.fenceSlots('biz');
+      expect(first.holders).toEqual([]);
+      expect((await other.fenceSlots('other-biz')).fence).toBe(1);
+      expect(await store.claimJob(jobs[0]!.jobId, 't0', 2000, first.fence)).toBeDefined();
+      const second = await other.fenceSlots('biz');
+      expect(second).toEqual({ fence: first.fence + 1, holders: [jobs[0]!.jobId] });
+      expect(await store.claimJob(jobs[1]!.jobId, 't1', 2000, first.fence)).toBeUndefined();
+      expect(await store.claimJob(jobs[1]!.jobId, 't1', 2000, second.fence)).toBeDefined();
+      // Without a token (a limiter that never loses its state) the claim is not fenced.
+      expect(await store.claimJob(jobs[2]!.jobId, 't2', 2000)).toBeDefined();
+    });
+
+    it('every claim that won with a token raised meanwhile is among the holders read by the raise', async () => {
+      const { store, other } = setup();
+      for (let round = 0; round < 5; round++) {
+        const jobs = newJobs(40);
+        await store.createRun(
+          {
+            runId: `r-fence-race-${round}`,
+            businessId: `fb${round}`,
+            concurrency: 3,
+            total: 40,
+            createdAt: 1000,
+          },
+          jobs,
+        );
+        const { fence } = await store.fenceSlots(`fb${round}`);
+        const claims = jobs.map((job, i) =>
+          (async () => {
+            // Spread the claims around the raise: some before, some racing it, some after.
+            await new Promise((resolve) => setTimeout(resolve, i % 8));
+            return store.claimJob(job.jobId, `t-${job.jobId}`, 2000, fence);
+          })(),
+        );
+        const raise = (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 3 + round));
+          return other.fenceSlots(`fb${round}`);
+        })();
+        const [won, raised] = await Promise.all([Promise.all(claims), raise]);
+        const winners = won.filter((c) => c !== undefined).map((c) => c.jobId);
+        expect(raised.fence).toBe(fence + 1);
+        for (const id of winners) expect(raised.holders).toContain(id);
+        const counts = await store.countJobs(`r-fence-race-${round}`);
+        expect(counts.dialing ?? 0).toBe(winners.length);
+        expect(counts.queued ?? 0).toBe(40 - winners.length);
+      }
     });
 
     it('counts claims whose call is not placed yet, and never requeues into a stopped run', async () => {

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { type Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import { postgresDb } from '../support/postgres.js';
 import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
@@ -30,12 +30,46 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
     await server?.stop();
   });
 
+  it('a fence raised while claims are in flight waits for them and reads them as holders', async () => {
+    // Every claim takes 100 ms inside its statement (a trigger sleeps), so the raise lands in the
+    // middle of them: without the claim's share lock on the fence row it would read the holders
+    // before those claims commit, and miss them.
+    const db = dbs[0]!;
+    await sql`create function oq_test_slow_claim() returns trigger language plpgsql as $$
+      begin perform pg_sleep(0.1); return new; end $$`.execute(db);
+    await sql`create trigger oq_test_slow_claim before update on oq_jobs
+      for each row when (new.status = 'dialing') execute function oq_test_slow_claim()`.execute(db);
+    try {
+      const jobs = Array.from({ length: 8 }, (_, i) => ({
+        jobId: `slow-${i}`,
+        seq: i + 1,
+        to: '+14155550101',
+        metadata: {},
+      }));
+      await store.createRun(
+        { runId: 'r-slow', businessId: 'slow-biz', concurrency: 8, total: 8, createdAt: 1 },
+        jobs,
+      );
+      const { fence } = await store.fenceSlots('slow-biz');
+      const claims = Promise.all(jobs.map((job) => store.claimJob(job.jobId, `t-${job.jobId}`, 2, fence)));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const raised = await other.fenceSlots('slow-biz');
+      const winners = (await claims).filter((c) => c !== undefined).map((c) => c.jobId);
+      expect(winners.length).toBeGreaterThan(0);
+      expect(raised.holders.sort()).toEqual(winners.sort());
+    } finally {
+      await sql`drop trigger oq_test_slow_claim on oq_jobs`.execute(db);
+      await sql`drop function oq_test_slow_claim()`.execute(db);
+    }
+  });
+
   jobStoreContract('PostgreSQL', () => ({
     store,
     other,
     reset: async () => {
       await dbs[0]!.deleteFrom('oq_jobs').execute();
       await dbs[0]!.deleteFrom('oq_runs').execute();
+      await dbs[0]!.deleteFrom('oq_limiter_fences').execute();
     },
   }));
 });

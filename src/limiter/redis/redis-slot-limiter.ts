@@ -8,6 +8,7 @@ import type {
   AcquireStatus,
   ReleaseResult,
   SlotHolderSource,
+  SlotHolders,
   SlotLimiter,
   SlotSignal,
 } from '../slot-limiter.js';
@@ -64,7 +65,7 @@ export interface RedisSlotKeyNames {
   slots: string;
   /** ZSET: job id -> arrival number, the FIFO waiting line. */
   wait: string;
-  /** HASH: `init` marker, `limit`, `leaseMs`, `seq` (last arrival number). */
+  /** HASH: `fence` (the key's fencing token, set once it has state), `limit`, `leaseMs`, `seq` (last arrival number). */
   meta: string;
 }
 
@@ -79,7 +80,7 @@ export interface RedisSlotKeyNames {
  * The waiting line is not rebuilt: a job that waited must acquire again (it is answered `enqueued`).
  *
  * Keys: `<prefix>:{<key>}:slots` (ZSET job id -> lease expiry ms), `<prefix>:{<key>}:wait` (ZSET
- * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH init, limit, leaseMs, seq), and
+ * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH fence, limit, leaseMs, seq), and
  * `<prefix>:{rate:<scope>}` for {@link RedisSlotLimiter.reserveDialStart}; `%`, `{` and `}` in a
  * key or scope are written `%25`, `%7B` and `%7D` so that the braces always delimit the hash tag.
  *
@@ -165,6 +166,7 @@ export class RedisSlotLimiter implements SlotLimiter {
       active: replyInt(reply[1], 'acquire'),
       limit: replyInt(reply[2], 'acquire'),
       queueLength: replyInt(reply[3], 'acquire'),
+      fence: replyInt(reply[4], 'acquire'),
     };
   }
 
@@ -187,6 +189,7 @@ export class RedisSlotLimiter implements SlotLimiter {
       limit: replyInt(reply[2], 'release'),
       queueLength: replyInt(reply[3], 'release'),
       promoted: replyIds(reply[4], 'release'),
+      fence: replyInt(reply[5], 'release'),
     };
   }
 
@@ -232,17 +235,18 @@ export class RedisSlotLimiter implements SlotLimiter {
   }
 
   /**
-   * Replaces the key's slots with `holders` (fresh leases) and empties its waiting line.
+   * Replaces the key's slots with `state.holders` (fresh leases) under the fencing token
+   * `state.fence`, and empties its waiting line.
    * @param key - limiter key
-   * @param holders - jobs that hold calls according to the database
+   * @param state - the fencing token and the jobs that hold calls according to the database
    * @param limit - the key's limit
    * @param leaseMs - lease of the holders' slots and of later promotions
    */
-  async rebuild(key: string, holders: readonly string[], limit: number, leaseMs: number): Promise<void> {
+  async rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
     const k = this.names(key);
-    await this.scripts.rebuild(k.slots, k.wait, k.meta, '0', limit, leaseMs, ...holders);
+    await this.scripts.rebuild(k.slots, k.wait, k.meta, '0', limit, leaseMs, state.fence, ...state.holders);
   }
 
   /**
@@ -324,9 +328,10 @@ export class RedisSlotLimiter implements SlotLimiter {
     if (!pending) {
       pending = (async () => {
         try {
-          const holders = this.source ? await this.source(key) : [];
+          // Without a source (a limiter used on its own) nothing can be fenced: token 1, no holders.
+          const { fence, holders } = this.source ? await this.source(key) : { fence: 1, holders: [] };
           const k = this.names(key);
-          await this.scripts.rebuild(k.slots, k.wait, k.meta, '1', limit, leaseMs, ...holders);
+          await this.scripts.rebuild(k.slots, k.wait, k.meta, '1', limit, leaseMs, fence, ...holders);
         } finally {
           this.initializing.delete(key);
         }

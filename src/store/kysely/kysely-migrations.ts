@@ -83,6 +83,16 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
         await db.schema.alterTable(t.jobs).addColumn('answered_by', 'varchar(64)').execute();
       },
     },
+    '0003_limiter_fences': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable(t.fences)
+          .ifNotExists()
+          .addColumn('business_id', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('fence', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -4,6 +4,8 @@ export interface TableNames {
   runs: string;
   /** The jobs table, one row per lead (`<prefix>jobs`). */
   jobs: string;
+  /** One fencing token per business, raised whenever its limiter state is rebuilt (`<prefix>limiter_fences`). */
+  fences: string;
   /** Kysely's migration history table (`<prefix>migrations`). */
   migrations: string;
   /** Kysely's migration lock table (`<prefix>migrations_lock`). */
@@ -24,6 +26,7 @@ export function tableNames(prefix: string): TableNames {
   return {
     runs: `${prefix}runs`,
     jobs: `${prefix}jobs`,
+    fences: `${prefix}limiter_fences`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };

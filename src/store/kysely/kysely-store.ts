@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import type { SlotHolders } from '../../limiter/slot-limiter.js';
 import {
   JOB_STATUSES,
   type Job,
@@ -58,6 +59,8 @@ export class KyselyStore implements JobStore {
   private readonly db: Kysely<any>;
   private readonly t: TableNames;
   private readonly batchSize: number;
+  /** PostgreSQL: a fenced claim locks the fence row (SQLite serializes its writers already). */
+  private readonly lockFences: boolean;
 
   /**
    * @param options - the host's database and table settings
@@ -66,6 +69,7 @@ export class KyselyStore implements JobStore {
     this.db = options.db;
     this.t = tableNames(options.tablePrefix ?? 'oq_');
     this.batchSize = options.insertBatchSize ?? 1000;
+    this.lockFences = this.db.getExecutor().adapter instanceof PostgresAdapter;
   }
 
   async migrate(): Promise<void> {
@@ -156,9 +160,14 @@ export class KyselyStore implements JobStore {
     return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
   }
 
-  async claimJob(jobId: string, lockToken: string, now: number): Promise<ClaimedJob | undefined> {
-    const { runs, jobs } = this.t;
-    const row = await this.db
+  async claimJob(
+    jobId: string,
+    lockToken: string,
+    now: number,
+    fence?: number,
+  ): Promise<ClaimedJob | undefined> {
+    const { runs, jobs, fences } = this.t;
+    let claim = this.db
       .updateTable(jobs)
       .set({
         status: 'dialing',
@@ -178,7 +187,21 @@ export class KyselyStore implements JobStore {
             .whereRef(`${runs}.id`, '=', `${jobs}.run_id`)
             .where(`${runs}.status`, '=', 'running'),
         ),
-      )
+      );
+    if (fence !== undefined) {
+      // On PostgreSQL the share lock makes a concurrent fenceSlots() wait for this claim to commit
+      // (then it reads this job as a holder), or makes this claim see the raised token and fail.
+      claim = claim.where((eb) => {
+        let current = eb
+          .selectFrom(fences)
+          .select(sql.lit(1).as('one'))
+          .whereRef(`${fences}.business_id`, '=', `${jobs}.business_id`)
+          .where(`${fences}.fence`, '=', fence);
+        if (this.lockFences) current = current.forShare();
+        return eb.exists(current);
+      });
+    }
+    const row = await claim
       .returning(['id', 'run_id', 'business_id', 'to_number', 'from_number', 'attempt', 'metadata'])
       .executeTakeFirst();
     if (!row) return undefined;
@@ -338,7 +361,22 @@ export class KyselyStore implements JobStore {
     return jobIds.filter((id) => !live.has(id));
   }
 
-  async liveJobIds(businessId: string): Promise<string[]> {
+  async fenceSlots(businessId: string): Promise<SlotHolders> {
+    const { fences } = this.t;
+    // Raised (and committed) before the holders are read: a claim with the old token either
+    // committed first, and is read below, or fails.
+    const raised = await this.db
+      .insertInto(fences)
+      .values({ business_id: businessId, fence: 1 })
+      .onConflict((oc) =>
+        oc.column('business_id').doUpdateSet({ fence: sql`${sql.ref(`${fences}.fence`)} + 1` }),
+      )
+      .returning('fence')
+      .executeTakeFirstOrThrow();
+    return { fence: toNumber(raised.fence as number | string), holders: await this.liveJobIds(businessId) };
+  }
+
+  private async liveJobIds(businessId: string): Promise<string[]> {
     const rows = await this.db
       .selectFrom(this.t.jobs)
       .select('id')

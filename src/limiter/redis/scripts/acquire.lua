@@ -3,17 +3,19 @@
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
-  KEYS[3]  meta   HASH  init = '1' once the key has state; limit; leaseMs; seq (last arrival number)
+  KEYS[3]  meta   HASH  fence (set once the key has state); limit; leaseMs; seq (last arrival number)
   ARGV[1]  job id
   ARGV[2]  limit (whole number >= 1), stored for later promotions
   ARGV[3]  lease length in ms, stored for later promotions
 
-  Returns {code, active, limit, queueLength}:
-    code 1 acquired, 2 enqueued, 3 already_queued, 4 inflight;
+  Returns {code, active, limit, queueLength, fence}:
+    code 1 acquired, 2 enqueued, 3 already_queued, 4 inflight; fence = the key's fencing token,
+    which the caller presents when it claims the job in the database;
     {-1} alone when the key has no state (first use, or Redis lost it): the caller rebuilds it
     from the database and calls again.
 ]]
-if redis.call('HGET', KEYS[3], 'init') ~= '1' then
+local fence = redis.call('HGET', KEYS[3], 'fence')
+if not fence then
   return {-1}
 end
 
@@ -23,7 +25,7 @@ local lease = tonumber(ARGV[3])
 redis.call('HSET', KEYS[3], 'limit', ARGV[2], 'leaseMs', ARGV[3])
 
 local function reply(code)
-  return {code, redis.call('ZCARD', KEYS[1]), limit, redis.call('ZCARD', KEYS[2])}
+  return {code, redis.call('ZCARD', KEYS[1]), limit, redis.call('ZCARD', KEYS[2]), fence}
 end
 
 if redis.call('ZSCORE', KEYS[1], job) then

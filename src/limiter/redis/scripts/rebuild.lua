@@ -1,29 +1,38 @@
 --[[
-  rebuild: replaces a key's slots with the holders the database knows and empties its waiting line.
+  rebuild: replaces a key's slots with the holders the database knows, under a new fencing token.
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number
-  KEYS[3]  meta   HASH  init, limit, leaseMs, seq
-  ARGV[1]  '1': only when the key has no state (several processes may initialise it at once; the
-           first wins), '0': always
+  KEYS[3]  meta   HASH  fence, limit, leaseMs, seq
+  ARGV[1]  '1': initialise, applied only when the key has no state or an older fencing token
+           (several processes may initialise a key at once; the newest read of the database
+           wins, and a waiting line already there is kept), '0': always, emptying the line too
   ARGV[2]  limit, or '0' to leave the stored limit as it is
   ARGV[3]  lease length in ms of the holders' slots and of later promotions
-  ARGV[4..n]  holder job ids
+  ARGV[4]  fencing token the holders were read under (raised in the database by that read)
+  ARGV[5..n]  holder job ids
 
-  Returns 1 when it rebuilt, 0 when the key already had state (ARGV[1] = '1').
+  Returns 1 when it rebuilt, 0 when the key already had state as new (ARGV[1] = '1').
 ]]
-if ARGV[1] == '1' and redis.call('HGET', KEYS[3], 'init') == '1' then
+local stored = tonumber(redis.call('HGET', KEYS[3], 'fence'))
+if ARGV[1] == '1' and stored and stored >= tonumber(ARGV[4]) then
   return 0
 end
 
-redis.call('DEL', KEYS[1], KEYS[2])
+if ARGV[1] == '1' and stored then
+  -- A newer read of the database replaces an older state: its holders include every claim made
+  -- with the older token. Grants of the older state not claimed yet fail their claim.
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000.0 + math.floor(tonumber(t[2]) / 1000)
 local expiry = now + tonumber(ARGV[3])
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   redis.call('ZADD', KEYS[1], expiry, ARGV[i])
 end
-redis.call('HSET', KEYS[3], 'init', '1', 'leaseMs', ARGV[3])
+redis.call('HSET', KEYS[3], 'fence', ARGV[4], 'leaseMs', ARGV[3])
 if ARGV[2] ~= '0' then
   redis.call('HSET', KEYS[3], 'limit', ARGV[2])
 end

@@ -4,17 +4,18 @@
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
-  KEYS[3]  meta   HASH  init, limit, leaseMs, seq
+  KEYS[3]  meta   HASH  fence, limit, leaseMs, seq
   ARGV[1]  job id
   ARGV[2]  signal channel
   ARGV[3]  the key (business) as the caller names it, for the signal
   ARGV[4]  lease length in ms for promotions when meta holds none
 
-  Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}},
+  Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}, fence},
     or {-1} alone when the key has no state (the caller rebuilds it and calls again).
   Publishes {"key": ..., "promoted": [...]} (JSON) on the channel when it promoted anyone.
 ]]
-if redis.call('HGET', KEYS[3], 'init') ~= '1' then
+local fence = redis.call('HGET', KEYS[3], 'fence')
+if not fence then
   return {-1}
 end
 
@@ -53,4 +54,4 @@ if #promoted > 0 then
   redis.call('PUBLISH', ARGV[2], '{"key":' .. json_string(ARGV[3]) .. ',"promoted":[' .. table.concat(ids, ',') .. ']}')
 end
 
-return {released, active, limit, redis.call('ZCARD', KEYS[2]), promoted}
+return {released, active, limit, redis.call('ZCARD', KEYS[2]), promoted, fence}

@@ -2,14 +2,14 @@
   renew: extends the leases of the slots held by the given jobs.
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
-  KEYS[2]  meta   HASH  init
+  KEYS[2]  meta   HASH  fence (set once the key has state)
   ARGV[1]  lease length in ms from now
   ARGV[2..n]  job ids
 
   Returns {0, {ids among ARGV[2..n] that hold no slot}},
     or {-1} alone when the key has no state (the caller rebuilds it and calls again).
 ]]
-if redis.call('HGET', KEYS[2], 'init') ~= '1' then
+if not redis.call('HGET', KEYS[2], 'fence') then
   return {-1}
 end
 
