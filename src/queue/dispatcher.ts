@@ -390,7 +390,7 @@ export class Dispatcher {
       );
       this.dialHeld(key, next, { active, limit, fence: result.fence, askedAt });
     }
-    this.waiters.promoted(result.promoted, ctx.now());
+    // The promoted jobs' feeders hear of it from the limiter's signal (see OutboundQueue.start).
     return result;
   }
 

@@ -27,14 +27,14 @@ slotLimiterContract(
 );
 
 describe('RedisSlotLimiter on ioredis-mock', () => {
-  it('tells a second limiter (another process) about promotions', async () => {
+  it('tells a second limiter (another process) about promotions of the jobs it asked for', async () => {
     const prefix = freshPrefix();
     const a = new RedisSlotLimiter({ redis: mockRedis(), prefix });
     const b = new RedisSlotLimiter({ redis: mockRedis(), prefix });
     const seen = new Promise((resolve) => b.subscribe(resolve));
     await b.whenSubscribed();
     await a.acquire('biz', 'j1', 1, 60_000);
-    await a.acquire('biz', 'j2', 1, 60_000);
+    await b.acquire('biz', 'j2', 1, 60_000);
     await a.release('biz', 'j1');
     expect(await seen).toEqual({ key: 'biz', promoted: ['j2'] });
     await Promise.all([a.close(), b.close()]);

@@ -115,7 +115,7 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
 
     for (let i = 0; i < 20; i++) {
       await a.acquire(`biz-${i}`, 'holder', 1, 60_000);
-      await a.acquire(`biz-${i}`, 'next', 1, 60_000);
+      await b.acquire(`biz-${i}`, 'next', 1, 60_000);
       await a.release(`biz-${i}`, 'holder');
     }
     await eventually(
@@ -138,12 +138,44 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     const signal = new Promise((resolve) => b.subscribe(resolve));
     await b.whenSubscribed();
     await a.acquire('biz', 'j1', 1, 60_000);
-    await a.acquire('biz', 'j2', 1, 60_000);
+    await b.acquire('biz', 'j2', 1, 60_000);
     await a.release('biz', 'j1');
     expect(await signal).toEqual({ key: 'biz', promoted: ['j2'] });
     await b.close();
     expect(subscriber.status).toBe('ready');
     expect(await subscriber.ping()).toBe('PONG');
+  });
+
+  it("tells its own listeners of its own jobs' promotions without publishing them", async () => {
+    const prefix = freshPrefix();
+    const a = new RedisSlotLimiter({ redis: redis(), prefix });
+    const b = new RedisSlotLimiter({ redis: redis(), prefix });
+    const heardByA: unknown[] = [];
+    const heardByB: unknown[] = [];
+    a.subscribe((signal) => heardByA.push(signal));
+    b.subscribe((signal) => heardByB.push(signal));
+    const published: string[] = [];
+    const spy = redis();
+    spy.on('message', (_channel: string, message: string) => published.push(message));
+    await Promise.all([a.whenSubscribed(), b.whenSubscribed(), spy.subscribe(a.channel)]);
+    await a.acquire('biz', 'j1', 1, 60_000);
+    await a.acquire('biz', 'j2', 1, 60_000);
+    await b.acquire('biz', 'j3', 1, 60_000);
+    await b.release('biz', 'j1'); // promotes j2, asked for by a: published
+    await a.release('biz', 'j2'); // promotes j3, asked for by b: published
+    await b.release('biz', 'j3');
+    await a.acquire('biz', 'j4', 1, 60_000);
+    await a.acquire('biz', 'j5', 1, 60_000);
+    await a.release('biz', 'j4'); // promotes j5, asked for by a itself: told in-process only
+    await eventually(
+      async () => heardByA.length + heardByB.length,
+      (n) => n === 5,
+    );
+    // Published signals reach every instance; the in-process one only the instance that asked.
+    expect(heardByA.map((s) => (s as { promoted: string[] }).promoted)).toEqual([['j2'], ['j3'], ['j5']]);
+    expect(heardByB.map((s) => (s as { promoted: string[] }).promoted)).toEqual([['j2'], ['j3']]);
+    expect(published.map((m) => JSON.parse(m).promoted)).toEqual([['j2'], ['j3']]);
+    await Promise.all([a.close(), b.close()]);
   });
 
   it('makes one script call (one round trip) per acquire and per release', async () => {

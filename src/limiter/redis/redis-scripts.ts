@@ -15,12 +15,12 @@ export type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unk
  * call shares a hash tag, so each script runs on one Redis Cluster slot.
  */
 const SCRIPTS = {
-  acquire: { command: 'oqSlotAcquire', numberOfKeys: 3, lua: acquireLua },
-  release: { command: 'oqSlotRelease', numberOfKeys: 3, lua: releaseLua },
+  acquire: { command: 'oqSlotAcquire', numberOfKeys: 4, lua: acquireLua },
+  release: { command: 'oqSlotRelease', numberOfKeys: 4, lua: releaseLua },
   renew: { command: 'oqSlotRenew', numberOfKeys: 2, lua: renewLua },
-  remove: { command: 'oqSlotRemove', numberOfKeys: 1, lua: removeLua },
+  remove: { command: 'oqSlotRemove', numberOfKeys: 2, lua: removeLua },
   reclaim: { command: 'oqSlotReclaim', numberOfKeys: 1, lua: reclaimLua },
-  rebuild: { command: 'oqSlotRebuild', numberOfKeys: 3, lua: rebuildLua },
+  rebuild: { command: 'oqSlotRebuild', numberOfKeys: 4, lua: rebuildLua },
   reserveDialStart: { command: 'oqReserveDialStart', numberOfKeys: 1, lua: reserveDialStartLua },
 } as const;
 

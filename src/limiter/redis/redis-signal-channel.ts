@@ -113,6 +113,15 @@ export class RedisSignalChannel {
       this.options.logger.warn({ channel, message: message.slice(0, 200) }, 'OUTBOUND_LIMITER_BAD_SIGNAL');
       return;
     }
+    this.deliver(signal);
+  };
+
+  /**
+   * Tells this channel's listeners of a promotion, as a published signal would (used for the
+   * promotions the limiter made for itself, which are not published).
+   * @param signal - the key and the promoted jobs
+   */
+  deliver(signal: SlotSignal): void {
     for (const listener of this.listeners) {
       try {
         listener(signal);
@@ -120,5 +129,5 @@ export class RedisSignalChannel {
         this.options.logger.error({ err, business_id: signal.key }, 'OUTBOUND_LIMITER_LISTENER_FAILED');
       }
     }
-  };
+  }
 }

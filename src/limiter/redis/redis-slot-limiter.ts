@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidStateError, ValidationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -67,20 +68,26 @@ export interface RedisSlotKeyNames {
   wait: string;
   /** HASH: `fence` (the key's fencing token, set once it has state), `limit`, `leaseMs`, `seq` (last arrival number). */
   meta: string;
+  /** HASH: waiting job id -> id of the limiter instance that asked for it (who to tell of its promotion). */
+  origin: string;
 }
 
 /**
  * A {@link SlotLimiter} in Redis, shared by every process that uses the same Redis (or Redis
  * Cluster). Each operation is one Lua script, one round trip; lease times come from Redis's clock
- * so processes agree on them. Promotions are published on `<prefix>:signals` by the release
- * script itself and delivered to {@link RedisSlotLimiter.subscribe} listeners of every process.
+ * so processes agree on them. A promotion is told to the limiter instance that asked for the
+ * promoted job: by the release script's PUBLISH on `<prefix>:signals` when another instance
+ * released, in-process when the same one did. {@link RedisSlotLimiter.subscribe} listeners hear both.
  *
  * If Redis loses a key's state (restarted empty, flushed), the next acquire, release or renew of
  * that key rebuilds it from the holder source (the database) before answering, so the limit holds.
- * The waiting line is not rebuilt: a job that waited must acquire again (it is answered `enqueued`).
+ * The rebuild raises the key's fencing token in the database, and grants carry the token: a grant
+ * made before the loss cannot be claimed after it. The waiting line is not rebuilt: a job that
+ * waited must acquire again (it is answered `enqueued`).
  *
  * Keys: `<prefix>:{<key>}:slots` (ZSET job id -> lease expiry ms), `<prefix>:{<key>}:wait` (ZSET
- * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH fence, limit, leaseMs, seq), and
+ * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH fence, limit, leaseMs, seq),
+ * `<prefix>:{<key>}:origin` (HASH waiting job id -> asking instance), and
  * `<prefix>:{rate:<scope>}` for {@link RedisSlotLimiter.reserveDialStart}; `%`, `{` and `}` in a
  * key or scope are written `%25`, `%7B` and `%7D` so that the braces always delimit the hash tag.
  *
@@ -105,6 +112,8 @@ export class RedisSlotLimiter implements SlotLimiter {
   private readonly holderLeaseMs: number;
   private readonly signals: RedisSignalChannel;
   private readonly initializing = new Map<string, Promise<void>>();
+  /** This instance's id: promotions of jobs it asked for are told to its listeners, not published. */
+  private readonly instanceId = randomUUID();
   private source: SlotHolderSource | undefined;
 
   /**
@@ -140,7 +149,7 @@ export class RedisSlotLimiter implements SlotLimiter {
    */
   keyNames(key: string): RedisSlotKeyNames {
     const base = `${this.prefix}:{${escapeTag(key)}}`;
-    return { slots: `${base}:slots`, wait: `${base}:wait`, meta: `${base}:meta` };
+    return { slots: `${base}:slots`, wait: `${base}:wait`, meta: `${base}:meta`, origin: `${base}:origin` };
   }
 
   /**
@@ -157,7 +166,7 @@ export class RedisSlotLimiter implements SlotLimiter {
     checkLeaseMs(leaseMs);
     const k = this.names(key);
     const reply = await this.withState(key, limit, leaseMs, 'acquire', () =>
-      this.scripts.acquire(k.slots, k.wait, k.meta, jobId, limit, leaseMs),
+      this.scripts.acquire(k.slots, k.wait, k.meta, k.origin, jobId, limit, leaseMs, this.instanceId),
     );
     const status = ACQUIRE_STATUSES[replyInt(reply[0], 'acquire')];
     if (!status) throw new Error(`unexpected acquire status ${String(reply[0])}`);
@@ -171,8 +180,8 @@ export class RedisSlotLimiter implements SlotLimiter {
   }
 
   /**
-   * Frees the slot of `jobId` and hands free slots to the head of the waiting line, publishing the
-   * promotion to every process in the same script. Idempotent.
+   * Frees the slot of `jobId` and hands free slots to the head of the waiting line, telling the
+   * instances that asked for the promoted jobs in the same script (see the class notes). Idempotent.
    * @param key - limiter key
    * @param jobId - the job whose call ended
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
@@ -181,8 +190,21 @@ export class RedisSlotLimiter implements SlotLimiter {
     const k = this.names(key);
     const lease = leaseMs === undefined ? this.holderLeaseMs : checkLeaseMs(leaseMs);
     const reply = await this.withState(key, 0, lease, 'release', () =>
-      this.scripts.release(k.slots, k.wait, k.meta, jobId, this.channel, key, lease),
+      this.scripts.release(
+        k.slots,
+        k.wait,
+        k.meta,
+        k.origin,
+        jobId,
+        this.channel,
+        key,
+        lease,
+        this.instanceId,
+      ),
     );
+    // Promotions of jobs this instance asked for were not published: tell its listeners here.
+    const own = replyIds(reply[6], 'release');
+    if (own.length > 0) this.signals.deliver({ key, promoted: own });
     return {
       released: replyInt(reply[0], 'release') === 1,
       active: replyInt(reply[1], 'release'),
@@ -219,7 +241,7 @@ export class RedisSlotLimiter implements SlotLimiter {
   async remove(key: string, jobIds: readonly string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
     const k = this.names(key);
-    return replyInt(await this.scripts.remove(k.wait, ...jobIds), 'remove');
+    return replyInt(await this.scripts.remove(k.wait, k.origin, ...jobIds), 'remove');
   }
 
   /**
@@ -246,7 +268,17 @@ export class RedisSlotLimiter implements SlotLimiter {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
     const k = this.names(key);
-    await this.scripts.rebuild(k.slots, k.wait, k.meta, '0', limit, leaseMs, state.fence, ...state.holders);
+    await this.scripts.rebuild(
+      k.slots,
+      k.wait,
+      k.meta,
+      k.origin,
+      '0',
+      limit,
+      leaseMs,
+      state.fence,
+      ...state.holders,
+    );
   }
 
   /**
@@ -272,7 +304,9 @@ export class RedisSlotLimiter implements SlotLimiter {
 
   /**
    * Listens to promotions made by any process (this one included). All listeners of the limiter
-   * share one subscriber connection.
+   * share one subscriber connection. A promotion of a job this instance asked for is told to its
+   * listeners in-process, by the release that made it (whoever releases, only the instance that
+   * waits for the job hears of it).
    * @param listener - called with each promotion
    * @returns a function that stops listening
    */
@@ -331,7 +365,17 @@ export class RedisSlotLimiter implements SlotLimiter {
           // Without a source (a limiter used on its own) nothing can be fenced: token 1, no holders.
           const { fence, holders } = this.source ? await this.source(key) : { fence: 1, holders: [] };
           const k = this.names(key);
-          await this.scripts.rebuild(k.slots, k.wait, k.meta, '1', limit, leaseMs, fence, ...holders);
+          await this.scripts.rebuild(
+            k.slots,
+            k.wait,
+            k.meta,
+            k.origin,
+            '1',
+            limit,
+            leaseMs,
+            fence,
+            ...holders,
+          );
         } finally {
           this.initializing.delete(key);
         }

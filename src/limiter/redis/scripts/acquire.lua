@@ -4,9 +4,11 @@
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
   KEYS[3]  meta   HASH  fence (set once the key has state); limit; leaseMs; seq (last arrival number)
+  KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  job id
   ARGV[2]  limit (whole number >= 1), stored for later promotions
   ARGV[3]  lease length in ms, stored for later promotions
+  ARGV[4]  the asking limiter instance's id (its promotion is told to it, see release)
 
   Returns {code, active, limit, queueLength, fence}:
     code 1 acquired, 2 enqueued, 3 already_queued, 4 inflight; fence = the key's fencing token,
@@ -32,6 +34,8 @@ if redis.call('ZSCORE', KEYS[1], job) then
   return reply(4)
 end
 if redis.call('ZSCORE', KEYS[2], job) then
+  -- Whoever asks again (a process that adopted the run) is the one waiting now.
+  redis.call('HSET', KEYS[4], job, ARGV[4])
   return reply(3)
 end
 
@@ -47,4 +51,5 @@ end
 
 local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
 redis.call('ZADD', KEYS[2], seq, job)
+redis.call('HSET', KEYS[4], job, ARGV[4])
 return reply(2)

@@ -4,6 +4,7 @@
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number
   KEYS[3]  meta   HASH  fence, limit, leaseMs, seq
+  KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  '1': initialise, applied only when the key has no state or an older fencing token
            (several processes may initialise a key at once; the newest read of the database
            wins, and a waiting line already there is kept), '0': always, emptying the line too
@@ -24,7 +25,7 @@ if ARGV[1] == '1' and stored then
   -- with the older token. Grants of the older state not claimed yet fail their claim.
   redis.call('DEL', KEYS[1])
 else
-  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000.0 + math.floor(tonumber(t[2]) / 1000)

@@ -5,14 +5,18 @@
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
   KEYS[3]  meta   HASH  fence, limit, leaseMs, seq
+  KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  job id
   ARGV[2]  signal channel
   ARGV[3]  the key (business) as the caller names it, for the signal
   ARGV[4]  lease length in ms for promotions when meta holds none
+  ARGV[5]  the releasing limiter instance's id
 
-  Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}, fence},
+  Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}, fence,
+    {promoted job ids asked for by the releasing instance}},
     or {-1} alone when the key has no state (the caller rebuilds it and calls again).
-  Publishes {"key": ..., "promoted": [...]} (JSON) on the channel when it promoted anyone.
+  Publishes {"key": ..., "promoted": [...]} (JSON) on the channel with the promoted jobs that
+  another instance (or nobody known) asked for; the releasing instance tells its own listeners.
 ]]
 local fence = redis.call('HGET', KEYS[3], 'fence')
 if not fence then
@@ -24,6 +28,8 @@ local limit = tonumber(redis.call('HGET', KEYS[3], 'limit')) or 0
 local lease = tonumber(redis.call('HGET', KEYS[3], 'leaseMs')) or tonumber(ARGV[4])
 local active = redis.call('ZCARD', KEYS[1])
 local promoted = {}
+local own = {}
+local others = {}
 
 if active < limit then
   local heads = redis.call('ZRANGE', KEYS[2], 0, limit - active - 1)
@@ -33,13 +39,19 @@ if active < limit then
     for i = 1, #heads do
       redis.call('ZREM', KEYS[2], heads[i])
       redis.call('ZADD', KEYS[1], now + lease, heads[i])
+      if redis.call('HGET', KEYS[4], heads[i]) == ARGV[5] then
+        own[#own + 1] = heads[i]
+      else
+        others[#others + 1] = heads[i]
+      end
+      redis.call('HDEL', KEYS[4], heads[i])
     end
     promoted = heads
     active = active + #heads
   end
 end
 
-if #promoted > 0 then
+if #others > 0 then
   -- Hand-written JSON: cjson is not available in every Lua that runs these scripts.
   local function json_string(s)
     local escaped = string.gsub(s, '[%c"\\]', function(c)
@@ -48,10 +60,16 @@ if #promoted > 0 then
     return '"' .. escaped .. '"'
   end
   local ids = {}
-  for i = 1, #promoted do
-    ids[i] = json_string(promoted[i])
+  for i = 1, #others do
+    ids[i] = json_string(others[i])
   end
   redis.call('PUBLISH', ARGV[2], '{"key":' .. json_string(ARGV[3]) .. ',"promoted":[' .. table.concat(ids, ',') .. ']}')
 end
 
-return {released, active, limit, redis.call('ZCARD', KEYS[2]), promoted, fence}
+-- Copied filling from the end, as in renew.lua: ioredis-mock does not read a table built front
+-- to back as a list (real Redis reads either the same way).
+local own_reply = {}
+for i = #own, 1, -1 do
+  own_reply[i] = own[i]
+end
+return {released, active, limit, redis.call('ZCARD', KEYS[2]), promoted, fence, own_reply}

@@ -1,7 +1,8 @@
 --[[
   remove: drops jobs from the waiting line (stop, pause). Slots are not touched.
 
-  KEYS[1]  wait  ZSET  member = job id, score = arrival number
+  KEYS[1]  wait    ZSET  member = job id, score = arrival number
+  KEYS[2]  origin  HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1..n]  job ids
 
   Returns the number of jobs that were waiting and are now removed.
@@ -10,5 +11,6 @@ local removed = 0
 -- One ZREM per id: unpack() of a long list would overflow Lua's C stack.
 for i = 1, #ARGV do
   removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
 end
 return removed
