@@ -21,6 +21,7 @@ export {
 export type { MemorySlotLimiterOptions } from './limiter/memory-slot-limiter.js';
 export { MemorySlotLimiter } from './limiter/memory-slot-limiter.js';
 export type {
+  AcquireManyResult,
   AcquireResult,
   AcquireStatus,
   ReleaseResult,

@@ -2,7 +2,9 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { checkLeaseMs, checkLimit, checkPerSecond, DEFAULT_HOLDER_LEASE_MS } from './limiter-arguments.js';
 import type {
+  AcquireManyResult,
   AcquireResult,
+  AcquireStatus,
   ReleaseResult,
   SlotHolderSource,
   SlotHolders,
@@ -76,20 +78,40 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @returns the outcome with the key's counters
    */
   async acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
+    const { statuses, ...counters } = await this.acquireMany(key, [jobId], limit, leaseMs);
+    return { status: statuses[0] as AcquireStatus, ...counters };
+  }
+
+  /**
+   * Asks for a slot for each of `jobIds`, in order, in one step.
+   * @param key - limiter key (the business id)
+   * @param jobIds - the jobs that want to dial, in line order
+   * @param limit - maximum concurrent holders, stored for later promotions
+   * @param leaseMs - lease of a slot granted now or later by promotion
+   * @returns each job's outcome with the key's counters after the last one
+   */
+  async acquireMany(
+    key: string,
+    jobIds: readonly string[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<AcquireManyResult> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
     const state = await this.stateOf(key, leaseMs);
     state.limit = limit;
     state.leaseMs = leaseMs;
-    const counters = () => ({ active: state.slots.size, limit, queueLength: state.waiting.size });
-    if (state.slots.has(jobId)) return { status: 'inflight', ...counters() };
-    if (state.waiting.has(jobId)) return { status: 'already_queued', ...counters() };
-    if (state.slots.size < limit && state.waiting.size === 0) {
-      state.slots.set(jobId, this.now() + leaseMs);
-      return { status: 'acquired', ...counters() };
-    }
-    state.waiting.add(jobId);
-    return { status: 'enqueued', ...counters() };
+    const statuses = jobIds.map((jobId): AcquireStatus => {
+      if (state.slots.has(jobId)) return 'inflight';
+      if (state.waiting.has(jobId)) return 'already_queued';
+      if (state.slots.size < limit && state.waiting.size === 0) {
+        state.slots.set(jobId, this.now() + leaseMs);
+        return 'acquired';
+      }
+      state.waiting.add(jobId);
+      return 'enqueued';
+    });
+    return { statuses, active: state.slots.size, limit, queueLength: state.waiting.size };
   }
 
   /**

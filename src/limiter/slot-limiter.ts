@@ -24,6 +24,20 @@ export interface AcquireResult {
   fence?: number;
 }
 
+/** Result of {@link SlotLimiter.acquireMany}. */
+export interface AcquireManyResult {
+  /** What happened to each job, in the order they were given. */
+  statuses: AcquireStatus[];
+  /** Slots held after the operation. */
+  active: number;
+  /** The business's limit as stored by this call. */
+  limit: number;
+  /** Jobs in the waiting line after the operation. */
+  queueLength: number;
+  /** The key's fencing token, as for {@link AcquireResult.fence}. */
+  fence?: number;
+}
+
 /** Result of {@link SlotLimiter.release}. */
 export interface ReleaseResult {
   /** Whether the job held a slot that this call freed (false: it held none; nothing changed). */
@@ -79,6 +93,22 @@ export interface SlotLimiter {
    * @returns the outcome with the key's counters
    */
   acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult>;
+
+  /**
+   * Asks for a slot for each of `jobIds` in one atomic step, in order, exactly as if each asked
+   * alone one after the other (the first ones may take free slots, the rest line up).
+   * @param key - limiter key (the business id)
+   * @param jobIds - the jobs that want to dial, in line order
+   * @param limit - the maximum number of concurrent holders; stored for later promotions
+   * @param leaseMs - lease length of a slot granted now or later by promotion
+   * @returns each job's outcome with the key's counters after the last one
+   */
+  acquireMany(
+    key: string,
+    jobIds: readonly string[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<AcquireManyResult>;
 
   /**
    * Frees the slot of `jobId` and, in the same atomic step, hands freed slots to the head of the

@@ -1,4 +1,4 @@
-import type { RunRecord } from '../store/job-store.js';
+import type { QueuedJobRef, RunRecord } from '../store/job-store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { QueueContext } from './queue-context.js';
 import { emit } from './queue-context.js';
@@ -9,21 +9,29 @@ const PAGE_SIZE = 256;
 const MAX_BACKOFF_MS = 5000;
 
 /**
- * Feeds one run's queued jobs to the limiter, in order, in the process that owns the run.
+ * Feeds one run's queued jobs to the limiter, in order, in the process that owns the run. It
+ * keeps up to `concurrency` of the run's jobs in the business's line, asked for in one limiter
+ * call per batch, so that each freed slot goes to the next job in the same step that frees it.
  * `acquired` dials now; `enqueued` and `already_queued` wait for that job's hand-off (an event,
  * never a poll: waiting is never skipping); `inflight` means another holder dials it, so move on.
- * At most one job of the run waits in the business's line at a time.
  */
 export class RunFeeder {
   private stopped = false;
   private wake: (() => void) | undefined;
-  private waitingJob: string | undefined;
+  /** The run's jobs waiting in the business's line -> the ask they wait on. */
+  private readonly waiting = new Map<string, object>();
+  /** Waiting jobs whose safety timeout passed: asked for again, in case their line was lost. */
+  private readonly overdue = new Set<string>();
+  /** The rest of the page being offered. */
+  private page: QueuedJobRef[] = [];
+  /** The page being offered is the last of the pass (it was short). */
+  private lastPage = false;
   /** Position in the run: jobs up to this `seq` were offered in the current pass. */
   private cursor = 0;
   /** Whether the current pass dialed or handed off anything (a pass that did not must not spin). */
   private progress = false;
   private readonly safetyMs: number;
-  /** Resolves when the loop has exited. */
+  /** Resolves when the loop has exited and the run's jobs have left the line. */
   readonly done: Promise<void>;
 
   /**
@@ -47,15 +55,15 @@ export class RunFeeder {
     return this.stopped;
   }
 
-  /** Stops feeding and takes the run's waiting job out of the line. */
+  /** Stops feeding and takes the run's waiting jobs out of the line. */
   stop(): Promise<void> {
     this.stopped = true;
+    for (const jobId of this.waiting.keys()) this.dispatcher.waiters.interrupt(jobId);
     this.poke();
-    if (this.waitingJob !== undefined) this.dispatcher.waiters.interrupt(this.waitingJob);
     return this.done;
   }
 
-  /** Ends a pause of the feeder early (a retry is due, a job ended, the run resumed). */
+  /** Ends a pause of the feeder early (a retry is due, a job ended or was promoted, the run resumed). */
   poke(): void {
     const wake = this.wake;
     this.wake = undefined;
@@ -80,73 +88,127 @@ export class RunFeeder {
         await this.sleep(delay);
       }
     }
+    await this.leaveLine();
   }
 
-  /** Reads one page of queued jobs and offers each; pauses when there is nothing to offer. */
+  /** Asks again for overdue jobs, or offers the next jobs while the run has room in the line. */
   private async step(): Promise<void> {
-    const { ctx, run } = this;
-    const page = await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
-    if (page.length === 0) {
-      if (this.cursor === 0) {
-        await this.drained(run.runId);
-        if (!this.stopped) await this.sleep(await this.nextRetryDelay());
-      } else if (!this.progress) {
-        // Every job left is held by a slot nobody dials yet: the reconciler will resolve it.
-        await this.sleep(this.safetyMs);
-      }
-      this.cursor = 0;
-      this.progress = false;
+    if (this.overdue.size > 0) {
+      await this.offer([...this.overdue]);
       return;
     }
-    for (const job of page) {
-      if (this.stopped) return;
-      await this.offer(job.jobId);
-      if (this.stopped) return;
-      this.cursor = job.seq;
+    const room = this.run.concurrency - this.waiting.size;
+    if (room <= 0) {
+      await this.sleep();
+      return;
+    }
+    if (this.page.length === 0 && !(await this.nextPage())) return;
+    const batch = this.page.splice(0, room);
+    await this.offer(batch.map((job) => job.jobId));
+    this.cursor = batch[batch.length - 1]?.seq ?? this.cursor;
+  }
+
+  /**
+   * Reads the next page of the pass, or ends the pass (completion check, pause) when there is none.
+   * @returns whether a page with jobs to offer was read
+   */
+  private async nextPage(): Promise<boolean> {
+    const { ctx, run } = this;
+    const rows = this.lastPage
+      ? []
+      : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
+    if (rows.length > 0) {
+      this.lastPage = rows.length < PAGE_SIZE;
+      this.page = rows.filter((row) => !this.waiting.has(row.jobId));
+      if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
+      return this.page.length > 0;
+    }
+    if (this.cursor === 0 && !this.lastPage) {
+      if (this.waiting.size > 0) {
+        await this.sleep();
+      } else {
+        await this.drained(run.runId);
+        if (!this.stopped) await this.sleep(await this.nextRetryDelay());
+      }
+    } else if (!this.progress) {
+      // Every job left is held by a slot nobody dials yet: the reconciler will resolve it.
+      await this.sleep(this.safetyMs);
+    }
+    this.cursor = 0;
+    this.lastPage = false;
+    this.progress = false;
+    return false;
+  }
+
+  /** Asks the limiter for slots for `jobIds` in one call, dials the granted ones, waits for the rest. */
+  private async offer(jobIds: string[]): Promise<void> {
+    const { ctx, run } = this;
+    const key = run.businessId;
+    const askedAt = ctx.now();
+    const slot = await ctx.limiter.acquireMany(key, jobIds, run.concurrency, ctx.leaseMs);
+    // The log reads as the steps happened, one job at a time.
+    let active = slot.active - slot.statuses.filter((s) => s === 'acquired').length;
+    let queueLength = slot.queueLength - slot.statuses.filter((s) => s === 'enqueued').length;
+    for (const [i, jobId] of jobIds.entries()) {
+      const status = slot.statuses[i];
+      const fields = { business_id: key, job_id: jobId, run_id: run.runId, limit: slot.limit };
+      this.overdue.delete(jobId);
+      if (status === 'acquired') {
+        active += 1;
+        this.waiting.delete(jobId);
+        ctx.logger.info({ ...fields, active }, 'OUTBOUND_ENQUEUE');
+        this.dispatcher.dialHeld(key, jobId, { active, limit: slot.limit, fence: slot.fence, askedAt });
+        this.progress = true;
+      } else if (status === 'inflight') {
+        this.waiting.delete(jobId);
+      } else {
+        if (status === 'enqueued') {
+          queueLength += 1;
+          ctx.logger.info({ ...fields, active, queue_len: queueLength }, 'OUTBOUND_QUEUED');
+          emit(ctx, 'job:waiting', {
+            jobId,
+            runId: run.runId,
+            businessId: key,
+            active,
+            limit: slot.limit,
+            queueLength,
+          });
+        }
+        this.awaitPromotion(jobId, askedAt);
+      }
     }
   }
 
-  /** Offers one job until it holds a slot, is held by someone else, or the feeder stops. */
-  private async offer(jobId: string): Promise<void> {
-    const { ctx, run } = this;
-    const key = run.businessId;
-    const fields = { business_id: key, job_id: jobId, run_id: run.runId };
-    for (;;) {
-      const asked = ctx.now();
-      const slot = await ctx.limiter.acquire(key, jobId, run.concurrency, ctx.leaseMs);
-      if (slot.status === 'acquired') {
-        ctx.logger.info({ ...fields, active: slot.active, limit: slot.limit }, 'OUTBOUND_ENQUEUE');
-        this.dispatcher.dialHeld(key, jobId, { ...slot, askedAt: asked });
-        this.progress = true;
-        return;
-      }
-      if (slot.status === 'inflight') return;
-      if (slot.status === 'enqueued') {
-        ctx.logger.info(
-          { ...fields, active: slot.active, limit: slot.limit, queue_len: slot.queueLength },
-          'OUTBOUND_QUEUED',
-        );
-        emit(ctx, 'job:waiting', {
-          jobId,
-          runId: run.runId,
-          businessId: key,
-          active: slot.active,
-          limit: slot.limit,
-          queueLength: slot.queueLength,
-        });
-      }
-      // Whoever releases the slot dials the promoted job; the feeder then moves on.
-      this.waitingJob = jobId;
-      const promoted = await this.dispatcher.waiters.wait(jobId, this.safetyMs, asked);
-      this.waitingJob = undefined;
+  /**
+   * Waits in the background for the hand-off of a job in line: whoever releases the slot dials
+   * it, and this feeder then has room for the next job. A timeout only marks it overdue.
+   */
+  private awaitPromotion(jobId: string, askedAt: number): void {
+    const ask = {};
+    this.waiting.set(jobId, ask);
+    void this.dispatcher.waiters.wait(jobId, this.safetyMs, askedAt).then((promoted) => {
+      if (this.waiting.get(jobId) !== ask) return;
       if (promoted) {
+        this.waiting.delete(jobId);
         this.progress = true;
-        return;
+      } else if (!this.stopped) {
+        this.overdue.add(jobId);
       }
-      if (this.stopped) {
-        await ctx.limiter.remove(key, [jobId]);
-        return;
-      }
+      this.poke();
+    });
+  }
+
+  /** Takes the run's waiting jobs out of the business's line (the feeder stopped). */
+  private async leaveLine(): Promise<void> {
+    const jobIds = [...this.waiting.keys()];
+    this.waiting.clear();
+    this.overdue.clear();
+    if (jobIds.length === 0) return;
+    try {
+      await this.ctx.limiter.remove(this.run.businessId, jobIds);
+    } catch (err) {
+      // Left in line: a later promotion's claim fails (the run is not running) and passes it on.
+      this.ctx.logger.warn({ err, run_id: this.run.runId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
     }
   }
 
@@ -155,9 +217,10 @@ export class RunFeeder {
     return at === undefined ? this.safetyMs : Math.min(this.safetyMs, Math.max(0, at - this.ctx.now()));
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Pauses until {@link RunFeeder.poke}, or until `ms` passed when given. */
+  private sleep(ms?: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.poke(), ms);
+      const timer = ms === undefined ? undefined : setTimeout(() => this.poke(), ms);
       this.wake = () => {
         clearTimeout(timer);
         resolve();

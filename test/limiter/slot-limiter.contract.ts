@@ -283,6 +283,26 @@ export function slotLimiterContract(
       expect(await limiter.renew('b', [], LONG)).toEqual([]);
     });
 
+    it('acquireMany answers each job as if each asked alone, in order, in one step', async () => {
+      const { limiter } = await make();
+      expect(await limiter.acquireMany('b', ['a', 'b', 'c', 'd'], 2, LONG)).toMatchObject({
+        statuses: ['acquired', 'acquired', 'enqueued', 'enqueued'],
+        active: 2,
+        limit: 2,
+        queueLength: 2,
+      });
+      expect(await limiter.acquireMany('b', ['a', 'c', 'e'], 2, LONG)).toMatchObject({
+        statuses: ['inflight', 'already_queued', 'enqueued'],
+        active: 2,
+        queueLength: 3,
+      });
+      expect((await limiter.release('b', 'a')).promoted).toEqual(['c']);
+      expect((await limiter.acquireMany('b', [], 2, LONG)).statuses).toEqual([]);
+      // A newcomer never jumps the line, even with a free slot in the same call.
+      await limiter.release('b', 'b');
+      expect(await limiter.acquireMany('b', ['f'], 3, LONG)).toMatchObject({ statuses: ['enqueued'] });
+    });
+
     it('rebuilds a key: holders replace the slots and the line is emptied', async () => {
       const { limiter } = await make();
       await limiter.acquire('b', 'j1', 1, LONG);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
-import type { AcquireResult, SlotLimiter } from '../../src/limiter/slot-limiter.js';
+import type { AcquireStatus, SlotLimiter } from '../../src/limiter/slot-limiter.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
 
@@ -17,13 +17,13 @@ describe('traps of the broken design', () => {
     // A limiter whose line survived a feeder restart: every job that was ever enqueued answers
     // already_queued on its next acquire, as Redis would after the owning process restarted.
     const inner = new MemorySlotLimiter();
-    const answers: { jobId: string; status: AcquireResult['status'] }[] = [];
+    const answers: { jobId: string; status: AcquireStatus }[] = [];
     const limiter: SlotLimiter = Object.assign(Object.create(inner) as SlotLimiter, {
-      async acquire(key: string, jobId: string, limit: number, leaseMs: number) {
-        const first = await inner.acquire(key, jobId, limit, leaseMs);
-        const result = first.status === 'enqueued' ? { ...first, status: 'already_queued' as const } : first;
-        answers.push({ jobId, status: result.status });
-        return result;
+      async acquireMany(key: string, jobIds: readonly string[], limit: number, leaseMs: number) {
+        const first = await inner.acquireMany(key, jobIds, limit, leaseMs);
+        const statuses = first.statuses.map((s) => (s === 'enqueued' ? ('already_queued' as const) : s));
+        for (const [i, jobId] of jobIds.entries()) answers.push({ jobId, status: statuses[i]! });
+        return { ...first, statuses };
       },
     });
     const dialer = new RecordingDialer({ durationMs: 20 });

@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import { checkLeaseMs, checkLimit, checkPerSecond, DEFAULT_HOLDER_LEASE_MS } from '../limiter-arguments.js';
 import type {
+  AcquireManyResult,
   AcquireResult,
   AcquireStatus,
   ReleaseResult,
@@ -162,16 +163,37 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @returns the outcome with the key's counters
    */
   async acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
+    const { statuses, ...counters } = await this.acquireMany(key, [jobId], limit, leaseMs);
+    return { status: statuses[0] as AcquireStatus, ...counters };
+  }
+
+  /**
+   * Asks for a slot for each of `jobIds`, in order, in one script (one round trip).
+   * @param key - limiter key (the business id)
+   * @param jobIds - the jobs that want to dial, in line order
+   * @param limit - maximum concurrent holders, stored for later promotions
+   * @param leaseMs - lease of a slot granted now or later by promotion
+   * @returns each job's outcome with the key's counters after the last one
+   */
+  async acquireMany(
+    key: string,
+    jobIds: readonly string[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<AcquireManyResult> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
     const k = this.names(key);
     const reply = await this.withState(key, limit, leaseMs, 'acquire', () =>
-      this.scripts.acquire(k.slots, k.wait, k.meta, k.origin, jobId, limit, leaseMs, this.instanceId),
+      this.scripts.acquire(k.slots, k.wait, k.meta, k.origin, limit, leaseMs, this.instanceId, ...jobIds),
     );
-    const status = ACQUIRE_STATUSES[replyInt(reply[0], 'acquire')];
-    if (!status) throw new Error(`unexpected acquire status ${String(reply[0])}`);
+    const codes = replyList(reply[5], 'acquire');
     return {
-      status,
+      statuses: codes.map((code) => {
+        const status = ACQUIRE_STATUSES[replyInt(code, 'acquire')];
+        if (!status) throw new Error(`unexpected acquire status ${String(code)}`);
+        return status;
+      }),
       active: replyInt(reply[1], 'acquire'),
       limit: replyInt(reply[2], 'acquire'),
       queueLength: replyInt(reply[3], 'acquire'),
