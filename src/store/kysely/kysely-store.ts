@@ -1,4 +1,11 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import {
+  type CompiledQuery,
+  type Kysely,
+  PostgresAdapter,
+  type QueryResult,
+  SqliteAdapter,
+  sql,
+} from 'kysely';
 import type { SlotHolders } from '../../limiter/slot-limiter.js';
 import {
   JOB_STATUSES,
@@ -22,11 +29,13 @@ import type {
   TransitionResult,
 } from '../job-store.js';
 import { isTerminal, statusesBefore } from '../job-transitions.js';
+import { HotStatements } from './kysely-hot-statements.js';
 import { migrateStore } from './kysely-migrations.js';
 import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
 import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
 import { writeRun } from './kysely-run-writer.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
+import { SerialExecutor } from './serial-executor.js';
 
 /** Options of {@link KyselyStore}. */
 export interface KyselyStoreOptions {
@@ -59,8 +68,15 @@ export class KyselyStore implements JobStore {
   private readonly db: Kysely<any>;
   private readonly t: TableNames;
   private readonly batchSize: number;
-  /** PostgreSQL: a fenced claim locks the fence row (SQLite serializes its writers already). */
-  private readonly lockFences: boolean;
+  /** The per-call statements, built once. */
+  private readonly hot: HotStatements;
+  /**
+   * SQLite: the store's statements wait here in arrival order. Kysely's SQLite driver guards its
+   * one connection with a mutex that wakes every waiter on each release, so W concurrent calls
+   * cost O(W) per statement; in front of it, only one call of this store waits there at a time.
+   * PostgreSQL has a pool and runs them at once.
+   */
+  private readonly serial: SerialExecutor | undefined;
 
   /**
    * @param options - the host's database and table settings
@@ -69,32 +85,53 @@ export class KyselyStore implements JobStore {
     this.db = options.db;
     this.t = tableNames(options.tablePrefix ?? 'oq_');
     this.batchSize = options.insertBatchSize ?? 1000;
-    this.lockFences = this.db.getExecutor().adapter instanceof PostgresAdapter;
+    const { adapter } = this.db.getExecutor();
+    this.hot = new HotStatements(this.t, adapter instanceof PostgresAdapter);
+    this.serial = adapter instanceof SqliteAdapter ? new SerialExecutor() : undefined;
+  }
+
+  /**
+   * Runs `task` after the store's earlier tasks on SQLite (at once on PostgreSQL). A task runs
+   * statements on `this.db` or in a transaction of its own, and never calls `serialized` itself:
+   * it would wait on itself. A transaction inside a task holds the queue until it ends, which
+   * blocks nothing it needs.
+   */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    return this.serial ? this.serial.run(task) : task();
+  }
+
+  /** Runs one prebuilt statement (see {@link HotStatements}). */
+  private run<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> {
+    return this.serialized(() => this.db.executeQuery(query));
   }
 
   async migrate(): Promise<void> {
-    await migrateStore(this.db, this.t);
+    await this.serialized(() => migrateStore(this.db, this.t));
   }
 
   async createRun(run: NewRun, jobs: Iterable<NewJob>): Promise<CreateRunResult> {
-    const created = await writeRun(this.db, this.t, run, jobs, this.batchSize);
+    const created = await this.serialized(() => writeRun(this.db, this.t, run, jobs, this.batchSize));
     const stored = await this.getRun(run.runId);
     if (!stored) throw new Error(`run ${run.runId} vanished after it was written`);
     return { run: stored, created };
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const row = await this.db.selectFrom(this.t.runs).selectAll().where('id', '=', runId).executeTakeFirst();
+    const row = await this.serialized(() =>
+      this.db.selectFrom(this.t.runs).selectAll().where('id', '=', runId).executeTakeFirst(),
+    );
     return row ? toRunRecord(row as RunRow) : undefined;
   }
 
   async countJobs(runId: string): Promise<Partial<Record<JobStatus, number>>> {
-    const rows = await this.db
-      .selectFrom(this.t.jobs)
-      .select(['status', (eb) => eb.fn.countAll().as('n')])
-      .where('run_id', '=', runId)
-      .groupBy('status')
-      .execute();
+    const rows = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select(['status', (eb) => eb.fn.countAll().as('n')])
+        .where('run_id', '=', runId)
+        .groupBy('status')
+        .execute(),
+    );
     const counts: Partial<Record<JobStatus, number>> = {};
     for (const row of rows) counts[row.status as JobStatus] = toNumber(row.n as number | string);
     return counts;
@@ -110,53 +147,37 @@ export class KyselyStore implements JobStore {
       const after = this.db.selectFrom(this.t.jobs).select('seq').where('id', '=', options.after);
       query = query.where('seq', '>', after);
     }
-    const rows = await query
-      .orderBy('seq')
-      .limit(options.limit ?? 100)
-      .execute();
+    const rows = await this.serialized(() =>
+      query
+        .orderBy('seq')
+        .limit(options.limit ?? 100)
+        .execute(),
+    );
     return rows.map((row) => toJob(row as JobRow));
   }
 
   async getJob(jobId: string): Promise<JobRoute | undefined> {
-    const row = await this.db
-      .selectFrom(this.t.jobs)
-      .select(JOB_ROUTE_COLUMNS)
-      .where('id', '=', jobId)
-      .executeTakeFirst();
+    const row = await this.serialized(() =>
+      this.db.selectFrom(this.t.jobs).select(JOB_ROUTE_COLUMNS).where('id', '=', jobId).executeTakeFirst(),
+    );
     return row ? toJobRoute(row as JobRow) : undefined;
   }
 
   async nextQueuedJobs(runId: string, afterSeq: number, limit: number, now: number): Promise<QueuedJobRef[]> {
-    const rows = await this.db
-      .selectFrom(this.t.jobs)
-      .select(['id', 'seq'])
-      .where('run_id', '=', runId)
-      .where('status', '=', 'queued')
-      .where('seq', '>', afterSeq)
-      .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]))
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom(this.t.runs)
-            .select(sql.lit(1).as('one'))
-            .where('id', '=', runId)
-            .where('status', '=', 'running'),
-        ),
-      )
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => ({ jobId: row.id as string, seq: toNumber(row.seq as number) }));
+    const { rows } = await this.run(this.hot.nextQueued(runId, afterSeq, limit, now));
+    return rows.map((row) => ({ jobId: row.id, seq: toNumber(row.seq) }));
   }
 
   async nextRetryAt(runId: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom(this.t.jobs)
-      .select((eb) => eb.fn.min('not_before').as('at'))
-      .where('run_id', '=', runId)
-      .where('status', '=', 'queued')
-      .where('not_before', 'is not', null)
-      .executeTakeFirst();
+    const row = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select((eb) => eb.fn.min('not_before').as('at'))
+        .where('run_id', '=', runId)
+        .where('status', '=', 'queued')
+        .where('not_before', 'is not', null)
+        .executeTakeFirst(),
+    );
     return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
   }
 
@@ -166,44 +187,8 @@ export class KyselyStore implements JobStore {
     now: number,
     fence?: number,
   ): Promise<ClaimedJob | undefined> {
-    const { runs, jobs, fences } = this.t;
-    let claim = this.db
-      .updateTable(jobs)
-      .set({
-        status: 'dialing',
-        lock_token: lockToken,
-        attempt: sql`attempt + 1`,
-        claimed_at: now,
-        updated_at: now,
-        not_before: null,
-      })
-      .where('id', '=', jobId)
-      .where('status', '=', 'queued')
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom(runs)
-            .select(sql.lit(1).as('one'))
-            .whereRef(`${runs}.id`, '=', `${jobs}.run_id`)
-            .where(`${runs}.status`, '=', 'running'),
-        ),
-      );
-    if (fence !== undefined) {
-      // On PostgreSQL the share lock makes a concurrent fenceSlots() wait for this claim to commit
-      // (then it reads this job as a holder), or makes this claim see the raised token and fail.
-      claim = claim.where((eb) => {
-        let current = eb
-          .selectFrom(fences)
-          .select(sql.lit(1).as('one'))
-          .whereRef(`${fences}.business_id`, '=', `${jobs}.business_id`)
-          .where(`${fences}.fence`, '=', fence);
-        if (this.lockFences) current = current.forShare();
-        return eb.exists(current);
-      });
-    }
-    const row = await claim
-      .returning(['id', 'run_id', 'business_id', 'to_number', 'from_number', 'attempt', 'metadata'])
-      .executeTakeFirst();
+    const { rows } = await this.run(this.hot.claim(jobId, lockToken, now, fence));
+    const row = rows[0];
     if (!row) return undefined;
     return {
       jobId: row.id,
@@ -218,47 +203,16 @@ export class KyselyStore implements JobStore {
   }
 
   async recordDialed(jobId: string, lockToken: string, callId: string, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable(this.t.jobs)
-      .set({ call_id: callId, dialed_at: now })
-      .where('id', '=', jobId)
-      .where('lock_token', '=', lockToken)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await this.run(this.hot.dialed(jobId, lockToken, callId, now));
+    return result.numAffectedRows === 1n;
   }
 
   async transition(change: JobTransition, now: number): Promise<TransitionResult> {
     const from = statusesBefore(change.status);
     if (from.length === 0 || (change.lockToken === undefined && change.callId === undefined))
       return undefined;
-    const terminal = isTerminal(change.status);
-    const row = await this.db
-      .updateTable(this.t.jobs)
-      .set({
-        status: change.status,
-        updated_at: now,
-        ...(change.callId === undefined ? {} : { call_id: sql`coalesce(call_id, ${change.callId})` }),
-        ...(change.answeredBy === undefined ? {} : { answered_by: change.answeredBy }),
-        ...(terminal
-          ? {
-              ended_at: now,
-              error_code: change.errorCode ?? null,
-              error_message: change.errorMessage ?? null,
-              duration_sec: change.durationSec ?? null,
-            }
-          : {}),
-      })
-      .where('id', '=', change.jobId)
-      .where('status', 'in', from)
-      .where((eb) => {
-        const matches = [];
-        if (change.lockToken !== undefined) matches.push(eb('lock_token', '=', change.lockToken));
-        if (change.callId !== undefined) matches.push(eb('call_id', '=', change.callId));
-        return eb.or(matches);
-      })
-      .returning(JOB_ROUTE_COLUMNS)
-      .executeTakeFirst();
-    return row ? toJobRoute(row as JobRow) : undefined;
+    const { rows } = await this.run(this.hot.transition(change, from, isTerminal(change.status), now));
+    return rows[0] ? toJobRoute(rows[0]) : undefined;
   }
 
   async requeueJob(
@@ -268,46 +222,25 @@ export class KyselyStore implements JobStore {
     error: { code: string; message: string },
     now: number,
   ): Promise<boolean> {
-    const result = await this.db
-      .updateTable(this.t.jobs)
-      .set({
-        status: 'queued',
-        lock_token: null,
-        call_id: null,
-        not_before: notBefore,
-        error_code: error.code,
-        error_message: error.message,
-        updated_at: now,
-      })
-      .where('id', '=', jobId)
-      .where('lock_token', '=', lockToken)
-      .where('status', '=', 'dialing')
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom(`${this.t.runs} as r`)
-            .select(sql.lit(1).as('one'))
-            .whereRef('r.id', '=', `${this.t.jobs}.run_id`)
-            .where('r.status', 'in', ['running', 'paused']),
-        ),
-      )
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await this.run(this.hot.requeue(jobId, lockToken, notBefore, error, now));
+    return result.numAffectedRows === 1n;
   }
 
   async countUnplacedClaims(runId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom(this.t.jobs)
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('run_id', '=', runId)
-      .where('status', '=', 'dialing')
-      .where('call_id', 'is', null)
-      .executeTakeFirstOrThrow();
+    const row = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('run_id', '=', runId)
+        .where('status', '=', 'dialing')
+        .where('call_id', 'is', null)
+        .executeTakeFirstOrThrow(),
+    );
     return toNumber(row.n as number | string);
   }
 
   async touchJob(jobId: string, now: number): Promise<void> {
-    await this.db.updateTable(this.t.jobs).set({ updated_at: now }).where('id', '=', jobId).execute();
+    await this.run(this.hot.touch(jobId, now));
   }
 
   async setRunStatus(
@@ -317,32 +250,38 @@ export class KyselyStore implements JobStore {
     now: number,
   ): Promise<boolean> {
     const final = to === 'stopped' || to === 'completed';
-    const result = await this.db
-      .updateTable(this.t.runs)
-      .set({ status: to, updated_at: now, ...(final ? { finished_at: now, owner_id: null } : {}) })
-      .where('id', '=', runId)
-      .where('status', 'in', [...from])
-      .executeTakeFirst();
+    const result = await this.serialized(() =>
+      this.db
+        .updateTable(this.t.runs)
+        .set({ status: to, updated_at: now, ...(final ? { finished_at: now, owner_id: null } : {}) })
+        .where('id', '=', runId)
+        .where('status', 'in', [...from])
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) === 1;
   }
 
   async cancelQueuedJobs(runId: string, now: number): Promise<number> {
-    const result = await this.db
-      .updateTable(this.t.jobs)
-      .set({ status: 'canceled', ended_at: now, updated_at: now })
-      .where('run_id', '=', runId)
-      .where('status', '=', 'queued')
-      .executeTakeFirst();
+    const result = await this.serialized(() =>
+      this.db
+        .updateTable(this.t.jobs)
+        .set({ status: 'canceled', ended_at: now, updated_at: now })
+        .where('run_id', '=', runId)
+        .where('status', '=', 'queued')
+        .executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows);
   }
 
   async countUnfinished(runId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom(this.t.jobs)
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('run_id', '=', runId)
-      .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
-      .executeTakeFirstOrThrow();
+    const row = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('run_id', '=', runId)
+        .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
+        .executeTakeFirstOrThrow(),
+    );
     return toNumber(row.n as number | string);
   }
 
@@ -350,12 +289,14 @@ export class KyselyStore implements JobStore {
     const live = new Set<string>();
     // In slices: SQLite caps the number of bound parameters of one statement.
     for (let i = 0; i < jobIds.length; i += this.batchSize) {
-      const rows = await this.db
-        .selectFrom(this.t.jobs)
-        .select('id')
-        .where('id', 'in', jobIds.slice(i, i + this.batchSize))
-        .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
-        .execute();
+      const rows = await this.serialized(() =>
+        this.db
+          .selectFrom(this.t.jobs)
+          .select('id')
+          .where('id', 'in', jobIds.slice(i, i + this.batchSize))
+          .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
+          .execute(),
+      );
       for (const row of rows) live.add(row.id as string);
     }
     return jobIds.filter((id) => !live.has(id));
@@ -365,55 +306,63 @@ export class KyselyStore implements JobStore {
     const { fences } = this.t;
     // Raised (and committed) before the holders are read: a claim with the old token either
     // committed first, and is read below, or fails.
-    const raised = await this.db
-      .insertInto(fences)
-      .values({ business_id: businessId, fence: 1 })
-      .onConflict((oc) =>
-        oc.column('business_id').doUpdateSet({ fence: sql`${sql.ref(`${fences}.fence`)} + 1` }),
-      )
-      .returning('fence')
-      .executeTakeFirstOrThrow();
+    const raised = await this.serialized(() =>
+      this.db
+        .insertInto(fences)
+        .values({ business_id: businessId, fence: 1 })
+        .onConflict((oc) =>
+          oc.column('business_id').doUpdateSet({ fence: sql`${sql.ref(`${fences}.fence`)} + 1` }),
+        )
+        .returning('fence')
+        .executeTakeFirstOrThrow(),
+    );
     return { fence: toNumber(raised.fence as number | string), holders: await this.liveJobIds(businessId) };
   }
 
   private async liveJobIds(businessId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom(this.t.jobs)
-      .select('id')
-      .where('business_id', '=', businessId)
-      .where('status', 'in', [...LIVE_JOB_STATUSES])
-      .execute();
+    const rows = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select('id')
+        .where('business_id', '=', businessId)
+        .where('status', 'in', [...LIVE_JOB_STATUSES])
+        .execute(),
+    );
     return rows.map((row) => row.id as string);
   }
 
   async liveCallIds(runId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom(this.t.jobs)
-      .select('call_id')
-      .where('run_id', '=', runId)
-      .where('status', 'in', [...LIVE_JOB_STATUSES])
-      .where('call_id', 'is not', null)
-      .execute();
+    const rows = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select('call_id')
+        .where('run_id', '=', runId)
+        .where('status', 'in', [...LIVE_JOB_STATUSES])
+        .where('call_id', 'is not', null)
+        .execute(),
+    );
     return rows.map((row) => row.call_id as string);
   }
 
   async silentJobs(before: number, limit: number): Promise<JobRoute[]> {
-    const rows = await this.db
-      .selectFrom(this.t.jobs)
-      .select(JOB_ROUTE_COLUMNS)
-      .where('status', 'in', [...LIVE_JOB_STATUSES])
-      .where('updated_at', '<', before)
-      .orderBy('updated_at')
-      .limit(limit)
-      .execute();
+    const rows = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.jobs)
+        .select(JOB_ROUTE_COLUMNS)
+        .where('status', 'in', [...LIVE_JOB_STATUSES])
+        .where('updated_at', '<', before)
+        .orderBy('updated_at')
+        .limit(limit)
+        .execute(),
+    );
     return rows.map((row) => toJobRoute(row as JobRow));
   }
 
   async leaseRuns(ownerId: string, now: number, until: number, maxNew: number): Promise<RunRecord[]> {
-    return leaseRuns(this.db, this.t.runs, { ownerId, now, until, maxNew });
+    return this.serialized(() => leaseRuns(this.db, this.t.runs, { ownerId, now, until, maxNew }));
   }
 
   async releaseRuns(ownerId: string): Promise<void> {
-    await releaseRuns(this.db, this.t.runs, ownerId);
+    await this.serialized(() => releaseRuns(this.db, this.t.runs, ownerId));
   }
 }
