@@ -28,6 +28,10 @@ export class RunFeeder {
   private lastPage = false;
   /** Position in the run: jobs up to this `seq` were offered in the current pass. */
   private cursor = 0;
+  /** Whether the current pass found jobs that were not in line yet. */
+  private offeredInPass = false;
+  /** The last pass found only jobs already in line: nothing to read until one is handed off. */
+  private exhausted = false;
   /** Whether the current pass dialed or handed off anything (a pass that did not must not spin). */
   private progress = false;
   private readonly safetyMs: number;
@@ -114,29 +118,35 @@ export class RunFeeder {
    */
   private async nextPage(): Promise<boolean> {
     const { ctx, run } = this;
-    const rows = this.lastPage
-      ? []
-      : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
+    if (this.exhausted && this.waiting.size > 0) {
+      await this.sleep();
+      return false;
+    }
+    this.exhausted = false;
+    const rows = this.lastPage ? [] : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
     if (rows.length > 0) {
+      // Jobs in line are still queued in the database: skip them.
       this.lastPage = rows.length < PAGE_SIZE;
       this.page = rows.filter((row) => !this.waiting.has(row.jobId));
       if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
+      else this.offeredInPass = true;
       return this.page.length > 0;
     }
-    if (this.cursor === 0 && !this.lastPage) {
-      if (this.waiting.size > 0) {
-        await this.sleep();
-      } else {
-        await this.drained(run.runId);
-        if (!this.stopped) await this.sleep(await this.nextRetryDelay());
-      }
-    } else if (!this.progress) {
-      // Every job left is held by a slot nobody dials yet: the reconciler will resolve it.
-      await this.sleep(this.safetyMs);
-    }
+    const offered = this.offeredInPass;
+    const progress = this.progress;
     this.cursor = 0;
     this.lastPage = false;
+    this.offeredInPass = false;
     this.progress = false;
+    if (offered) {
+      // Every job offered is held by a slot nobody dials yet: the reconciler will resolve it.
+      if (!progress) await this.sleep(this.safetyMs);
+    } else if (this.waiting.size > 0) {
+      this.exhausted = true;
+    } else {
+      await this.drained(run.runId);
+      if (!this.stopped) await this.sleep(await this.nextRetryDelay());
+    }
     return false;
   }
 
