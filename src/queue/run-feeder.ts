@@ -34,6 +34,10 @@ export class RunFeeder {
   private exhausted = false;
   /** Whether the current pass dialed or handed off anything (a pass that did not must not spin). */
   private progress = false;
+  /** Set by {@link RunFeeder.poke} (and pause timers): whatever the feeder waits for, start a pass. */
+  private passDue = false;
+  /** A job of the run ended since the last completion check. */
+  private endedSinceCheck = false;
   private readonly safetyMs: number;
   /** Resolves when the loop has exited and the run's jobs have left the line. */
   readonly done: Promise<void>;
@@ -67,8 +71,22 @@ export class RunFeeder {
     return this.done;
   }
 
-  /** Ends a pause of the feeder early (a retry is due, a job ended or was promoted, the run resumed). */
+  /** Ends a pause of the feeder early (a retry is due, a job was promoted, the run resumed). */
   poke(): void {
+    this.passDue = true;
+    this.wakeUp();
+  }
+
+  /**
+   * Tells the feeder one of its run's jobs ended. With nothing left to offer, it only checks
+   * whether the run is complete (one count), instead of reading the run again.
+   */
+  jobEnded(): void {
+    this.endedSinceCheck = true;
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
@@ -123,7 +141,9 @@ export class RunFeeder {
       return false;
     }
     this.exhausted = false;
-    const rows = this.lastPage ? [] : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
+    const rows = this.lastPage
+      ? []
+      : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
     if (rows.length > 0) {
       // Jobs in line are still queued in the database: skip them.
       this.lastPage = rows.length < PAGE_SIZE;
@@ -144,10 +164,26 @@ export class RunFeeder {
     } else if (this.waiting.size > 0) {
       this.exhausted = true;
     } else {
+      this.passDue = false;
+      this.endedSinceCheck = false;
       await this.drained(run.runId);
-      if (!this.stopped) await this.sleep(await this.nextRetryDelay());
+      if (!this.stopped) await this.waitDrained();
     }
     return false;
+  }
+
+  /**
+   * Waits with nothing to offer, until the earliest retry is due or a poke. Each job end on the
+   * way re-checks completion only: the jobs left are live calls, not ones to read.
+   */
+  private async waitDrained(): Promise<void> {
+    const until = this.ctx.now() + (await this.nextRetryDelay());
+    while (!this.stopped && !this.passDue) {
+      if (!this.endedSinceCheck) await this.sleep(Math.max(0, until - this.ctx.now()));
+      if (this.stopped || this.passDue) return;
+      this.endedSinceCheck = false;
+      await this.drained(this.run.runId);
+    }
   }
 
   /** Asks the limiter for slots for `jobIds` in one call, dials the granted ones, waits for the rest. */

@@ -52,7 +52,7 @@ export class RunSupervisor {
   jobEnded(runId: string, businessId: string, businessIdle: boolean): void {
     this.notify(runId);
     const feeder = this.feeders.get(runId);
-    if (feeder) feeder.poke();
+    if (feeder) feeder.jobEnded();
     // Fed elsewhere: its owner checks on its own, but an idle business is worth a look here.
     else if (businessIdle) void this.complete(runId, businessId).catch(() => {});
   }
