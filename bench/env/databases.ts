@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { cacheStatements } from '../../src/kysely.js';
 import { countingDialect, type SqlCounter } from '../measure/sql-counter.js';
+import { checkpointInBackground } from './sqlite-checkpointer.js';
 
 /** A Kysely database for one measured run, and how to dispose of it. */
 export interface BenchDb {
@@ -17,8 +18,8 @@ export interface BenchDb {
 
 /**
  * SQLite in a temporary file, as a host would run it (WAL, `synchronous = NORMAL`, the same
- * pragmas as the test helper, prepared statements cached with `cacheStatements`), with every
- * statement counted.
+ * pragmas as the test helper, prepared statements cached with `cacheStatements`, WAL checkpoints
+ * in a worker thread), with every statement counted.
  * @param counter - where statements are counted
  * @returns the database
  */
@@ -28,10 +29,12 @@ export function sqliteFileDb(counter: SqlCounter): BenchDb {
   const database = cacheStatements(new Database(join(dir, 'bench.db')));
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
+  const checkpointer = checkpointInBackground(database);
   const db = new Kysely({ dialect: countingDialect(new SqliteDialect({ database }), counter) });
   return {
     db,
     async dispose() {
+      await checkpointer.stop();
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
     },

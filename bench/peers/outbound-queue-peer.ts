@@ -114,7 +114,10 @@ export class OutboundQueuePeer implements Peer {
     const total = spec.businesses * spec.leadsPerBusiness;
     return {
       sql,
-      notes: this.database === 'postgres' ? ['pg pool of 10'] : ['SQLite file, WAL, cacheStatements'],
+      notes:
+        this.database === 'postgres'
+          ? ['pg pool of 10']
+          : ['SQLite file, WAL, cacheStatements, checkpoints in a worker'],
       async run() {
         const processed = dialer.whenProcessed(total);
         for (let b = 0; b < spec.businesses; b++) {
