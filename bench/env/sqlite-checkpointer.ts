@@ -47,6 +47,8 @@ export function checkpointInBackground(
   worker.unref();
   return {
     async stop() {
+      // Referenced again: an unreferenced worker would let the process end before it exits.
+      worker.ref();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage('stop');
       await exited;

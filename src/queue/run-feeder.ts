@@ -32,6 +32,8 @@ export class RunFeeder {
   private offeredInPass = false;
   /** The last pass found only jobs already in line: nothing to read until one is handed off. */
   private exhausted = false;
+  /** The current pass read the whole run in its first page. */
+  private wholeRun = false;
   /** Whether the current pass dialed or handed off anything (a pass that did not must not spin). */
   private progress = false;
   /** Set by {@link RunFeeder.poke} (and pause timers): whatever the feeder waits for, start a pass. */
@@ -136,16 +138,18 @@ export class RunFeeder {
    */
   private async nextPage(): Promise<boolean> {
     const { ctx, run } = this;
-    if (this.exhausted && this.waiting.size > 0) {
+    if (this.exhausted && this.waiting.size > 0 && !this.passDue) {
       await this.sleep();
       return false;
     }
+    if (this.cursor === 0) this.passDue = false;
     this.exhausted = false;
     const rows = this.lastPage
       ? []
       : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
     if (rows.length > 0) {
       // Jobs in line are still queued in the database: skip them.
+      this.wholeRun = this.cursor === 0 && rows.length < PAGE_SIZE;
       this.lastPage = rows.length < PAGE_SIZE;
       this.page = rows.filter((row) => !this.waiting.has(row.jobId));
       if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
@@ -161,6 +165,8 @@ export class RunFeeder {
     if (offered) {
       // Every job offered is held by a slot nobody dials yet: the reconciler will resolve it.
       if (!progress) await this.sleep(this.safetyMs);
+      // The pass read the whole run at once: reading it again finds only jobs in line.
+      else if (this.wholeRun) this.exhausted = this.waiting.size > 0;
     } else if (this.waiting.size > 0) {
       this.exhausted = true;
     } else {
@@ -240,7 +246,7 @@ export class RunFeeder {
       } else if (!this.stopped) {
         this.overdue.add(jobId);
       }
-      this.poke();
+      this.wakeUp();
     });
   }
 
