@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import type { AcquireManyResult, AcquireResult, AcquireStatus } from './slot-limiter.js';
 
 /**
  * Lease of the slots of holders read from the holder source by an operation that carries no lease
@@ -40,4 +41,14 @@ export function checkPerSecond(perSecond: number): number {
   if (!Number.isFinite(perSecond) || perSecond <= 0)
     reject('perSecond', `must be a number > 0, got ${perSecond}`);
   return perSecond;
+}
+
+/**
+ * The answer to one job's `acquire`, read from a one-job `acquireMany` (how both limiters
+ * implement `acquire`).
+ * @param result - the `acquireMany` result for exactly one job
+ * @returns that job's status with the key's counters
+ */
+export function singleAcquire({ statuses, ...counters }: AcquireManyResult): AcquireResult {
+  return { status: statuses[0] as AcquireStatus, ...counters };
 }

@@ -1,6 +1,12 @@
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { checkLeaseMs, checkLimit, checkPerSecond, DEFAULT_HOLDER_LEASE_MS } from './limiter-arguments.js';
+import {
+  checkLeaseMs,
+  checkLimit,
+  checkPerSecond,
+  DEFAULT_HOLDER_LEASE_MS,
+  singleAcquire,
+} from './limiter-arguments.js';
 import type {
   AcquireManyResult,
   AcquireResult,
@@ -78,8 +84,7 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @returns the outcome with the key's counters
    */
   async acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
-    const { statuses, ...counters } = await this.acquireMany(key, [jobId], limit, leaseMs);
-    return { status: statuses[0] as AcquireStatus, ...counters };
+    return singleAcquire(await this.acquireMany(key, [jobId], limit, leaseMs));
   }
 
   /**
