@@ -123,9 +123,11 @@ export class MemorySlotLimiter implements SlotLimiter {
    * Frees the slot of `jobId` and hands free slots to the head of the waiting line. Idempotent.
    * @param key - limiter key
    * @param jobId - the job whose call ended
+   * @param leaseMs - lease of holders' slots if the key has to be built from the holder source
+   * @param _fence - ignored: this limiter's state is never rebuilt while the process lives
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
    */
-  async release(key: string, jobId: string, leaseMs?: number): Promise<ReleaseResult> {
+  async release(key: string, jobId: string, leaseMs?: number, _fence?: number): Promise<ReleaseResult> {
     const state = await this.stateOf(key, leaseMs ?? this.holderLeaseMs);
     const released = state.slots.delete(jobId);
     const promoted: string[] = [];

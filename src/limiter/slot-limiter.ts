@@ -116,9 +116,12 @@ export interface SlotLimiter {
    * @param leaseMs - lease of slots this call creates when the key has no state and is rebuilt
    *   from the holder source (default: the limiter's `holderLeaseMs`); promotions keep the key's
    *   stored lease
+   * @param fence - the fencing token of a grant given back unused (see {@link AcquireResult.fence}):
+   *   the release changes nothing when the key's state has another token, since that state never
+   *   granted this slot. Omit it to free the job's slot whatever the state.
    * @returns whether a slot was freed and which jobs were promoted
    */
-  release(key: string, jobId: string, leaseMs?: number): Promise<ReleaseResult>;
+  release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult>;
 
   /**
    * Extends the leases of slots held by `jobIds`.

@@ -109,9 +109,10 @@ export class Dispatcher {
       if (!job) {
         // Not queued any more (done, canceled), its run is not running, or the limiter's state was
         // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
-        // the slot on.
+        // the slot on. With the grant's fence: a slot of a state since rebuilt is not in the new
+        // one, where the job's feeder may already have acquired it again.
         placed();
-        await this.releaseSlot(key, jobId);
+        await this.releaseSlot(key, jobId, slot.fence);
         return;
       }
       this.holdings.set(jobId, key);
@@ -279,16 +280,17 @@ export class Dispatcher {
     this.holdings.delete(job.jobId);
     ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
     const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
+    // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
+    // Freed while the job is still claimed, so that nobody can acquire it anew in between.
+    await this.releaseSlot(key, job.jobId).catch((err: unknown) => {
+      ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    });
     await this.throughOutage(job.jobId, async () => {
       if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
         this.hooks.jobRequeued(job.runId, ctx.now());
       } else {
         await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       }
-    });
-    // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
-    await this.releaseSlot(key, job.jobId).catch((err: unknown) => {
-      ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
     });
   }
 
@@ -365,11 +367,11 @@ export class Dispatcher {
    * Frees the slot of `jobId` and dials every job promoted into the freed slots, at once.
    * @returns the limiter's answer
    */
-  async releaseSlot(key: string, jobId: string): Promise<ReleaseResult> {
+  async releaseSlot(key: string, jobId: string, fence?: number): Promise<ReleaseResult> {
     const { ctx } = this;
     this.holdings.delete(jobId);
     const askedAt = ctx.now();
-    const result = await ctx.limiter.release(key, jobId, ctx.leaseMs);
+    const result = await ctx.limiter.release(key, jobId, ctx.leaseMs, fence);
     // The log reads as the steps happened: the slot freed, then handed on one job at a time.
     const { limit, promoted } = result;
     let active = result.active - promoted.length;

@@ -146,6 +146,45 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     expect(await subscriber.ping()).toBe('PONG');
   });
 
+  it('a release presenting a stale fence leaves the rebuilt state alone', async () => {
+    const limiter = new RedisSlotLimiter({ redis: redis(), prefix: freshPrefix() });
+    let fence = 0;
+    limiter.setHolderSource(async () => ({ fence: ++fence, holders: [] }));
+    expect(await limiter.acquire('biz', 'j1', 1, 60_000)).toMatchObject({ status: 'acquired', fence: 1 });
+    await limiter.rebuild('biz', { fence: 2, holders: [] }, 1, 60_000);
+    // The job's feeder asks for it again under the new state and gets the slot ...
+    expect(await limiter.acquire('biz', 'j1', 1, 60_000)).toMatchObject({ status: 'acquired', fence: 2 });
+    // ... so the old grant given back must not free it; a release without a fence does.
+    expect(await limiter.release('biz', 'j1', 60_000, 1)).toMatchObject({ released: false, active: 1 });
+    expect(await limiter.release('biz', 'j1', 60_000, 2)).toMatchObject({ released: true, active: 0 });
+    await limiter.close();
+  });
+
+  it('two processes initialising one key: the newer read replaces the state, leaving no line beside a free slot', async () => {
+    const prefix = freshPrefix();
+    const a = new RedisSlotLimiter({ redis: redis(), prefix });
+    const b = new RedisSlotLimiter({ redis: redis(), prefix });
+    b.setHolderSource(async () => ({ fence: 1, holders: ['h1'] }));
+    a.setHolderSource(async () => {
+      // While a reads the database, b initialises the key from an older read and lines a job up.
+      expect(await b.acquire('biz', 'w1', 1, 60_000)).toMatchObject({ status: 'enqueued', fence: 1 });
+      return { fence: 2, holders: [] };
+    });
+    expect(await a.acquire('biz', 'j1', 2, 60_000)).toMatchObject({
+      status: 'acquired',
+      active: 1,
+      fence: 2,
+    });
+    // w1's line went with the old state (h1 was not a holder any more): asked again, it gets the
+    // free slot instead of waiting for a promotion nobody would make.
+    expect(await b.acquire('biz', 'w1', 2, 60_000)).toMatchObject({
+      status: 'acquired',
+      active: 2,
+      fence: 2,
+    });
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it("tells its own listeners of its own jobs' promotions without publishing them", async () => {
     const prefix = freshPrefix();
     const a = new RedisSlotLimiter({ redis: redis(), prefix });

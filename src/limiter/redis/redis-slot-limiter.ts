@@ -211,9 +211,11 @@ export class RedisSlotLimiter implements SlotLimiter {
    * instances that asked for the promoted jobs in the same script (see the class notes). Idempotent.
    * @param key - limiter key
    * @param jobId - the job whose call ended
+   * @param leaseMs - lease of holders' slots if the key has to be built from the holder source
+   * @param fence - the token of a grant given back unused: with another token in the state, nothing changes
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
    */
-  async release(key: string, jobId: string, leaseMs?: number): Promise<ReleaseResult> {
+  async release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
     const k = this.names(key);
     const lease = leaseMs === undefined ? this.holderLeaseMs : checkLeaseMs(leaseMs);
     const reply = await this.withState(key, 0, lease, 'release', () =>
@@ -227,6 +229,7 @@ export class RedisSlotLimiter implements SlotLimiter {
         key,
         lease,
         this.instanceId,
+        fence === undefined ? '' : String(fence),
       ),
     );
     // Promotions of jobs this instance asked for were not published: tell its listeners here.

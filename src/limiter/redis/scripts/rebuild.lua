@@ -1,5 +1,6 @@
 --[[
-  rebuild: replaces a key's slots with the holders the database knows, under a new fencing token.
+  rebuild: replaces a key's slots with the holders the database knows, under a new fencing token,
+  and empties its waiting line.
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number
@@ -7,7 +8,7 @@
   KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  '1': initialise, applied only when the key has no state or an older fencing token
            (several processes may initialise a key at once; the newest read of the database
-           wins, and a waiting line already there is kept), '0': always, emptying the line too
+           wins), '0': always
   ARGV[2]  limit, or '0' to leave the stored limit as it is
   ARGV[3]  lease length in ms of the holders' slots and of later promotions
   ARGV[4]  fencing token the holders were read under (raised in the database by that read)
@@ -20,13 +21,11 @@ if ARGV[1] == '1' and stored and stored >= tonumber(ARGV[4]) then
   return 0
 end
 
-if ARGV[1] == '1' and stored then
-  -- A newer read of the database replaces an older state: its holders include every claim made
-  -- with the older token. Grants of the older state not claimed yet fail their claim.
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
-end
+-- A newer read of the database replaces an older state: its holders include every claim made
+-- with the older token, and grants of the older state not claimed yet fail their claim. The line
+-- goes too: kept beside slots freed by the replacement, nothing would promote it (a feeder whose
+-- job waited asks again after its timeout).
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000.0 + math.floor(tonumber(t[2]) / 1000)
 local expiry = now + tonumber(ARGV[3])

@@ -11,6 +11,8 @@
   ARGV[3]  the key (business) as the caller names it, for the signal
   ARGV[4]  lease length in ms for promotions when meta holds none
   ARGV[5]  the releasing limiter instance's id
+  ARGV[6]  the fencing token the slot was granted under, or '' for any: with a token other than
+           the key's, nothing changes (that slot belonged to a state since rebuilt)
 
   Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}, fence,
     {promoted job ids asked for by the releasing instance}},
@@ -21,6 +23,11 @@
 local fence = redis.call('HGET', KEYS[3], 'fence')
 if not fence then
   return {-1}
+end
+
+if ARGV[6] ~= '' and ARGV[6] ~= fence then
+  return {0, redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[3], 'limit')) or 0,
+    redis.call('ZCARD', KEYS[2]), {}, fence, {}}
 end
 
 local released = redis.call('ZREM', KEYS[1], ARGV[1])
