@@ -32,8 +32,6 @@ export class RunFeeder {
   private offeredInPass = false;
   /** The last pass found only jobs already in line: nothing to read until one is handed off. */
   private exhausted = false;
-  /** The current pass read the whole run in its first page. */
-  private wholeRun = false;
   /** Whether the current pass dialed or handed off anything (a pass that did not must not spin). */
   private progress = false;
   /** Set by {@link RunFeeder.poke} (and pause timers): whatever the feeder waits for, start a pass. */
@@ -149,7 +147,6 @@ export class RunFeeder {
       : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
     if (rows.length > 0) {
       // Jobs in line are still queued in the database: skip them.
-      this.wholeRun = this.cursor === 0 && rows.length < PAGE_SIZE;
       this.lastPage = rows.length < PAGE_SIZE;
       this.page = rows.filter((row) => !this.waiting.has(row.jobId));
       if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
@@ -162,13 +159,12 @@ export class RunFeeder {
     this.lastPage = false;
     this.offeredInPass = false;
     this.progress = false;
-    if (offered) {
+    if (this.waiting.size > 0) {
+      // Reading again now would find only jobs in line: wait for their hand-offs first.
+      this.exhausted = true;
+    } else if (offered) {
       // Every job offered is held by a slot nobody dials yet: the reconciler will resolve it.
       if (!progress) await this.sleep(this.safetyMs);
-      // The pass read the whole run at once: reading it again finds only jobs in line.
-      else if (this.wholeRun) this.exhausted = this.waiting.size > 0;
-    } else if (this.waiting.size > 0) {
-      this.exhausted = true;
     } else {
       this.passDue = false;
       this.endedSinceCheck = false;
