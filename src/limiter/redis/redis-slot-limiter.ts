@@ -297,18 +297,7 @@ export class RedisSlotLimiter implements SlotLimiter {
   async rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
-    const k = this.names(key);
-    await this.scripts.rebuild(
-      k.slots,
-      k.wait,
-      k.meta,
-      k.origin,
-      '0',
-      limit,
-      leaseMs,
-      state.fence,
-      ...state.holders,
-    );
+    await this.runRebuild(key, 'always', state, limit, leaseMs);
   }
 
   /**
@@ -386,6 +375,29 @@ export class RedisSlotLimiter implements SlotLimiter {
     }
   }
 
+  /** Runs the rebuild script: `if-newer` applies only over no state or a state with an older fence. */
+  private async runRebuild(
+    key: string,
+    when: 'always' | 'if-newer',
+    state: SlotHolders,
+    limit: number,
+    leaseMs: number,
+  ): Promise<void> {
+    const k = this.names(key);
+    const mode = when === 'always' ? '0' : '1';
+    await this.scripts.rebuild(
+      k.slots,
+      k.wait,
+      k.meta,
+      k.origin,
+      mode,
+      limit,
+      leaseMs,
+      state.fence,
+      ...state.holders,
+    );
+  }
+
   /** Rebuilds a key from the holder source; concurrent callers in this process share one rebuild. */
   private initialize(key: string, limit: number, leaseMs: number): Promise<void> {
     let pending = this.initializing.get(key);
@@ -393,19 +405,8 @@ export class RedisSlotLimiter implements SlotLimiter {
       pending = (async () => {
         try {
           // Without a source (a limiter used on its own) nothing can be fenced: token 1, no holders.
-          const { fence, holders } = this.source ? await this.source(key) : { fence: 1, holders: [] };
-          const k = this.names(key);
-          await this.scripts.rebuild(
-            k.slots,
-            k.wait,
-            k.meta,
-            k.origin,
-            '1',
-            limit,
-            leaseMs,
-            fence,
-            ...holders,
-          );
+          const state = this.source ? await this.source(key) : { fence: 1, holders: [] };
+          await this.runRebuild(key, 'if-newer', state, limit, leaseMs);
         } finally {
           this.initializing.delete(key);
         }
