@@ -26,20 +26,14 @@ describe('HotStatements SQL text', () => {
 
   it('builds one SQL text per transition shape, with a parameter per placeholder', () => {
     const hot = new HotStatements(t, false);
-    const end = (change: Parameters<HotStatements['transition']>[0]) =>
-      hot.transition(change, ['dialing', 'ringing', 'in_progress'], true, 5);
+    const end = (change: Parameters<HotStatements['transition']>[0]) => hot.transition(change, 5);
     const a = end({ jobId: 'a', lockToken: 'x', status: 'busy' });
     const b = end({ jobId: 'b', lockToken: 'y', status: 'failed', errorCode: 'E' });
     const c = end({ jobId: 'c', callId: 'CA', answeredBy: 'human', status: 'completed' });
     expect(b.sql).toBe(a.sql);
     expect(c.sql).not.toBe(a.sql);
     for (const q of [a, b, c]) expect(q.sql.match(/\?/g)).toHaveLength(q.parameters.length);
-    const ringing = hot.transition(
-      { jobId: 'd', lockToken: 'x', callId: 'CA', status: 'ringing' },
-      ['dialing'],
-      false,
-      5,
-    );
+    const ringing = hot.transition({ jobId: 'd', lockToken: 'x', callId: 'CA', status: 'ringing' }, 5);
     expect(ringing.sql).not.toContain('ended_at');
     expect(ringing.sql.match(/\?/g)).toHaveLength(ringing.parameters.length);
   });

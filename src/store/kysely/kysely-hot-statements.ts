@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import type { JobStatus } from '../../types.js';
 import type { JobTransition } from '../job-store.js';
+import { isTerminal, statusesBefore } from '../job-transitions.js';
 import { JOB_ROUTE_COLUMNS } from './kysely-row-mappers.js';
 import type { JobRow, TableNames } from './kysely-schema.js';
 
@@ -109,20 +110,16 @@ export class HotStatements {
   }
 
   /**
-   * Moves a claimed job to `change.status` from one of `from`, when the lock token or the call
-   * id matches. Sets the call id if none was recorded, the answering party when given, and the
-   * outcome columns when the status is terminal.
-   * @param from - the statuses the job may move from (a prefix of dialing, ringing, in_progress)
-   * @param terminal - whether `change.status` is terminal
+   * Moves a claimed job to `change.status` from an earlier live status, when the lock token or
+   * the call id matches. Sets the call id if none was recorded, the answering party when given,
+   * and the outcome columns when the status is terminal. The caller checks that `change` can
+   * move a job at all (a status with earlier ones, a token or a call id).
    * @returns the statement; it returns the routing columns of the moved job, or none
    */
-  transition(
-    change: JobTransition,
-    from: readonly JobStatus[],
-    terminal: boolean,
-    now: number,
-  ): CompiledQuery<RoutedRow> {
+  transition(change: JobTransition, now: number): CompiledQuery<RoutedRow> {
     const { callId, answeredBy, lockToken } = change;
+    const from = statusesBefore(change.status);
+    const terminal = isTerminal(change.status);
     const key =
       `${from.join()}|${callId !== undefined}|${answeredBy !== undefined}|` +
       `${terminal}|${lockToken !== undefined}`;

@@ -28,7 +28,7 @@ import type {
   RunRecord,
   TransitionResult,
 } from '../job-store.js';
-import { isTerminal, statusesBefore } from '../job-transitions.js';
+import { statusesBefore } from '../job-transitions.js';
 import { HotStatements } from './kysely-hot-statements.js';
 import { migrateStore } from './kysely-migrations.js';
 import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
@@ -211,7 +211,7 @@ export class KyselyStore implements JobStore {
     const from = statusesBefore(change.status);
     if (from.length === 0 || (change.lockToken === undefined && change.callId === undefined))
       return undefined;
-    const { rows } = await this.run(this.hot.transition(change, from, isTerminal(change.status), now));
+    const { rows } = await this.run(this.hot.transition(change, now));
     return rows[0] ? toJobRoute(rows[0]) : undefined;
   }
 
