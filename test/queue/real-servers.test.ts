@@ -183,4 +183,43 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     expect([...dialer.dialsPerJob().values()]).toEqual([1, 1, 1]);
     expect(dialer.maxConcurrent('fenced')).toBe(1);
   });
+
+  it('a grant given back after its claim was refused cannot free the slot its job got again', async () => {
+    await freshDatabase();
+    const dialer = new RecordingDialer({ durationMs: 20 });
+    const intruder = new Redis(redisServer.url);
+    cleanups.push(async () => intruder.disconnect());
+    const other = new RedisSlotLimiter({ redis: intruder, prefix: `t${dbNumber}` });
+    let refused: string | undefined;
+    const { queue } = await node(dialer, {
+      leaseMs: 900,
+      store: (db) => {
+        const store = new KyselyStore({ db });
+        const claimJob = store.claimJob.bind(store);
+        store.claimJob = async (jobId, lockToken, now, fence) => {
+          if (refused === undefined) {
+            // Between the grant and its claim the business's limiter state is rebuilt (Redis lost
+            // it), and the rebuilt state holds the job again (acquired anew, as its feeder in
+            // another process would; one atomic step here, so this process's feeder cannot race).
+            const raised = await new KyselyStore({ db }).fenceSlots('regrant');
+            await other.rebuild('regrant', { fence: raised.fence, holders: [jobId] }, 1, 900);
+            const claimed = await claimJob(jobId, lockToken, now, fence);
+            expect(claimed).toBeUndefined();
+            refused = jobId;
+            return claimed;
+          }
+          return claimJob(jobId, lockToken, now, fence);
+        };
+        return store;
+      },
+    });
+    const run = await queue.startRun({ businessId: 'regrant', concurrency: 1, leads: leads(1) });
+    await eventually(() => refused !== undefined, 10_000);
+    // The refused claim's slot was given back by now; the slot of the new grant is still held.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await other.renew('regrant', [refused!], 900)).toEqual([]);
+    const done = await queue.waitForRun(run.runId, { timeoutMs: 20_000 });
+    expect(done.counts.completed).toBe(1);
+    expect([...dialer.dialsPerJob().values()]).toEqual([1]);
+  });
 });
