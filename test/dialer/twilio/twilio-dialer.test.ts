@@ -5,7 +5,7 @@ import { createTwilioWebhookHandler } from '../../../src/dialer/twilio/twilio-we
 import { DialError, ValidationError } from '../../../src/errors.js';
 import type { CallEvent } from '../../../src/types.js';
 import { FakeTwilio, type FakeTwilioOptions } from '../../support/fake-twilio/fake-twilio.js';
-import { fakeTwilioClient } from '../../support/fake-twilio/fake-twilio-client.js';
+import { fakeTwilioClient, fakeTwilioDialer } from '../../support/fake-twilio/fake-twilio-client.js';
 import { type ServedHandler, serveWebHandler } from '../../support/fake-twilio/webhook-receiver.js';
 import { eventually } from '../../support/queue-fixture.js';
 
@@ -85,14 +85,7 @@ describe('TwilioDialer against the fake Twilio (real twilio client)', () => {
         },
       })(req),
     );
-    dialer = new TwilioDialer({
-      client: fakeTwilioClient(fake),
-      authToken: fake.authToken,
-      from: '+14155550100',
-      url: 'https://example.com/voice.xml',
-      statusCallbackUrl: `${host.baseUrl}/twilio/status`,
-      ...options,
-    });
+    dialer = fakeTwilioDialer(fake, host.baseUrl, options);
     return { fake, dialer, events, host };
   }
 

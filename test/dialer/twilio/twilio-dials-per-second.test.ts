@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutboundQueue } from '../../../src/index.js';
 import { KyselyStore } from '../../../src/kysely.js';
 import { RedisSlotLimiter } from '../../../src/redis.js';
-import { createTwilioWebhookHandler, TwilioDialer } from '../../../src/twilio.js';
+import { createTwilioWebhookHandler } from '../../../src/twilio.js';
 import { FakeTwilio } from '../../support/fake-twilio/fake-twilio.js';
-import { fakeTwilioClient } from '../../support/fake-twilio/fake-twilio-client.js';
+import { fakeTwilioDialer } from '../../support/fake-twilio/fake-twilio-client.js';
 import { type ServedHandler, serveWebHandler } from '../../support/fake-twilio/webhook-receiver.js';
 import { type RedisServerHandle, startRedisServer } from '../../support/redis-server.js';
 import { requireServer } from '../../support/servers.js';
@@ -49,13 +49,7 @@ describe.skipIf(!available)('dials per second across processes (fake Twilio, rea
     let handler: ((request: Request) => Promise<Response>) | undefined;
     const host: ServedHandler = await serveWebHandler((request) => handler!(request));
     const redis = new Redis(redisServer.url);
-    const dialer = new TwilioDialer({
-      client: fakeTwilioClient(fake),
-      authToken: fake.authToken,
-      from: '+14155550100',
-      url: 'https://example.com/voice.xml',
-      statusCallbackUrl: `${host.baseUrl}/twilio/status`,
-    });
+    const dialer = fakeTwilioDialer(fake, host.baseUrl);
     const queue = new OutboundQueue({
       store: new KyselyStore({ db }),
       limiter: new RedisSlotLimiter({ redis, prefix: 'cps' }),

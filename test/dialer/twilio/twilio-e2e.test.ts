@@ -2,9 +2,9 @@ import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallEvent, type Job, MemorySlotLimiter, OutboundQueue } from '../../../src/index.js';
 import { KyselyStore } from '../../../src/kysely.js';
-import { createTwilioWebhookHandler, TwilioDialer } from '../../../src/twilio.js';
+import { createTwilioWebhookHandler } from '../../../src/twilio.js';
 import { FakeTwilio, type FakeTwilioOptions } from '../../support/fake-twilio/fake-twilio.js';
-import { fakeTwilioClient } from '../../support/fake-twilio/fake-twilio-client.js';
+import { fakeTwilioDialer } from '../../support/fake-twilio/fake-twilio-client.js';
 import { postSignedForm } from '../../support/fake-twilio/signing.js';
 import { type ServedHandler, serveWebHandler } from '../../support/fake-twilio/webhook-receiver.js';
 import { eventually } from '../../support/queue-fixture.js';
@@ -42,13 +42,7 @@ describe('TwilioDialer end to end (queue + KyselyStore + limiter + fake Twilio o
     fake = await new FakeTwilio(knobs).start();
     let handler: ((request: Request) => Promise<Response>) | undefined;
     host = await serveWebHandler((request) => handler!(request));
-    const dialer = new TwilioDialer({
-      client: fakeTwilioClient(fake),
-      authToken: fake.authToken,
-      from: '+14155550100',
-      url: 'https://example.com/voice.xml',
-      statusCallbackUrl: `${host.baseUrl}/twilio/status`,
-    });
+    const dialer = fakeTwilioDialer(fake, host.baseUrl);
     db = sqliteDb();
     queue = new OutboundQueue({
       store: new KyselyStore({ db }),

@@ -1,5 +1,6 @@
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient';
+import { TwilioDialer, type TwilioDialerOptions } from '../../../src/dialer/twilio/twilio-dialer.js';
 
 /** The real twilio client type (`twilio.Twilio`). */
 export type RealTwilioClient = ReturnType<typeof twilio>;
@@ -44,5 +45,26 @@ export function fakeTwilioClient(
 ): RealTwilioClient {
   return twilio(credentials.accountSid ?? target.accountSid, credentials.authToken ?? target.authToken, {
     httpClient: new RedirectingRequestClient(target.baseUrl),
+  });
+}
+
+/**
+ * A `TwilioDialer` on the real SDK, talking to `target`, whose status callbacks go to
+ * `<callbackBaseUrl>/twilio/status`.
+ * @param options - overrides of the dialer's options
+ * @returns the dialer
+ */
+export function fakeTwilioDialer(
+  target: TwilioApiTarget,
+  callbackBaseUrl: string,
+  options: Partial<TwilioDialerOptions> = {},
+): TwilioDialer {
+  return new TwilioDialer({
+    client: fakeTwilioClient(target),
+    authToken: target.authToken,
+    from: '+14155550100',
+    url: 'https://example.com/voice.xml',
+    statusCallbackUrl: `${callbackBaseUrl}/twilio/status`,
+    ...options,
   });
 }
