@@ -53,6 +53,8 @@ export class Dispatcher {
   private readonly preDial = new Set<Promise<void>>();
   /** Jobs whose `dial()` has not returned yet. */
   private readonly dialing = new Set<string>();
+  /** Jobs handed a slot whose claim has not been answered yet. */
+  private readonly claiming = new Set<string>();
   private closed = false;
 
   /**
@@ -92,20 +94,22 @@ export class Dispatcher {
 
   private async claimAndDial(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
     const { ctx } = this;
-    if (ctx.dialsPerSecond !== undefined) {
-      // Spaced before the claim, so that the claim (which checks the run is still running) is
-      // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
-      // up to 100 ms of jitter cannot put one start too many into the provider's second.
-      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
+    this.claiming.add(jobId);
     let placed!: () => void;
     const beforeDial = new Promise<void>((resolve) => {
       placed = resolve;
     });
-    this.preDial.add(beforeDial);
     try {
+      if (ctx.dialsPerSecond !== undefined) {
+        // Spaced before the claim, so that the claim (which checks the run is still running) is
+        // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
+        // up to 100 ms of jitter cannot put one start too many into the provider's second.
+        const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
+        if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+      this.preDial.add(beforeDial);
       const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now(), slot.fence);
+      this.claiming.delete(jobId);
       if (!job) {
         // Not queued any more (done, canceled), its run is not running, or the limiter's state was
         // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
@@ -118,6 +122,7 @@ export class Dispatcher {
       this.holdings.set(jobId, key);
       await this.dialClaimed(key, job, slot, placed);
     } finally {
+      this.claiming.delete(jobId);
       placed();
       this.preDial.delete(beforeDial);
     }
@@ -131,6 +136,14 @@ export class Dispatcher {
    */
   async settleClaims(): Promise<void> {
     await Promise.all([...this.preDial]);
+  }
+
+  /**
+   * Whether this process is claiming the job: it was handed a slot here and may still read as
+   * queued (the claim is being written), so it must not be offered to the limiter again.
+   */
+  isClaiming(jobId: string): boolean {
+    return this.claiming.has(jobId);
   }
 
   /** Whether `dial()` of this job is still running in this process. */

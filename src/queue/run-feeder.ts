@@ -146,9 +146,12 @@ export class RunFeeder {
       ? []
       : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
     if (rows.length > 0) {
-      // Jobs in line are still queued in the database: skip them.
+      // Jobs in line, and jobs handed a slot whose claim is being written, still read as queued:
+      // skip them. (Offered again, a job whose call ended meanwhile would wait in line for nothing.)
       this.lastPage = rows.length < PAGE_SIZE;
-      this.page = rows.filter((row) => !this.waiting.has(row.jobId));
+      this.page = rows.filter(
+        (row) => !this.waiting.has(row.jobId) && !this.dispatcher.isClaiming(row.jobId),
+      );
       if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
       else this.offeredInPass = true;
       return this.page.length > 0;

@@ -12,6 +12,18 @@ const RANK: Record<JobStatus, number> = {
   canceled: 4,
 };
 
+/** The statuses a claimed job can move on from, with their order: a job moves to a higher rank only. */
+export const LIVE_STATUS_RANKS: Readonly<Record<'dialing' | 'ringing' | 'in_progress', number>> = {
+  dialing: RANK.dialing,
+  ringing: RANK.ringing,
+  in_progress: RANK.in_progress,
+};
+
+/** Where `status` stands in a job's life: queued 0, then dialing, ringing, in progress, terminal 4. */
+export function statusRank(status: JobStatus): number {
+  return RANK[status];
+}
+
 /** Whether `status` is terminal (the job never changes again). */
 export function isTerminal(status: JobStatus): boolean {
   return RANK[status] === 4;

@@ -29,12 +29,14 @@ import type {
   TransitionResult,
 } from '../job-store.js';
 import { statusesBefore } from '../job-transitions.js';
+import { BatchStatements } from './kysely-batch-statements.js';
 import { HotStatements } from './kysely-hot-statements.js';
 import { migrateStore } from './kysely-migrations.js';
 import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
 import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
 import { writeRun } from './kysely-run-writer.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
+import { WriteBatcher } from './kysely-write-batcher.js';
 import { SerialExecutor } from './serial-executor.js';
 
 /** Options of {@link KyselyStore}. */
@@ -68,8 +70,10 @@ export class KyselyStore implements JobStore {
   private readonly db: Kysely<any>;
   private readonly t: TableNames;
   private readonly batchSize: number;
-  /** The per-call statements, built once. */
+  /** Frequent single-row statements, built once. */
   private readonly hot: HotStatements;
+  /** The per-call writes (claims, call ids, status changes), written in batches. */
+  private readonly writes: WriteBatcher;
   /**
    * SQLite: the store's statements wait here in arrival order. Kysely's SQLite driver guards its
    * one connection with a mutex that wakes every waiter on each release, so W concurrent calls
@@ -86,8 +90,10 @@ export class KyselyStore implements JobStore {
     this.t = tableNames(options.tablePrefix ?? 'oq_');
     this.batchSize = options.insertBatchSize ?? 1000;
     const { adapter } = this.db.getExecutor();
-    this.hot = new HotStatements(this.t, adapter instanceof PostgresAdapter);
+    const postgres = adapter instanceof PostgresAdapter;
+    this.hot = new HotStatements(this.t, postgres);
     this.serial = adapter instanceof SqliteAdapter ? new SerialExecutor() : undefined;
+    this.writes = new WriteBatcher(new BatchStatements(this.t, postgres), (query) => this.run(query));
   }
 
   /**
@@ -100,7 +106,7 @@ export class KyselyStore implements JobStore {
     return this.serial ? this.serial.run(task) : task();
   }
 
-  /** Runs one prebuilt statement (see {@link HotStatements}). */
+  /** Runs one prebuilt statement (see {@link HotStatements} and {@link BatchStatements}). */
   private run<R>(query: CompiledQuery<R>): Promise<QueryResult<R>> {
     return this.serialized(() => this.db.executeQuery(query));
   }
@@ -187,8 +193,7 @@ export class KyselyStore implements JobStore {
     now: number,
     fence?: number,
   ): Promise<ClaimedJob | undefined> {
-    const { rows } = await this.run(this.hot.claim(jobId, lockToken, now, fence));
-    const row = rows[0];
+    const row = await this.writes.claim({ jobId, lockToken, now, fence });
     if (!row) return undefined;
     return {
       jobId: row.id,
@@ -203,16 +208,15 @@ export class KyselyStore implements JobStore {
   }
 
   async recordDialed(jobId: string, lockToken: string, callId: string, now: number): Promise<boolean> {
-    const result = await this.run(this.hot.dialed(jobId, lockToken, callId, now));
-    return result.numAffectedRows === 1n;
+    return (await this.writes.dialed({ jobId, lockToken, callId, now })) !== undefined;
   }
 
   async transition(change: JobTransition, now: number): Promise<TransitionResult> {
     const from = statusesBefore(change.status);
     if (from.length === 0 || (change.lockToken === undefined && change.callId === undefined))
       return undefined;
-    const { rows } = await this.run(this.hot.transition(change, now));
-    return rows[0] ? toJobRoute(rows[0]) : undefined;
+    const row = await this.writes.transition({ change, now });
+    return row ? toJobRoute(row) : undefined;
   }
 
   async requeueJob(

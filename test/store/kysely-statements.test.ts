@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HotStatements } from '../../src/store/kysely/kysely-hot-statements.js';
+import { BatchStatements } from '../../src/store/kysely/kysely-batch-statements.js';
 import { tableNames } from '../../src/store/kysely/kysely-schema.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import { postgresDb } from '../support/postgres.js';
@@ -8,34 +8,56 @@ import { type PostgresServerHandle, startPostgresServer } from '../support/postg
 import { requireServer } from '../support/servers.js';
 import { sqliteDb } from '../support/sqlite.js';
 
-describe('HotStatements SQL text', () => {
+describe('BatchStatements SQL text', () => {
   const t = tableNames('hs_');
 
-  it('numbers the placeholders and share-locks the fence on PostgreSQL only', () => {
-    const pg = new HotStatements(t, true).claim('j', 'tok', 1, 7);
+  it('reads its rows from one JSON parameter, and share-locks the fence on PostgreSQL only', () => {
+    const claims = [
+      { jobId: 'j', lockToken: 'tok', now: 1, fence: 7 },
+      { jobId: 'k', lockToken: 'tok2', now: 1 },
+    ];
+    const pg = new BatchStatements(t, true).claim(claims);
     expect(pg.sql).not.toContain('?');
-    expect(pg.sql).toContain('"fence" = $5 for share');
-    expect(pg.parameters).toEqual(['tok', 1, 1, 'j', 7]);
-    const lite = new HotStatements(t, false).claim('j', 'tok', 1, 7);
+    expect(pg.sql).toContain('json_to_recordset($1::json)');
+    expect(pg.sql).toContain('"fence" = "v"."fence" for share');
+    const lite = new BatchStatements(t, false).claim(claims);
     expect(lite.sql).not.toMatch(/\$\d/);
     expect(lite.sql).not.toContain('for share');
-    expect(lite.sql.match(/\?/g)).toHaveLength(5);
+    expect(lite.sql.match(/\?/g)).toHaveLength(1);
     expect(lite.sql).toContain('"hs_jobs"');
-    expect(new HotStatements(t, false).claim('j', 'tok', 1).sql).not.toContain('hs_limiter_fences');
+    for (const q of [pg, lite]) {
+      expect(JSON.parse(q.parameters[0] as string)).toEqual([
+        { id: 'j', lock_token: 'tok', now: 1, fence: 7 },
+        { id: 'k', lock_token: 'tok2', now: 1, fence: null },
+      ]);
+    }
   });
 
-  it('builds one SQL text per transition shape, with a parameter per placeholder', () => {
-    const hot = new HotStatements(t, false);
-    const end = (change: Parameters<HotStatements['transition']>[0]) => hot.transition(change, 5);
-    const a = end({ jobId: 'a', lockToken: 'x', status: 'busy' });
-    const b = end({ jobId: 'b', lockToken: 'y', status: 'failed', errorCode: 'E' });
-    const c = end({ jobId: 'c', callId: 'CA', answeredBy: 'human', status: 'completed' });
+  it('has one SQL text for every transition shape; outcome fields only with a terminal status', () => {
+    const batch = new BatchStatements(t, false);
+    const a = batch.transition([
+      { change: { jobId: 'a', lockToken: 'x', status: 'busy', durationSec: 2.6 }, now: 5 },
+    ]);
+    const b = batch.transition([
+      {
+        change: { jobId: 'b', callId: 'CA', answeredBy: 'human', status: 'ringing', errorCode: 'E' },
+        now: 6,
+      },
+    ]);
     expect(b.sql).toBe(a.sql);
-    expect(c.sql).not.toBe(a.sql);
-    for (const q of [a, b, c]) expect(q.sql.match(/\?/g)).toHaveLength(q.parameters.length);
-    const ringing = hot.transition({ jobId: 'd', lockToken: 'x', callId: 'CA', status: 'ringing' }, 5);
-    expect(ringing.sql).not.toContain('ended_at');
-    expect(ringing.sql.match(/\?/g)).toHaveLength(ringing.parameters.length);
+    expect(JSON.parse(a.parameters[0] as string)[0]).toMatchObject({
+      terminal: true,
+      duration_sec: 3,
+      rank: 4,
+    });
+    expect(JSON.parse(b.parameters[0] as string)[0]).toMatchObject({
+      terminal: false,
+      error_code: null,
+      answered_by: 'human',
+      call_id: 'CA',
+      lock_token: null,
+      rank: 2,
+    });
   });
 });
 

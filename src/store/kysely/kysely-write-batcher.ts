@@ -1,0 +1,147 @@
+import type { CompiledQuery, QueryResult } from 'kysely';
+import type {
+  BatchStatements,
+  ClaimedRow,
+  ClaimInput,
+  DialedInput,
+  DialedRow,
+  RoutedRow,
+  TransitionInput,
+} from './kysely-batch-statements.js';
+
+/** A write waiting for its batch, and the caller waiting for the row it changed (if any). */
+interface Waiting<I, R> {
+  jobId: string;
+  input: I;
+  resolve(row: R | undefined): void;
+  reject(err: unknown): void;
+}
+
+/** The writes of one batch: each job appears at most once, across all three kinds. */
+class Batch {
+  readonly jobs = new Set<string>();
+  readonly claims: Waiting<ClaimInput, ClaimedRow>[] = [];
+  readonly dialed: Waiting<DialedInput, DialedRow>[] = [];
+  readonly transitions: Waiting<TransitionInput, RoutedRow>[] = [];
+}
+
+/** Runs one statement on the store's database (serialized on SQLite). */
+export type ExecuteQuery = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R>>;
+
+/**
+ * Group commit for the store's per-call writes. Claims, call-id writes and status changes made
+ * during one turn of the event loop, or while the previous batch was being written, are written
+ * together: one multi-row statement per kind ({@link BatchStatements}). An idle process writes a
+ * lone call's claim on the next turn (`setImmediate`); a busy one writes tens of calls per
+ * statement, which cuts both the statements and, on SQLite, the commits per call.
+ *
+ * Order is kept per job: a job already in the open batch starts a new batch, and batches are
+ * written one after the other. Every caller gets its own answer; a statement that fails is
+ * retried one row at a time, so that one bad row fails only its own write.
+ */
+export class WriteBatcher {
+  private open: Batch | undefined;
+  /** Batches closed because a job came again, oldest first; written before `open`. */
+  private readonly closed: Batch[] = [];
+  private scheduled = false;
+  private writing = false;
+
+  /**
+   * @param statements - the multi-row statements
+   * @param execute - runs one statement on the store's database
+   */
+  constructor(
+    private readonly statements: BatchStatements,
+    private readonly execute: ExecuteQuery,
+  ) {}
+
+  /** Claims a job (see {@link BatchStatements.claim}): the claimed row, or undefined when the claim lost. */
+  claim(input: ClaimInput): Promise<ClaimedRow | undefined> {
+    return this.add(input.jobId, input, (batch) => batch.claims);
+  }
+
+  /** Records a call id: the job's id when its lock token still matched, else undefined. */
+  dialed(input: DialedInput): Promise<DialedRow | undefined> {
+    return this.add(input.jobId, input, (batch) => batch.dialed);
+  }
+
+  /** Moves a job's status: its routing columns when it moved, else undefined. */
+  transition(input: TransitionInput): Promise<RoutedRow | undefined> {
+    return this.add(input.change.jobId, input, (batch) => batch.transitions);
+  }
+
+  private add<I, R>(
+    jobId: string,
+    input: I,
+    list: (batch: Batch) => Waiting<I, R>[],
+  ): Promise<R | undefined> {
+    let batch = this.open;
+    if (batch?.jobs.has(jobId)) {
+      this.closed.push(batch);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = new Batch();
+      this.open = batch;
+    }
+    batch.jobs.add(jobId);
+    const target = list(batch);
+    const answer = new Promise<R | undefined>((resolve, reject) => {
+      target.push({ jobId, input, resolve, reject });
+    });
+    this.schedule();
+    return answer;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    setImmediate(() => void this.writeAll());
+  }
+
+  private async writeAll(): Promise<void> {
+    this.scheduled = false;
+    this.writing = true;
+    const batches = this.closed.splice(0);
+    if (this.open !== undefined) batches.push(this.open);
+    this.open = undefined;
+    for (const batch of batches) await this.write(batch);
+    this.writing = false;
+    // Writes made meanwhile form the next batch.
+    if (this.open !== undefined || this.closed.length > 0) this.schedule();
+  }
+
+  private async write(batch: Batch): Promise<void> {
+    const { statements } = this;
+    await Promise.all([
+      this.apply(batch.claims, (items) => statements.claim(items)),
+      this.apply(batch.dialed, (items) => statements.dialed(items)),
+      this.apply(batch.transitions, (items) => statements.transition(items)),
+    ]);
+  }
+
+  /** Writes `waiting` in one statement and answers each caller; never rejects. */
+  private async apply<I, R extends { id: string }>(
+    waiting: Waiting<I, R>[],
+    build: (items: I[]) => CompiledQuery<R>,
+  ): Promise<void> {
+    if (waiting.length === 0) return;
+    // In id order: batches of several processes on PostgreSQL then lock their rows in one order.
+    waiting.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+    let rows: R[];
+    try {
+      ({ rows } = await this.execute(build(waiting.map((w) => w.input))));
+    } catch (err) {
+      if (waiting.length === 1) {
+        waiting[0]?.reject(err);
+        return;
+      }
+      // One bad row fails the whole statement: write each on its own, so only its own write fails.
+      for (const one of waiting) await this.apply([one], build);
+      return;
+    }
+    const byId = new Map<string, R>();
+    for (const row of rows) byId.set(row.id, row);
+    for (const one of waiting) one.resolve(byId.get(one.jobId));
+  }
+}
