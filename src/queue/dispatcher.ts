@@ -176,7 +176,7 @@ export class Dispatcher {
     let dialing: Promise<DialResult>;
     this.dialing.add(jobId);
     try {
-      dialing = ctx.dialer.dial(this.dialRequest(job), this.dialContext());
+      dialing = ctx.dialer.dial(this.dialRequest(job), this.dialContext(key, job));
     } catch (err) {
       dialing = Promise.reject(err);
     }
@@ -225,13 +225,23 @@ export class Dispatcher {
   }
 
   /**
-   * How an in-process dialer reports progress. Its events have no provider to send them again, so
-   * a backend outage is retried here a few times; after that the reconciler asks `fetchCall`.
+   * How an in-process dialer reports progress on the call of `job`. Its events have no provider
+   * to send them again, so a backend outage is retried here a few times; after that the reconciler
+   * asks `fetchCall`. The report that ends this very call (its claim's lock token, its slot still
+   * held here) frees the slot first: the call is over, so the next job need not wait for the end
+   * to be written, and the end is then written in the same batch as that job's claim.
    */
-  private dialContext(): DialContext {
+  private dialContext(key: string, job: ClaimedJob): DialContext {
     return {
       report: async (event) => {
-        await this.throughOutage(event.jobId, () => this.applyEvent(event));
+        const ownEnd =
+          event?.jobId === job.jobId &&
+          event.lockToken === job.lockToken &&
+          isTerminal(jobStatusOfCall(event.status) ?? 'queued') &&
+          this.holdings.get(job.jobId) === key;
+        // Should the early release fail, the end's own release tries again.
+        const released = ownEnd ? await this.releaseSlot(key, job.jobId).catch(() => undefined) : undefined;
+        await this.throughOutage(event.jobId, () => this.applyEvent(event, released));
       },
     };
   }
@@ -336,9 +346,10 @@ export class Dispatcher {
   /**
    * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
    * token (or its call id) and moves the job forward changes anything.
+   * @param released - the release of the job's slot, when its dialer's report already freed it
    * @returns whether the event changed the job
    */
-  async applyEvent(event: CallEvent): Promise<boolean> {
+  async applyEvent(event: CallEvent, released?: ReleaseResult): Promise<boolean> {
     const status = jobStatusOfCall(event?.status);
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
@@ -360,19 +371,22 @@ export class Dispatcher {
       this.ctx.logger.debug({ job_id: event.jobId, status: event.status }, 'OUTBOUND_EVENT_IGNORED');
       return false;
     }
-    if (isTerminal(job.status)) await this.ended(job);
+    if (isTerminal(job.status)) await this.ended(job, released);
     return true;
   }
 
-  /** A job just became terminal (this process won that write): free its slot exactly once. */
-  async ended(job: JobRoute): Promise<void> {
+  /**
+   * A job just became terminal (this process won that write): free its slot exactly once.
+   * @param released - the release already done for it, if any
+   */
+  async ended(job: JobRoute, released?: ReleaseResult): Promise<void> {
     emit(this.ctx, 'job:ended', {
       jobId: job.jobId,
       runId: job.runId,
       businessId: job.businessId,
       status: job.status,
     });
-    const release = await this.releaseSlot(job.businessId, job.jobId);
+    const release = released ?? (await this.releaseSlot(job.businessId, job.jobId));
     this.hooks.jobEnded(job, release);
   }
 

@@ -108,13 +108,13 @@ export class BatchStatements {
     private readonly postgres: boolean,
   ) {
     const jobs = `"${t.jobs}"`;
-    // On SQLite the unary `+` keeps the planner off the status indexes: it must find each job by
-    // id from the parameter's rows, not scan every job of a status and join.
-    const status = postgres ? `${jobs}."status"` : `+${jobs}."status"`;
+    // An expression keeps the planner off the status indexes: it must find each job by id, not
+    // scan every queued job of the table and join (`+` on SQLite, `|| ''` on PostgreSQL).
+    const status = postgres ? `(${jobs}."status" || '')` : `+${jobs}."status"`;
     this.claimSql = this.claimText(status);
     this.dialedSql =
       `update ${jobs} set "call_id" = "v"."call_id", "dialed_at" = "v"."now" ` +
-      `from ${this.rows(DIALED_COLUMNS)} where ${jobs}."id" = "v"."id" ` +
+      `from ${this.rows(DIALED_COLUMNS)} where ${this.matchesRow()} ` +
       `and ${jobs}."lock_token" = "v"."lock_token" returning ${jobs}."id" as "id"`;
     this.transitionSql = this.transitionText();
   }
@@ -131,7 +131,7 @@ export class BatchStatements {
       now: c.now,
       fence: c.fence ?? null,
     }));
-    return CompiledQuery.raw(this.claimSql, [JSON.stringify(rows)]);
+    return CompiledQuery.raw(this.claimSql, this.parameters(rows));
   }
 
   /**
@@ -140,7 +140,7 @@ export class BatchStatements {
    */
   dialed(items: readonly DialedInput[]): CompiledQuery<DialedRow> {
     const rows = items.map((d) => ({ id: d.jobId, lock_token: d.lockToken, call_id: d.callId, now: d.now }));
-    return CompiledQuery.raw(this.dialedSql, [JSON.stringify(rows)]);
+    return CompiledQuery.raw(this.dialedSql, this.parameters(rows));
   }
 
   /**
@@ -166,10 +166,27 @@ export class BatchStatements {
         duration_sec: terminal ? wholeSeconds(change.durationSec) : null,
       };
     });
-    return CompiledQuery.raw(this.transitionSql, [JSON.stringify(rows)]);
+    return CompiledQuery.raw(this.transitionSql, this.parameters(rows));
   }
 
-  /** The batch's rows as a table `"v"`, from the statement's one parameter. */
+  /**
+   * The statement's parameters: the rows as JSON, and on PostgreSQL their ids again as an array.
+   * The planner cannot see how many rows a JSON parameter holds, and with small or stale table
+   * statistics it scans the whole jobs table to hash-join them; `id = any(ids)` makes it fetch
+   * each job through the primary key instead.
+   */
+  private parameters(rows: ReadonlyArray<{ id: string }>): unknown[] {
+    const json = JSON.stringify(rows);
+    return this.postgres ? [json, rows.map((row) => row.id)] : [json];
+  }
+
+  /** The condition that pairs a job with its row of the batch. */
+  private matchesRow(): string {
+    const id = `"${this.t.jobs}"."id"`;
+    return this.postgres ? `${id} = "v"."id" and ${id} = any($2::text[])` : `${id} = "v"."id"`;
+  }
+
+  /** The batch's rows as a table `"v"`, from the statement's first parameter. */
   private rows(columns: readonly Column[]): string {
     if (this.postgres) {
       const types = columns.map(([name, type]) => `"${name}" ${type}`).join(', ');
@@ -192,7 +209,7 @@ export class BatchStatements {
       `update "${jobs}" set "status" = 'dialing', "lock_token" = "v"."lock_token", ` +
       `"attempt" = "${jobs}"."attempt" + 1, "claimed_at" = "v"."now", "updated_at" = "v"."now", ` +
       `"not_before" = null from ${this.rows(CLAIM_COLUMNS)} ` +
-      `where "${jobs}"."id" = "v"."id" and ${status} = 'queued' and exists (select 1 from "${runs}" ` +
+      `where ${this.matchesRow()} and ${status} = 'queued' and exists (select 1 from "${runs}" ` +
       `where "${runs}"."id" = "${jobs}"."run_id" and "${runs}"."status" = 'running') ` +
       `and ("v"."fence" is null or exists (select 1 from "${fences}" ` +
       `where "${fences}"."business_id" = "${jobs}"."business_id" and "${fences}"."fence" = "v"."fence"${share})) ` +
@@ -220,7 +237,7 @@ export class BatchStatements {
       .join(' ');
     return (
       `update ${jobs} set ${set.join(', ')} from ${this.rows(TRANSITION_COLUMNS)} ` +
-      `where ${jobs}."id" = "v"."id" and (case ${jobs}."status" ${ranks} else 99 end) < "v"."rank" ` +
+      `where ${this.matchesRow()} and (case ${jobs}."status" ${ranks} else 99 end) < "v"."rank" ` +
       `and (${jobs}."lock_token" = "v"."lock_token" or ${jobs}."call_id" = "v"."call_id") ` +
       `returning ${this.returning(JOB_ROUTE_COLUMNS)}`
     );

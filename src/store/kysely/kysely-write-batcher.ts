@@ -32,7 +32,7 @@ export type ExecuteQuery = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R
  * Group commit for the store's per-call writes. Claims, call-id writes and status changes made
  * during one turn of the event loop, or while the previous batch was being written, are written
  * together: one multi-row statement per kind ({@link BatchStatements}). An idle process writes a
- * lone call's claim on the next turn (`setImmediate`); a busy one writes tens of calls per
+ * lone call's claim at once (after the current callback); a busy one writes tens of calls per
  * statement, which cuts both the statements and, on SQLite, the commits per call.
  *
  * Order is kept per job: a job already in the open batch starts a new batch, and batches are
@@ -43,7 +43,10 @@ export class WriteBatcher {
   private open: Batch | undefined;
   /** Batches closed because a job came again, oldest first; written before `open`. */
   private readonly closed: Batch[] = [];
-  private scheduled = false;
+  /** Some write waits for a flush that is scheduled, or that the write in flight will schedule. */
+  private due = false;
+  /** A batch was written in this turn of the event loop (cleared by `setImmediate`). */
+  private turnUsed = false;
   private writing = false;
 
   /**
@@ -93,22 +96,39 @@ export class WriteBatcher {
     return answer;
   }
 
+  /**
+   * Writes the waiting batches soon. The first write of a turn of the event loop goes out after
+   * the current callback (`process.nextTick`): an idle process does not wait. Later writes of the
+   * same turn, and writes made while one is in flight, wait for the next turn (`setImmediate`)
+   * and go together: under load, one batch per kind per turn.
+   */
   private schedule(): void {
-    if (this.scheduled || this.writing) return;
-    this.scheduled = true;
-    setImmediate(() => void this.writeAll());
+    if (this.due) return;
+    this.due = true;
+    if (this.writing) return;
+    if (this.turnUsed) setImmediate(() => void this.writeAll());
+    else process.nextTick(() => void this.writeAll());
   }
 
   private async writeAll(): Promise<void> {
-    this.scheduled = false;
+    this.due = false;
     this.writing = true;
+    if (!this.turnUsed) {
+      this.turnUsed = true;
+      setImmediate(() => {
+        this.turnUsed = false;
+      });
+    }
     const batches = this.closed.splice(0);
     if (this.open !== undefined) batches.push(this.open);
     this.open = undefined;
     for (const batch of batches) await this.write(batch);
     this.writing = false;
     // Writes made meanwhile form the next batch.
-    if (this.open !== undefined || this.closed.length > 0) this.schedule();
+    if (this.due) {
+      this.due = false;
+      this.schedule();
+    }
   }
 
   private async write(batch: Batch): Promise<void> {

@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobTransition, TransitionResult } from '../../src/store/job-store.js';
+import { isTerminal } from '../../src/store/job-transitions.js';
+import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
+import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
+import { RecordingDialer } from '../support/recording-dialer.js';
+import { sqliteDb } from '../support/sqlite.js';
+
+/** A store whose terminal writes wait until the test lets them through. */
+class HeldEndsStore extends KyselyStore {
+  private open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => {
+    this.open = resolve;
+  });
+  /** Terminal writes asked for so far. */
+  held = 0;
+
+  override async transition(change: JobTransition, now: number): Promise<TransitionResult> {
+    if (isTerminal(change.status)) {
+      this.held += 1;
+      await this.gate;
+    }
+    return super.transition(change, now);
+  }
+
+  release(): void {
+    this.open();
+  }
+}
+
+describe('the end of a call placed by this process', () => {
+  let fx: QueueFixture | undefined;
+  afterEach(async () => fx?.close());
+
+  it('frees its slot before the end is written: the next call starts while the write waits', async () => {
+    const dialer = new RecordingDialer({ durationMs: 'manual' });
+    const db = sqliteDb();
+    const store = new HeldEndsStore({ db });
+    fx = await startQueue(dialer, { db, store });
+    const run = await fx.queue.startRun({ businessId: 'e', concurrency: 1, leads: leads(2) });
+    await eventually(() => dialer.calls.length === 1);
+    const first = dialer.calls[0]!;
+    const ending = dialer.end(first.callId);
+    await eventually(() => dialer.calls.length === 2);
+    // The first job's end is not written yet, and the limit held: one call live at a time.
+    expect(store.held).toBe(1);
+    expect((await fx.queue.listJobs(run.runId, { status: 'dialing' })).map((j) => j.jobId)).toContain(
+      first.jobId,
+    );
+    expect(dialer.maxConcurrent('e')).toBe(1);
+    store.release();
+    await ending;
+    await dialer.end(dialer.calls[1]!.callId);
+    const done = await fx.queue.waitForRun(run.runId, { timeoutMs: 5000 });
+    expect(done.counts.completed).toBe(2);
+    await db.destroy();
+  });
+
+  it('that does not name the call it placed (another lock token and call id) frees nothing', async () => {
+    const dialer = new RecordingDialer({ durationMs: 'manual' });
+    fx = await startQueue(dialer);
+    const released: string[] = [];
+    fx.queue.on('slot:released', (e) => released.push(e.jobId));
+    const run = await fx.queue.startRun({ businessId: 'f', concurrency: 1, leads: leads(2) });
+    await eventually(() => dialer.calls.length === 1);
+    const first = dialer.calls[0]!;
+    // The dialer reports an end through the call's own context, but for someone else's call.
+    await dialer.end(first.callId, 'completed', { lockToken: 'not-this-claim', callId: 'CA-other' });
+    expect(released).toEqual([]);
+    expect((await fx.queue.listJobs(run.runId, { status: 'dialing' })).map((j) => j.jobId)).toEqual([
+      first.jobId,
+    ]);
+    expect(dialer.calls).toHaveLength(1);
+    // The real end (the provider's callback) frees it and the next call starts.
+    await fx.queue.handleCallEvent({ jobId: first.jobId, lockToken: first.lockToken, status: 'completed' });
+    await eventually(() => dialer.calls.length === 2);
+    expect(released).toEqual([first.jobId]);
+    await dialer.end(dialer.calls[1]!.callId);
+    expect((await fx.queue.waitForRun(run.runId, { timeoutMs: 5000 })).counts.completed).toBe(2);
+  });
+});
