@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import { sqliteDb } from '../support/sqlite.js';
 import { jobStoreContract } from './job-store.contract.js';
@@ -35,3 +35,18 @@ jobStoreContract('SQLite', () => ({
     await dbs[0]!.deleteFrom('oq_runs').execute();
   },
 }));
+
+it('keeps the indexes its queries use, and no index on the call id (migration 0004)', async () => {
+  const indexes = await dbs[0]!
+    .selectFrom('sqlite_master')
+    .select('name')
+    .where('type', '=', 'index')
+    .where('tbl_name', '=', 'oq_jobs')
+    .where('sql', 'is not', null)
+    .execute();
+  expect(indexes.map((row) => row.name).sort()).toEqual([
+    'oq_jobs_business_status',
+    'oq_jobs_run_status_seq',
+    'oq_jobs_status_updated',
+  ]);
+});

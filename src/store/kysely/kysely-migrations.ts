@@ -93,6 +93,13 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_no_call_id_index': {
+      // Nothing looks a job up by call id alone (events carry the job id), and every call-id
+      // write paid for the index.
+      async up(db: Kysely<unknown>) {
+        await db.schema.dropIndex(`${t.jobs}_call_id`).ifExists().execute();
+      },
+    },
   };
 }
 
