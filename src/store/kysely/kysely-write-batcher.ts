@@ -32,8 +32,8 @@ export type ExecuteQuery = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R
  * Group commit for the store's per-call writes. Claims, call-id writes and status changes made
  * during one turn of the event loop, or while the previous batch was being written, are written
  * together: one multi-row statement per kind ({@link BatchStatements}). An idle process writes a
- * lone call's claim at once (after the current callback); a busy one writes tens of calls per
- * statement, which cuts both the statements and, on SQLite, the commits per call.
+ * lone call's claim at once; a busy one writes tens of calls per statement, which cuts both the
+ * statements and, on SQLite, the commits per call.
  *
  * Order is kept per job: a job already in the open batch starts a new batch, and batches are
  * written one after the other. Every caller gets its own answer; a statement that fails is
@@ -97,17 +97,17 @@ export class WriteBatcher {
   }
 
   /**
-   * Writes the waiting batches soon. The first write of a turn of the event loop goes out after
-   * the current callback (`process.nextTick`): an idle process does not wait. Later writes of the
-   * same turn, and writes made while one is in flight, wait for the next turn (`setImmediate`)
-   * and go together: under load, one batch per kind per turn.
+   * Writes the waiting batches soon. The first write of a turn of the event loop goes out at once:
+   * an idle process does not wait (a hand-off's claim is written before anything else the freed
+   * slot set off). Later writes of the same turn, and writes made while one is in flight, wait for
+   * the next turn (`setImmediate`) and go together: under load, one batch per kind per turn.
    */
   private schedule(): void {
     if (this.due) return;
     this.due = true;
     if (this.writing) return;
     if (this.turnUsed) setImmediate(() => void this.writeAll());
-    else process.nextTick(() => void this.writeAll());
+    else void this.writeAll();
   }
 
   private async writeAll(): Promise<void> {
