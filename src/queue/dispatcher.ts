@@ -1,4 +1,4 @@
-import type { DialContext, DialRequest, DialResult } from '../dialer/dialer.js';
+import type { DialContext, DialResult } from '../dialer/dialer.js';
 import { DialError, ValidationError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
@@ -7,9 +7,7 @@ import type { CallEvent } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotWaiters } from './slot-waiters.js';
-
-/** Tries to apply an in-process dialer's event before giving up (waits of 200, 400, 800, 1,600 ms). */
-const REPORT_ATTEMPTS = 5;
+import { throughOutage } from './through-outage.js';
 
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
 const DIAL_SPACING_FACTOR = 1.1;
@@ -176,7 +174,8 @@ export class Dispatcher {
     let dialing: Promise<DialResult>;
     this.dialing.add(jobId);
     try {
-      dialing = ctx.dialer.dial(this.dialRequest(job), this.dialContext(key, job));
+      // A copy: the dialer cannot change the claim this process keeps.
+      dialing = ctx.dialer.dial({ ...job }, this.dialContext(key, job));
     } catch (err) {
       dialing = Promise.reject(err);
     }
@@ -211,19 +210,6 @@ export class Dispatcher {
     }
   }
 
-  private dialRequest(job: ClaimedJob): DialRequest {
-    return {
-      jobId: job.jobId,
-      runId: job.runId,
-      businessId: job.businessId,
-      to: job.to,
-      from: job.from,
-      attempt: job.attempt,
-      lockToken: job.lockToken,
-      metadata: job.metadata,
-    };
-  }
-
   /**
    * How an in-process dialer reports progress on the call of `job`. Its events have no provider
    * to send them again, so a backend outage is retried here a few times; after that the reconciler
@@ -241,7 +227,7 @@ export class Dispatcher {
           this.holdings.get(job.jobId) === key;
         // Should the early release fail, the end's own release tries again.
         const released = ownEnd ? await this.releaseSlot(key, job.jobId).catch(() => undefined) : undefined;
-        await this.throughOutage(event.jobId, () => this.applyEvent(event, released));
+        await throughOutage(this.ctx, event.jobId, () => this.applyEvent(event, released));
       },
     };
   }
@@ -308,30 +294,13 @@ export class Dispatcher {
     await this.releaseSlot(key, job.jobId).catch((err: unknown) => {
       ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
     });
-    await this.throughOutage(job.jobId, async () => {
+    await throughOutage(ctx, job.jobId, async () => {
       if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
         this.hooks.jobRequeued(job.runId, ctx.now());
       } else {
         await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       }
     });
-  }
-
-  /**
-   * Runs a write that nothing would repeat if it failed (an in-process dialer's event, putting a
-   * claim back), retrying through a short backend outage. Invalid input is not retried.
-   */
-  private async throughOutage(jobId: string, write: () => Promise<unknown>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await write();
-        return;
-      } catch (err) {
-        if (err instanceof ValidationError || attempt >= REPORT_ATTEMPTS) throw err;
-        this.ctx.logger.warn({ err, job_id: jobId, attempt }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-      }
-    }
   }
 
   /** Ends a claimed job without a call and frees its slot. */
