@@ -63,6 +63,40 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
     }
   });
 
+  it('a batch of claims and a cancel of the same run never deadlock, whatever order their rows are in', async () => {
+    // Job ids sort opposite to their seq. A claim batch locks its rows in id order; a cancel that
+    // locked them in seq order would hold the last ids while the batch holds the first ones.
+    const db = dbs[0]!;
+    await sql`create function oq_test_slow_claim() returns trigger language plpgsql as $$
+      begin perform pg_sleep(0.05); return new; end $$`.execute(db);
+    await sql`create trigger oq_test_slow_claim before update on oq_jobs
+      for each row when (new.status = 'dialing') execute function oq_test_slow_claim()`.execute(db);
+    try {
+      const jobs = Array.from({ length: 6 }, (_, i) => ({
+        jobId: `dl-${5 - i}`,
+        seq: i + 1,
+        to: '+14155550101',
+        metadata: {},
+      }));
+      await store.createRun(
+        { runId: 'r-dl', businessId: 'dl-biz', concurrency: 6, total: 6, createdAt: 1 },
+        jobs,
+      );
+      // The first write of an idle store goes alone: the six claims then go as one batch.
+      const claims = [
+        store.claimJob('no-such-job', 't', 2),
+        ...jobs.map((j) => store.claimJob(j.jobId, 't', 2)),
+      ];
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      const canceled = await other.cancelQueuedJobs('r-dl', 3);
+      const claimed = (await Promise.all(claims)).filter((c) => c !== undefined);
+      expect(claimed.length + canceled).toBe(6);
+    } finally {
+      await sql`drop trigger oq_test_slow_claim on oq_jobs`.execute(db);
+      await sql`drop function oq_test_slow_claim()`.execute(db);
+    }
+  });
+
   jobStoreContract('PostgreSQL', () => ({
     store,
     other,

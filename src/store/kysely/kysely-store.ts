@@ -70,6 +70,8 @@ export class KyselyStore implements JobStore {
   private readonly db: Kysely<any>;
   private readonly t: TableNames;
   private readonly batchSize: number;
+  /** PostgreSQL (several writers at once) rather than SQLite (one writer). */
+  private readonly postgres: boolean;
   /** Frequent single-row statements, built once. */
   private readonly hot: HotStatements;
   /** The per-call writes (claims, call ids, status changes), written in batches. */
@@ -91,6 +93,7 @@ export class KyselyStore implements JobStore {
     this.batchSize = options.insertBatchSize ?? 1000;
     const { adapter } = this.db.getExecutor();
     const postgres = adapter instanceof PostgresAdapter;
+    this.postgres = postgres;
     this.hot = new HotStatements(this.t, postgres);
     this.serial = adapter instanceof SqliteAdapter ? new SerialExecutor() : undefined;
     this.writes = new WriteBatcher(new BatchStatements(this.t, postgres), (query) => this.run(query));
@@ -266,14 +269,25 @@ export class KyselyStore implements JobStore {
   }
 
   async cancelQueuedJobs(runId: string, now: number): Promise<number> {
-    const result = await this.serialized(() =>
-      this.db
-        .updateTable(this.t.jobs)
-        .set({ status: 'canceled', ended_at: now, updated_at: now })
+    const { jobs } = this.t;
+    let cancel = this.db
+      .updateTable(jobs)
+      .set({ status: 'canceled', ended_at: now, updated_at: now })
+      .where('run_id', '=', runId)
+      .where('status', '=', 'queued');
+    if (this.postgres) {
+      // Rows locked in id order, the order a batch of claims locks them in: locked in any other
+      // order, a cancel and a batch in flight could each hold a row the other waits for.
+      const inIdOrder = this.db
+        .selectFrom(jobs)
+        .select('id')
         .where('run_id', '=', runId)
         .where('status', '=', 'queued')
-        .executeTakeFirst(),
-    );
+        .orderBy('id')
+        .forUpdate();
+      cancel = cancel.where('id', 'in', inIdOrder);
+    }
+    const result = await this.serialized(() => cancel.executeTakeFirst());
     return Number(result.numUpdatedRows);
   }
 
