@@ -8,6 +8,24 @@ import { jobStoreContract } from './job-store.contract.js';
 
 const available = requireServer('postgres');
 
+/**
+ * Runs `check` while every claim takes `seconds` inside its statement (a trigger sleeps), so
+ * that other statements land in the middle of claims in flight.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: tables of the store under test
+async function withSlowClaims(db: Kysely<any>, seconds: number, check: () => Promise<void>): Promise<void> {
+  await sql`create function oq_test_slow_claim() returns trigger language plpgsql as $$
+    begin perform pg_sleep(${sql.lit(seconds)}); return new; end $$`.execute(db);
+  await sql`create trigger oq_test_slow_claim before update on oq_jobs
+    for each row when (new.status = 'dialing') execute function oq_test_slow_claim()`.execute(db);
+  try {
+    await check();
+  } finally {
+    await sql`drop trigger oq_test_slow_claim on oq_jobs`.execute(db);
+    await sql`drop function oq_test_slow_claim()`.execute(db);
+  }
+}
+
 describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
   let server: PostgresServerHandle;
   // biome-ignore lint/suspicious/noExplicitAny: tables of the store under test
@@ -34,12 +52,7 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
     // Every claim takes 100 ms inside its statement (a trigger sleeps), so the raise lands in the
     // middle of them: without the claim's share lock on the fence row it would read the holders
     // before those claims commit, and miss them.
-    const db = dbs[0]!;
-    await sql`create function oq_test_slow_claim() returns trigger language plpgsql as $$
-      begin perform pg_sleep(0.1); return new; end $$`.execute(db);
-    await sql`create trigger oq_test_slow_claim before update on oq_jobs
-      for each row when (new.status = 'dialing') execute function oq_test_slow_claim()`.execute(db);
-    try {
+    await withSlowClaims(dbs[0]!, 0.1, async () => {
       const jobs = Array.from({ length: 8 }, (_, i) => ({
         jobId: `slow-${i}`,
         seq: i + 1,
@@ -57,21 +70,13 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
       const winners = (await claims).filter((c) => c !== undefined).map((c) => c.jobId);
       expect(winners.length).toBeGreaterThan(0);
       expect(raised.holders.sort()).toEqual(winners.sort());
-    } finally {
-      await sql`drop trigger oq_test_slow_claim on oq_jobs`.execute(db);
-      await sql`drop function oq_test_slow_claim()`.execute(db);
-    }
+    });
   });
 
   it('a batch of claims and a cancel of the same run never deadlock, whatever order their rows are in', async () => {
     // Job ids sort opposite to their seq. A claim batch locks its rows in id order; a cancel that
     // locked them in seq order would hold the last ids while the batch holds the first ones.
-    const db = dbs[0]!;
-    await sql`create function oq_test_slow_claim() returns trigger language plpgsql as $$
-      begin perform pg_sleep(0.05); return new; end $$`.execute(db);
-    await sql`create trigger oq_test_slow_claim before update on oq_jobs
-      for each row when (new.status = 'dialing') execute function oq_test_slow_claim()`.execute(db);
-    try {
+    await withSlowClaims(dbs[0]!, 0.05, async () => {
       const jobs = Array.from({ length: 6 }, (_, i) => ({
         jobId: `dl-${5 - i}`,
         seq: i + 1,
@@ -91,10 +96,7 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
       const canceled = await other.cancelQueuedJobs('r-dl', 3);
       const claimed = (await Promise.all(claims)).filter((c) => c !== undefined);
       expect(claimed.length + canceled).toBe(6);
-    } finally {
-      await sql`drop trigger oq_test_slow_claim on oq_jobs`.execute(db);
-      await sql`drop function oq_test_slow_claim()`.execute(db);
-    }
+    });
   });
 
   jobStoreContract('PostgreSQL', () => ({
