@@ -220,10 +220,11 @@ export class Dispatcher {
   private dialContext(key: string, job: ClaimedJob): DialContext {
     return {
       report: async (event) => {
+        const status = event?.jobId === job.jobId ? jobStatusOfCall(event.status) : undefined;
         const ownEnd =
-          event?.jobId === job.jobId &&
+          status !== undefined &&
+          isTerminal(status) &&
           event.lockToken === job.lockToken &&
-          isTerminal(jobStatusOfCall(event.status) ?? 'queued') &&
           this.holdings.get(job.jobId) === key;
         // Should the early release fail, the end's own release tries again.
         const released = ownEnd ? await this.releaseSlot(key, job.jobId).catch(() => undefined) : undefined;

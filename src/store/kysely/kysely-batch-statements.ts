@@ -87,7 +87,7 @@ function wholeSeconds(value: number | undefined): number | null {
  * The store's per-call writes as multi-row statements: one statement claims, records the call
  * ids of, or moves the status of any number of jobs. Each statement's text is fixed (built once
  * per store); its rows come in one JSON parameter, read with `json_each` on SQLite and
- * `json_to_recordset` on PostgreSQL. So a batch of N writes of one kind costs one statement and,
+ * `json_to_recordset` on PostgreSQL (which also gets their ids as an array). So a batch of N writes of one kind costs one statement and,
  * on SQLite, one commit: the WAL frames of the pages the rows share are written once, not N times.
  *
  * A batch must not name a job twice: which of two rows would apply is undefined. Every statement

@@ -146,7 +146,9 @@ export class WriteBatcher {
     build: (items: I[]) => CompiledQuery<R>,
   ): Promise<void> {
     if (waiting.length === 0) return;
-    // In id order: batches of several processes on PostgreSQL then lock their rows in one order.
+    // In id order, as PostgreSQL's primary key index has them (job ids are lowercase letters and
+    // digits, which sort alike in JavaScript and in any collation): concurrent batches, and a
+    // cancel, then lock shared rows in one order and cannot deadlock.
     waiting.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
     let rows: R[];
     try {
