@@ -56,6 +56,36 @@ describe('the end of a call placed by this process', () => {
     await db.destroy();
   });
 
+  it('reported by its dialer and by a webhook at once frees the slot once and dials the next job once', async () => {
+    const dialer = new RecordingDialer({ durationMs: 'manual' });
+    fx = await startQueue(dialer);
+    const released: string[] = [];
+    fx.queue.on('slot:released', (e) => released.push(e.jobId));
+    const run = await fx.queue.startRun({ businessId: 'g', concurrency: 1, leads: leads(3) });
+    await eventually(() => dialer.calls.length === 1);
+    const first = dialer.calls[0]!;
+    const webhook = { jobId: first.jobId, lockToken: first.lockToken, callId: first.callId };
+    const ended: string[] = [];
+    fx.queue.on('job:ended', (e) => ended.push(e.jobId));
+    await Promise.all([
+      fx.queue.handleCallEvent({ ...webhook, status: 'completed' }),
+      dialer.end(first.callId),
+      fx.queue.handleCallEvent({ ...webhook, status: 'completed' }),
+    ]);
+    // Whichever of the three wrote the end first, the end is recorded once.
+    expect(ended).toEqual([first.jobId]);
+    await eventually(() => dialer.calls.length === 2);
+    expect(released).toEqual([first.jobId]);
+    await dialer.end(dialer.calls[1]!.callId);
+    await eventually(() => dialer.calls.length === 3);
+    await dialer.end(dialer.calls[2]!.callId);
+    const done = await fx.queue.waitForRun(run.runId, { timeoutMs: 5000 });
+    expect(done.counts.completed).toBe(3);
+    expect(dialer.maxConcurrent('g')).toBe(1);
+    expect([...dialer.dialsPerJob().values()]).toEqual([1, 1, 1]);
+    expect(released).toEqual(dialer.calls.map((c) => c.jobId));
+  });
+
   it('that does not name the call it placed (another lock token and call id) frees nothing', async () => {
     const dialer = new RecordingDialer({ durationMs: 'manual' });
     fx = await startQueue(dialer);

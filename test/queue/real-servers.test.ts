@@ -5,6 +5,7 @@ import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js'
 import { OutboundQueue } from '../../src/queue/outbound-queue.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import type { CallEvent } from '../../src/types.js';
+import { aroundClaims } from '../support/claim-hooks.js';
 import { postgresDb } from '../support/postgres.js';
 import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { eventually, leads } from '../support/queue-fixture.js';
@@ -153,10 +154,8 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     let granted: string | undefined;
     const { queue } = await node(dialer, {
       leaseMs: 900,
-      store: (db) => {
-        const store = new KyselyStore({ db });
-        const claimJob = store.claimJob.bind(store);
-        store.claimJob = async (jobId, lockToken, now, fence) => {
+      store: (db) =>
+        aroundClaims(new KyselyStore({ db }), async (jobId, claim) => {
           if (!lostState) {
             // Between the grant and its claim: Redis restarts empty, and another process asks for
             // the business's only slot, rebuilt from the database (where this job is not claimed).
@@ -168,12 +167,10 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
             other.setHolderSource((key) => new KyselyStore({ db }).fenceSlots(key));
             await other.acquire('fenced', 'other-process-job', 1, 900);
           }
-          const claimed = await claimJob(jobId, lockToken, now, fence);
+          const claimed = await claim();
           claims.push({ jobId, claimed: claimed !== undefined });
           return claimed;
-        };
-        return store;
-      },
+        }),
     });
     const run = await queue.startRun({ businessId: 'fenced', concurrency: 1, leads: leads(3) });
     const done = await queue.waitForRun(run.runId, { timeoutMs: 20_000 });
@@ -193,25 +190,21 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     let refused: string | undefined;
     const { queue } = await node(dialer, {
       leaseMs: 900,
-      store: (db) => {
-        const store = new KyselyStore({ db });
-        const claimJob = store.claimJob.bind(store);
-        store.claimJob = async (jobId, lockToken, now, fence) => {
+      store: (db) =>
+        aroundClaims(new KyselyStore({ db }), async (jobId, claim) => {
           if (refused === undefined) {
             // Between the grant and its claim the business's limiter state is rebuilt (Redis lost
             // it), and the rebuilt state holds the job again (acquired anew, as its feeder in
             // another process would; one atomic step here, so this process's feeder cannot race).
             const raised = await new KyselyStore({ db }).fenceSlots('regrant');
             await other.rebuild('regrant', { fence: raised.fence, holders: [jobId] }, 1, 900);
-            const claimed = await claimJob(jobId, lockToken, now, fence);
+            const claimed = await claim();
             expect(claimed).toBeUndefined();
             refused = jobId;
             return claimed;
           }
-          return claimJob(jobId, lockToken, now, fence);
-        };
-        return store;
-      },
+          return claim();
+        }),
     });
     const run = await queue.startRun({ businessId: 'regrant', concurrency: 1, leads: leads(1) });
     await eventually(() => refused !== undefined, 10_000);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
+import { aroundClaims } from '../support/claim-hooks.js';
 import { leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
 import { sqliteDb } from '../support/sqlite.js';
@@ -18,10 +19,8 @@ describe('a grant that outlived half its lease', () => {
   it('is confirmed before dialing: a lost slot puts the job back, never over the limit', async () => {
     const db = sqliteDb();
     const limiter = new MemorySlotLimiter();
-    const store = new KyselyStore({ db });
-    const claimJob = store.claimJob.bind(store);
     let stalled: string | undefined;
-    store.claimJob = async (jobId, lockToken, now, fence) => {
+    const store = aroundClaims(new KyselyStore({ db }), async (jobId, claim) => {
       if (stalled === undefined) {
         stalled = jobId;
         // The process stalls between grant and claim; meanwhile the slot expires and is handed
@@ -29,8 +28,8 @@ describe('a grant that outlived half its lease', () => {
         await limiter.release('stall', jobId);
         await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 0.6));
       }
-      return claimJob(jobId, lockToken, now, fence);
-    };
+      return claim();
+    });
     const dialer = new RecordingDialer({ durationMs: 1500 });
     fx = await startQueue(dialer, { db, store, limiter, leaseMs: LEASE_MS });
     const run = await fx.queue.startRun({ businessId: 'stall', concurrency: 1, leads: leads(2) });
