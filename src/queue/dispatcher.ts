@@ -1,11 +1,14 @@
 import type { DialContext, DialResult } from '../dialer/dialer.js';
-import { DialError, ValidationError } from '../errors.js';
+import type { DialError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
 import type { CallEvent } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
+import { classifyDialFailure } from './dial-failure.js';
 import { emit, type QueueContext } from './queue-context.js';
+import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
 import { throughOutage } from './through-outage.js';
 
@@ -24,6 +27,12 @@ export interface GrantedSlot {
   askedAt: number;
 }
 
+/**
+ * Frees a job's slot that its dialer's end report already asked the limiter to free, and hands it
+ * on: the limiter's answer, or undefined when that release failed (the caller releases again).
+ */
+export type SlotRelease = () => Promise<ReleaseResult | undefined>;
+
 /** What the dispatcher tells the queue about. */
 export interface DispatchHooks {
   /** A job reached a terminal status and its slot was released. */
@@ -40,8 +49,10 @@ export interface DispatchHooks {
  * lock token) is what makes a dial happen at most once; the limiter only gates concurrency.
  */
 export class Dispatcher {
+  /** Frees slots and hands them on: promoted jobs are dialed here. */
+  private readonly slots: SlotHandOff;
   /** Slots this process holds (job id -> limiter key), renewed by the reconciler. */
-  readonly holdings = new Map<string, string>();
+  readonly holdings: Map<string, string>;
   /** Feeders waiting for a hand-off. */
   readonly waiters = new SlotWaiters();
   /** Runs stopped by this process: a claim of theirs is never dialed. */
@@ -62,7 +73,10 @@ export class Dispatcher {
   constructor(
     private readonly ctx: QueueContext,
     private readonly hooks: DispatchHooks,
-  ) {}
+  ) {
+    this.slots = new SlotHandOff(ctx, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
+    this.holdings = this.slots.holdings;
+  }
 
   /**
    * Stops placing calls here. Events are still applied and slots released; a job handed a slot
@@ -214,8 +228,10 @@ export class Dispatcher {
    * How an in-process dialer reports progress on the call of `job`. Its events have no provider
    * to send them again, so a backend outage is retried here a few times; after that the reconciler
    * asks `fetchCall`. The report that ends this very call (its claim's lock token, its slot still
-   * held here) frees the slot first: the call is over, so the next job need not wait for the end
-   * to be written, and the end is then written in the same batch as that job's claim.
+   * held here) frees the slot in the limiter while the end is written, but the freed slot is handed
+   * on only once the end is written: the next job's claim never reaches the database before this
+   * end, so no read counts more live calls than the limit, and `job:ended` comes before the next
+   * `job:dialing`.
    */
   private dialContext(key: string, job: ClaimedJob): DialContext {
     return {
@@ -226,58 +242,66 @@ export class Dispatcher {
           isTerminal(status) &&
           event.lockToken === job.lockToken &&
           this.holdings.get(job.jobId) === key;
-        // Should the early release fail, the end's own release tries again.
-        const released = ownEnd ? await this.releaseSlot(key, job.jobId).catch(() => undefined) : undefined;
-        await throughOutage(this.ctx, event.jobId, () => this.applyEvent(event, released));
+        if (!ownEnd) {
+          await throughOutage(this.ctx, event.jobId, () => this.applyEvent(event));
+          return;
+        }
+        const freeing = this.slots.free(key, job.jobId);
+        let handedOn = false;
+        const handOn = async () => {
+          if (handedOn) return undefined;
+          handedOn = true;
+          const freed = await freeing;
+          if (freed) this.slots.handOn(key, job.jobId, freed);
+          return freed?.result;
+        };
+        try {
+          await throughOutage(this.ctx, event.jobId, () => this.applyEvent(event, handOn));
+        } finally {
+          // Not ended here (another writer won, or the database stayed unreachable): the call is
+          // over and its slot free all the same, so the jobs promoted into it are dialed.
+          await handOn();
+        }
       },
     };
   }
 
   private async dialFailed(key: string, job: ClaimedJob, err: unknown): Promise<void> {
     const { ctx } = this;
-    const error =
-      err instanceof DialError
-        ? err
-        : new DialError('transient', err instanceof Error ? err.message : String(err), { cause: err });
-    const code = error.providerCode ?? 'DIAL_ERROR';
-    const fields = {
-      business_id: key,
-      job_id: job.jobId,
-      run_id: job.runId,
-      code,
-      kind: error.kind,
-      err: error.message,
+    const { error, code, retryAt } = classifyDialFailure(err, job, ctx.retry, ctx.now());
+    const back = { code, message: error.message };
+    const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
+    const requeue = async (at: number) => {
+      if (!(await ctx.store.requeueJob(job.jobId, job.lockToken, at, back, ctx.now()))) return false;
+      this.attemptEnded(job);
+      await this.releaseSlot(key, job.jobId);
+      return true;
     };
-    if (error.kind === 'transient' && job.attempt < ctx.retry.maxAttempts) {
-      const cap = Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (job.attempt - 1));
-      const delay = Math.max(error.retryAfterMs ?? 0, Math.round(Math.random() * cap));
-      const notBefore = ctx.now() + delay;
-      ctx.logger.warn({ ...fields, retry_in_ms: delay }, 'OUTBOUND_DIAL_RETRY');
-      if (
-        await ctx.store.requeueJob(
-          job.jobId,
-          job.lockToken,
-          notBefore,
-          { code, message: error.message },
-          ctx.now(),
-        )
-      ) {
-        await this.releaseSlot(key, job.jobId);
-        this.hooks.jobRequeued(job.runId, notBefore);
+    if (retryAt !== undefined) {
+      ctx.logger.warn(
+        { ...fields, err: error.message, retry_in_ms: retryAt - ctx.now() },
+        'OUTBOUND_DIAL_RETRY',
+      );
+      if (await requeue(retryAt)) {
+        this.hooks.jobRequeued(job.runId, retryAt);
         return;
       }
     }
     if (error.kind === 'fatal') {
-      ctx.logger.error(fields, 'OUTBOUND_DIALER_UNAVAILABLE');
-      const back = { code, message: error.message };
-      const requeued = await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now());
-      if (requeued) await this.releaseSlot(key, job.jobId);
+      ctx.logger.error({ ...fields, err: error.message }, 'OUTBOUND_DIALER_UNAVAILABLE');
+      const requeued = await requeue(ctx.now());
       await this.hooks.runBlocked(job.runId, error);
       if (requeued) return;
     }
     // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
-    ctx.logger.warn(fields, 'OUTBOUND_DIAL_FAILED');
+    ctx.logger.warn({ ...fields, err: error.message }, 'OUTBOUND_DIAL_FAILED');
     await this.finishClaim(job, 'failed', code, error.message);
+  }
+
+  /** A dialed job went back to `queued` for a retry: its attempt ended, before its slot is handed on. */
+  private attemptEnded(job: ClaimedJob): void {
+    const { jobId, runId, businessId } = job;
+    emit(this.ctx, 'job:ended', { jobId, runId, businessId, status: 'queued', final: false });
   }
 
   /**
@@ -316,10 +340,10 @@ export class Dispatcher {
   /**
    * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
    * token (or its call id) and moves the job forward changes anything.
-   * @param released - the release of the job's slot, when its dialer's report already freed it
+   * @param release - frees the job's slot, when its dialer's report already asked the limiter
    * @returns whether the event changed the job
    */
-  async applyEvent(event: CallEvent, released?: ReleaseResult): Promise<boolean> {
+  async applyEvent(event: CallEvent, release?: SlotRelease): Promise<boolean> {
     const status = jobStatusOfCall(event?.status);
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
@@ -341,56 +365,34 @@ export class Dispatcher {
       this.ctx.logger.debug({ job_id: event.jobId, status: event.status }, 'OUTBOUND_EVENT_IGNORED');
       return false;
     }
-    if (isTerminal(job.status)) await this.ended(job, released);
+    if (isTerminal(job.status)) await this.ended(job, release);
     return true;
   }
 
   /**
-   * A job just became terminal (this process won that write): free its slot exactly once.
-   * @param released - the release already done for it, if any
+   * A job just became terminal (this process won that write): tell it, then free its slot exactly
+   * once and hand it on.
+   * @param release - frees the slot when its dialer's report already asked the limiter; falls
+   *   back to a release here when that failed
    */
-  async ended(job: JobRoute, released?: ReleaseResult): Promise<void> {
+  async ended(job: JobRoute, release?: SlotRelease): Promise<void> {
     emit(this.ctx, 'job:ended', {
       jobId: job.jobId,
       runId: job.runId,
       businessId: job.businessId,
       status: job.status,
+      final: true,
     });
-    const release = released ?? (await this.releaseSlot(job.businessId, job.jobId));
-    this.hooks.jobEnded(job, release);
+    const result = (await release?.()) ?? (await this.releaseSlot(job.businessId, job.jobId));
+    this.hooks.jobEnded(job, result);
   }
 
   /**
    * Frees the slot of `jobId` and dials every job promoted into the freed slots, at once.
    * @returns the limiter's answer
    */
-  async releaseSlot(key: string, jobId: string, fence?: number): Promise<ReleaseResult> {
-    const { ctx } = this;
-    this.holdings.delete(jobId);
-    const askedAt = ctx.now();
-    const result = await ctx.limiter.release(key, jobId, ctx.leaseMs, fence);
-    // The log reads as the steps happened: the slot freed, then handed on one job at a time.
-    const { limit, promoted } = result;
-    let active = result.active - promoted.length;
-    let queueLength = result.queueLength + promoted.length;
-    if (result.released) {
-      ctx.logger.info(
-        { business_id: key, job_id: jobId, active, limit, queue_len: queueLength },
-        'OUTBOUND_DONE',
-      );
-      emit(ctx, 'slot:released', { businessId: key, jobId, active, limit, queueLength, promoted });
-    }
-    for (const next of promoted) {
-      active += 1;
-      queueLength -= 1;
-      ctx.logger.info(
-        { business_id: key, job_id: next, active, limit, queue_len: queueLength },
-        'OUTBOUND_NEXT',
-      );
-      this.dialHeld(key, next, { active, limit, fence: result.fence, askedAt });
-    }
-    // The promoted jobs' feeders hear of it from the limiter's signal (see OutboundQueue.start).
-    return result;
+  releaseSlot(key: string, jobId: string, fence?: number): Promise<ReleaseResult> {
+    return this.slots.release(key, jobId, fence);
   }
 
   private reportFailure(err: unknown, key: string, jobId: string): void {

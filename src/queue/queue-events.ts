@@ -32,7 +32,11 @@ export interface JobWaitingEvent {
   queueLength: number;
 }
 
-/** Payload of `job:ended`: a job reached a terminal status. */
+/**
+ * Payload of `job:ended`: a job's call attempt ended. Each `job:dialing` is followed by one
+ * `job:ended` of the same job, emitted before the slot it frees is handed on, so `job:dialing`
+ * minus `job:ended` counted by a listener never exceeds the limit.
+ */
 export interface JobEndedEvent {
   /** The job that ended. */
   jobId: string;
@@ -40,8 +44,13 @@ export interface JobEndedEvent {
   runId: string;
   /** The business of the job's run. */
   businessId: string;
-  /** The terminal status reached (`completed`, `busy`, `no_answer`, `failed` or `canceled`). */
+  /**
+   * The job's status now: the terminal status reached (`completed`, `busy`, `no_answer`, `failed`
+   * or `canceled`), or `queued` when the job waits for a retry (`final` false).
+   */
   status: JobStatus;
+  /** True when the job reached a terminal status; false when it went back to `queued` for a retry. */
+  final: boolean;
 }
 
 /** Payload of `slot:released`: a call ended and its slot was freed (and maybe handed on). */
@@ -74,7 +83,7 @@ export interface OutboundQueueEvents {
   'job:dialing': JobDialingEvent;
   /** A job was put in its business's line to wait for a free slot. */
   'job:waiting': JobWaitingEvent;
-  /** A job reached a terminal status (emitted by the process that wrote it). */
+  /** A job's call attempt ended: terminal, or back in line for a retry (emitted by the process that wrote it). */
   'job:ended': JobEndedEvent;
   /** A job's slot was freed and handed to the next waiting jobs, if any. */
   'slot:released': SlotReleasedEvent;

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
+import type { ReleaseResult } from '../../src/limiter/slot-limiter.js';
 import type { JobTransition, TransitionResult } from '../../src/store/job-store.js';
 import { isTerminal } from '../../src/store/job-transitions.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
@@ -32,27 +34,47 @@ describe('the end of a call placed by this process', () => {
   let fx: QueueFixture | undefined;
   afterEach(async () => fx?.close());
 
-  it('frees its slot before the end is written: the next call starts while the write waits', async () => {
+  it('frees its slot while the end is written, and hands it on only once the end is written', async () => {
     const dialer = new RecordingDialer({ durationMs: 'manual' });
     const db = sqliteDb();
     const store = new HeldEndsStore({ db });
-    fx = await startQueue(dialer, { db, store });
+    const limiter = new MemorySlotLimiter();
+    const releases: Promise<ReleaseResult>[] = [];
+    const release = limiter.release.bind(limiter);
+    limiter.release = (...args) => {
+      const answer = release(...args);
+      releases.push(answer);
+      return answer;
+    };
+    fx = await startQueue(dialer, { db, store, limiter });
+    const order: string[] = [];
+    fx.queue.on('job:ended', (e) => order.push(`ended ${e.jobId}`));
+    fx.queue.on('slot:released', (e) => order.push(`released ${e.jobId}`));
+    fx.queue.on('job:dialing', (e) => order.push(`dialing ${e.jobId}`));
     const run = await fx.queue.startRun({ businessId: 'e', concurrency: 1, leads: leads(2) });
     await eventually(() => dialer.calls.length === 1);
     const first = dialer.calls[0]!;
     const ending = dialer.end(first.callId);
-    await eventually(() => dialer.calls.length === 2);
-    // The first job's end is not written yet, and the limit held: one call live at a time.
-    expect(store.held).toBe(1);
-    expect((await fx.queue.listJobs(run.runId, { status: 'dialing' })).map((j) => j.jobId)).toContain(
-      first.jobId,
-    );
-    expect(dialer.maxConcurrent('e')).toBe(1);
+    // The limiter freed the slot (and promoted the second job) while the end's write is held...
+    await eventually(() => store.held === 1 && releases.length === 1);
+    expect((await releases[0]!).promoted).toHaveLength(1);
+    // ...but nothing reads more live calls than the limit: the next claim waits for the end.
+    expect((await fx.queue.getRun(run.runId)).active).toBe(1);
+    expect(dialer.calls).toHaveLength(1);
     store.release();
     await ending;
+    await eventually(() => dialer.calls.length === 2);
     await dialer.end(dialer.calls[1]!.callId);
     const done = await fx.queue.waitForRun(run.runId, { timeoutMs: 5000 });
     expect(done.counts.completed).toBe(2);
+    expect(dialer.maxConcurrent('e')).toBe(1);
+    const second = dialer.calls[1]!.jobId;
+    expect(order.slice(0, 4)).toEqual([
+      `dialing ${first.jobId}`,
+      `ended ${first.jobId}`,
+      `released ${first.jobId}`,
+      `dialing ${second}`,
+    ]);
     await db.destroy();
   });
 
