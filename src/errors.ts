@@ -1,6 +1,7 @@
 /** Stable machine-readable codes of the errors this library throws. */
 export type OutboundQueueErrorCode =
   | 'VALIDATION'
+  | 'IDEMPOTENCY_CONFLICT'
   | 'NOT_FOUND'
   | 'WEBHOOK_SIGNATURE'
   | 'DIAL_FAILED'
@@ -57,6 +58,26 @@ export class ValidationError extends OutboundQueueError {
     super('VALIDATION', `Invalid input: ${head}${more}`);
     this.issues = issues;
     this.issueCount = issueCount;
+  }
+}
+
+/**
+ * `startRun` was given a `runId` that names an existing run started with a different input
+ * (business, concurrency, leads or policy). Nothing was written. Answer it with HTTP 409.
+ */
+export class IdempotencyConflictError extends OutboundQueueError {
+  /** The run id that was reused. */
+  readonly runId: string;
+
+  /**
+   * @param runId - the run id that names a run with another input
+   */
+  constructor(runId: string) {
+    super(
+      'IDEMPOTENCY_CONFLICT',
+      `run ${runId} exists with a different input; use a new runId for a new run`,
+    );
+    this.runId = runId;
   }
 }
 

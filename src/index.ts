@@ -11,6 +11,7 @@ export type { DialFailureKind, OutboundQueueErrorCode, ValidationIssue } from '.
 export {
   ClosedError,
   DialError,
+  IdempotencyConflictError,
   InvalidStateError,
   NotFoundError,
   OutboundQueueError,
@@ -53,6 +54,7 @@ export type {
   NewJob,
   NewRun,
   QueuedJobRef,
+  RunQuery,
   RunRecord,
   TransitionResult,
 } from './store/job-store.js';
@@ -64,10 +66,12 @@ export type {
   JobStatus,
   LeadInput,
   ListJobsOptions,
+  ListRunsOptions,
   RunStatus,
   RunSummary,
   StartRunInput,
+  StartRunResult,
   StopOptions,
   WaitForRunOptions,
 } from './types.js';
-export { JOB_STATUSES, LIVE_JOB_STATUSES, TERMINAL_JOB_STATUSES } from './types.js';
+export { JOB_STATUSES, LIVE_JOB_STATUSES, RUN_STATUSES, TERMINAL_JOB_STATUSES } from './types.js';

@@ -41,6 +41,9 @@ export const LIVE_JOB_STATUSES: readonly JobStatus[] = ['dialing', 'ringing', 'i
 /** Status of a run. `stopped` and `completed` are final. */
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed';
 
+/** Every run status. */
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'paused', 'stopped', 'completed'];
+
 /** Free-form data kept with a job and handed to the dialer (must be JSON-serialisable). */
 export type JobMetadata = Record<string, unknown>;
 
@@ -66,8 +69,20 @@ export interface StartRunInput {
   leads: readonly LeadInput[];
   /** Default caller id for the run's leads. */
   from?: string;
-  /** Idempotency key: starting a run with an id that exists returns that run and writes nothing. */
+  /**
+   * Idempotency key: starting a run again with the same id and the same input returns that run
+   * (`created: false`) and writes nothing; the same id with a different input is refused with an
+   * `IdempotencyConflictError`.
+   */
   runId?: string;
+  /** Accept two leads with the same `to` number in this run (default false: a `ValidationError`). */
+  allowDuplicateNumbers?: boolean;
+}
+
+/** What {@link OutboundQueue.startRun} resolves to: the run's summary, and whether this call created it. */
+export interface StartRunResult extends RunSummary {
+  /** True when this call wrote the run; false when `runId` named a run started with the same input. */
+  created: boolean;
 }
 
 /** A run's state and its jobs counted per status. */
@@ -170,6 +185,18 @@ export interface ListJobsOptions {
   /** Page size, 1 to 1000 (default 100). */
   limit?: number;
   /** Cursor: the `jobId` of the last job of the previous page. */
+  after?: string;
+}
+
+/** Options of {@link OutboundQueue.listRuns}. */
+export interface ListRunsOptions {
+  /** Only runs of this business. */
+  businessId?: string;
+  /** Only runs in this status (or these statuses). */
+  status?: RunStatus | readonly RunStatus[];
+  /** Page size, 1 to 1000 (default 100). */
+  limit?: number;
+  /** Cursor: the `runId` of the last run of the previous page. */
   after?: string;
 }
 

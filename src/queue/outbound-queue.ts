@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dialer } from '../dialer/dialer.js';
-import { ClosedError, InvalidStateError, NotFoundError, TimeoutError, ValidationError } from '../errors.js';
+import { ClosedError, InvalidStateError, TimeoutError, ValidationError } from '../errors.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { JobStore, RunRecord } from '../store/job-store.js';
 import {
   type CallEvent,
-  JOB_STATUSES,
   type Job,
   type ListJobsOptions,
+  type ListRunsOptions,
   type RunStatus,
   type RunSummary,
   type StartRunInput,
+  type StartRunResult,
   type StopOptions,
   TERMINAL_JOB_STATUSES,
   type WaitForRunOptions,
@@ -21,9 +22,9 @@ import { Dispatcher } from './dispatcher.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import { Reconciler } from './reconciler.js';
-import { jobsOfRun, runSummary } from './run-records.js';
+import { RunQueries } from './run-queries.js';
 import { RunSupervisor } from './run-supervisor.js';
-import { validateRunInput } from './validate-run-input.js';
+import { startRunFromInput } from './start-run.js';
 
 /** Options of {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
@@ -79,6 +80,7 @@ export class OutboundQueue {
   private readonly dispatcher: Dispatcher;
   private readonly reconciler: Reconciler;
   private readonly runs: RunSupervisor;
+  private readonly reads: RunQueries;
   private started = false;
   private closed = false;
   private tickTimer: NodeJS.Timeout | undefined;
@@ -118,6 +120,7 @@ export class OutboundQueue {
       runBlocked: (runId, error) => this.runs.block(runId, error),
     });
     this.runs = new RunSupervisor(this.ctx, this.dispatcher);
+    this.reads = new RunQueries(this.ctx.store);
     this.reconciler = new Reconciler(
       this.ctx,
       this.dispatcher,
@@ -152,39 +155,19 @@ export class OutboundQueue {
 
   /**
    * Starts a run: validates every lead, then writes the run and one job per lead at once.
+   * Idempotent on `runId`: the same id with the same input resolves to the run already written
+   * (`created: false`) and writes nothing.
    * @param input - the business, its concurrency limit and the leads
-   * @returns the run's summary (the existing run when `runId` was used before)
-   * @throws {@link ValidationError} naming each bad row; nothing is written then
+   * @returns the run's summary, and whether this call created it
+   * @throws {@link ValidationError} naming each bad row (bad number, duplicate `leadId` or `to`,
+   *   bad concurrency, empty list); nothing is written then
+   * @throws {@link IdempotencyConflictError} when `runId` names a run started with another input
    */
-  async startRun(input: StartRunInput): Promise<RunSummary> {
+  async startRun(input: StartRunInput): Promise<StartRunResult> {
     this.assertOpen();
-    validateRunInput(input);
-    const { ctx } = this;
-    const now = ctx.now();
-    const runId = input.runId ?? ctx.newId();
-    const base = ctx.newId().replace(/-/g, '').slice(0, 16);
-    const { run, created } = await ctx.store.createRun(
-      {
-        runId,
-        businessId: input.businessId,
-        concurrency: input.concurrency,
-        total: input.leads.length,
-        from: input.from,
-        ownerId: this.started ? ctx.processId : undefined,
-        ownerExpiresAt: this.started ? now + ctx.leaseMs : undefined,
-        createdAt: now,
-      },
-      jobsOfRun(input, base),
-    );
-    if (!created && run.businessId !== input.businessId) {
-      throw new ValidationError([{ field: 'runId', message: `run ${runId} exists for another business` }]);
-    }
-    ctx.logger.info(
-      { run_id: runId, business_id: run.businessId, total: run.total, created },
-      'OUTBOUND_RUN_STARTED',
-    );
+    const { run, created } = await startRunFromInput(this.ctx, input, this.started);
     if (created && this.started) this.runs.feed(run);
-    return this.summarize(run);
+    return { ...(await this.reads.summarize(run)), created };
   }
 
   /**
@@ -192,29 +175,34 @@ export class OutboundQueue {
    * @throws {@link NotFoundError} for an unknown run
    */
   async getRun(runId: string): Promise<RunSummary> {
-    return this.summarize(await this.requireRun(runId));
+    return this.reads.summarize(await this.reads.requireRun(runId));
+  }
+
+  /**
+   * Pages through runs, newest first, each with its counts per job status.
+   * @param options - business and status filters, page size (1 to 1000, default 100) and the
+   *   cursor (`after`: the `runId` of the last run of the previous page)
+   * @throws {@link ValidationError} for a bad page size, status or cursor
+   */
+  async listRuns(options: ListRunsOptions = {}): Promise<RunSummary[]> {
+    return this.reads.listRuns(options);
   }
 
   /**
    * Pages through a run's jobs in lead order.
    * @param options - status filter, page size (1 to 1000) and the cursor (`after`: last job id seen)
+   * @throws {@link NotFoundError} for an unknown run
    */
   async listJobs(runId: string, options: ListJobsOptions = {}): Promise<Job[]> {
-    const limit = options.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 1000' }]);
-    }
-    const statuses =
-      options.status === undefined
-        ? []
-        : typeof options.status === 'string'
-          ? [options.status]
-          : options.status;
-    const bad = statuses.filter((s) => !JOB_STATUSES.includes(s));
-    if (bad.length > 0)
-      throw new ValidationError([{ field: 'status', message: `unknown status ${bad.join(', ')}` }]);
-    await this.requireRun(runId);
-    return this.ctx.store.listJobs(runId, { ...options, limit });
+    return this.reads.listJobs(runId, options);
+  }
+
+  /**
+   * Reads one job.
+   * @throws {@link NotFoundError} for an unknown job
+   */
+  async getJob(jobId: string): Promise<Job> {
+    return this.reads.getJob(jobId);
   }
 
   /**
@@ -233,10 +221,10 @@ export class OutboundQueue {
    */
   async resume(runId: string): Promise<RunSummary> {
     await this.changeStatus(runId, ['paused'], 'running');
-    const run = await this.requireRun(runId);
+    const run = await this.reads.requireRun(runId);
     if (this.started && (run.ownerId === undefined || run.ownerId === this.ctx.processId))
       this.runs.feed(run);
-    return this.summarize(run);
+    return this.reads.summarize(run);
   }
 
   /**
@@ -253,7 +241,7 @@ export class OutboundQueue {
     let changed: boolean;
     let canceled: number;
     try {
-      run = await this.requireRun(runId);
+      run = await this.reads.requireRun(runId);
       changed = await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
       await this.runs.unfeed(runId);
       canceled = await store.cancelQueuedJobs(runId, now());
@@ -365,16 +353,6 @@ export class OutboundQueue {
     if (this.closed) throw new ClosedError();
   }
 
-  private async requireRun(runId: string): Promise<RunRecord> {
-    const run = await this.ctx.store.getRun(runId);
-    if (!run) throw new NotFoundError(`run ${runId}`);
-    return run;
-  }
-
-  private async summarize(run: RunRecord): Promise<RunSummary> {
-    return runSummary(run, await this.ctx.store.countJobs(run.runId));
-  }
-
   private async changeStatus(runId: string, from: RunStatus[], to: RunStatus): Promise<void> {
     if (await this.ctx.store.setRunStatus(runId, from, to, this.ctx.now())) {
       this.ctx.logger.info(
@@ -384,7 +362,7 @@ export class OutboundQueue {
       this.runs.notify(runId);
       return;
     }
-    const run = await this.requireRun(runId);
+    const run = await this.reads.requireRun(runId);
     if (run.status !== to)
       throw new InvalidStateError(`run ${runId} is ${run.status}; it cannot become ${to}`);
   }

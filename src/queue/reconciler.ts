@@ -94,7 +94,7 @@ export class Reconciler {
 
   /** A slot whose holder stopped renewing it: find out from the database what became of its job. */
   private async resolveExpired(key: string, jobId: string): Promise<void> {
-    const job = await this.ctx.store.getJob(jobId);
+    const job = await this.ctx.store.getJobRoute(jobId);
     this.ctx.logger.warn({ business_id: key, job_id: jobId, status: job?.status }, 'OUTBOUND_SLOT_EXPIRED');
     if (!job || isTerminal(job.status)) {
       await this.dispatcher.releaseSlot(key, jobId);

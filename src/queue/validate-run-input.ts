@@ -56,6 +56,8 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
   }
   if (run.runId !== undefined && !isId(run.runId))
     add({ field: 'runId', message: 'must be a non-empty string of at most 255 characters' });
+  if (run.allowDuplicateNumbers !== undefined && typeof run.allowDuplicateNumbers !== 'boolean')
+    add({ field: 'allowDuplicateNumbers', message: 'must be a boolean' });
   if (run.from !== undefined && !isE164(run.from))
     add({ field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(run.from)})` });
   const leads = run.leads;
@@ -65,14 +67,26 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
     add({ field: 'leads', message: 'must not be empty' });
   } else {
     const seen = new Map<string, number>();
+    const allowDuplicates = run.allowDuplicateNumbers === true;
+    const numbers = new Map<string, number>();
     leads.forEach((lead: unknown, row: number) => {
       if (typeof lead !== 'object' || lead === null) {
         add({ row, field: 'lead', message: 'must be an object' });
         return;
       }
       const l = lead as Record<string, unknown>;
-      if (!isE164(l.to))
+      if (!isE164(l.to)) {
         add({ row, field: 'to', message: `is not an E.164 phone number (got ${JSON.stringify(l.to)})` });
+      } else if (!allowDuplicates) {
+        const first = numbers.get(l.to);
+        if (first === undefined) numbers.set(l.to, row);
+        else
+          add({
+            row,
+            field: 'to',
+            message: `duplicates row ${first} (${l.to}); set allowDuplicateNumbers to call a number twice in one run`,
+          });
+      }
       if (l.from !== undefined && !isE164(l.from))
         add({ row, field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(l.from)})` });
       if (l.leadId !== undefined) {

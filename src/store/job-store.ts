@@ -23,6 +23,8 @@ export interface RunRecord {
   createdAt: number;
   /** When the run became `stopped` or `completed` (epoch ms); absent before. */
   finishedAt?: number;
+  /** Digest of the `startRun` input (see `NewRun.inputDigest`); absent for runs written before it was kept. */
+  inputDigest?: string;
 }
 
 /** A run to create. */
@@ -43,6 +45,20 @@ export interface NewRun {
   ownerExpiresAt?: number;
   /** Creation time (epoch ms), also written as each job's creation time. */
   createdAt: number;
+  /** Digest of the whole `startRun` input: a replay with the same `runId` must present the same one. */
+  inputDigest?: string;
+}
+
+/** What {@link JobStore.listRuns} reads. */
+export interface RunQuery {
+  /** Only runs of this business. */
+  businessId?: string;
+  /** Only runs in one of these statuses (empty or absent: any). */
+  statuses?: readonly RunStatus[];
+  /** Page size. */
+  limit: number;
+  /** Cursor: the run after which the page starts (newest first). */
+  after?: string;
 }
 
 /** A job to create; `seq` orders the jobs of a run. */
@@ -156,8 +172,17 @@ export interface JobStore {
   countJobs(runId: string): Promise<Partial<Record<JobStatus, number>>>;
   /** Pages through a run's jobs in order. */
   listJobs(runId: string, options: ListJobsOptions): Promise<Job[]>;
+  /**
+   * Pages through runs, newest first (by creation time, then id).
+   * @returns the page; empty when `after` names no run
+   */
+  listRuns(query: RunQuery): Promise<RunRecord[]>;
+  /** Counts the jobs of each of `runIds` per status, in one read. */
+  countJobsByRun(runIds: readonly string[]): Promise<Map<string, Partial<Record<JobStatus, number>>>>;
+  /** Reads one job as the public API shows it. */
+  getJob(jobId: string): Promise<Job | undefined>;
   /** Reads one job's routing fields. */
-  getJob(jobId: string): Promise<JobRoute | undefined>;
+  getJobRoute(jobId: string): Promise<JobRoute | undefined>;
   /**
    * The next queued jobs of a run after `afterSeq` that may be dialed at `now`, in order.
    * Empty when the run is not `running`.

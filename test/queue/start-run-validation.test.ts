@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { IdempotencyConflictError, ValidationError } from '../../src/errors.js';
 import type { StartRunInput } from '../../src/types.js';
 import { leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
@@ -65,26 +65,70 @@ describe('startRun validation (guarantee 7)', () => {
     expect(error.issues).toEqual([expect.objectContaining({ row: 4321, field: 'to' })]);
   });
 
-  it('is idempotent on runId: same id, same run, no duplicate jobs', async () => {
+  it('rejects two leads with the same number, naming both rows, unless allowed', async () => {
+    const input = {
+      businessId: 'v',
+      concurrency: 2,
+      leads: [{ to: '+14155550101' }, { to: '+14155550102' }, { to: '+14155550101' }],
+    };
+    const error = await rejected(input);
+    expect(error.issues).toEqual([expect.objectContaining({ row: 2, field: 'to' })]);
+    expect(error.issues[0]?.message).toContain('duplicates row 0');
+    await rejected({ ...input, allowDuplicateNumbers: 'yes' });
+    const run = await fx!.queue.startRun({ ...input, allowDuplicateNumbers: true });
+    expect(run.total).toBe(3);
+  });
+});
+
+describe('startRun idempotency on runId', () => {
+  let fx: QueueFixture | undefined;
+  afterEach(async () => {
+    await fx?.close();
+    fx = undefined;
+  });
+
+  const input = (patch: Partial<StartRunInput> = {}): StartRunInput => ({
+    businessId: 'i',
+    concurrency: 1,
+    leads: leads(3),
+    runId: 'client-key-1',
+    ...patch,
+  });
+
+  it('same id and same input: the same run, created false, no duplicate jobs', async () => {
     fx = await startQueue(new RecordingDialer({ durationMs: 5 }));
-    const first = await fx.queue.startRun({
-      businessId: 'i',
-      concurrency: 1,
-      leads: leads(3),
-      runId: 'client-key-1',
-    });
-    const again = await fx.queue.startRun({
-      businessId: 'i',
-      concurrency: 1,
-      leads: leads(3),
-      runId: 'client-key-1',
-    });
-    expect(again.runId).toBe(first.runId);
-    expect(again.total).toBe(3);
+    const first = await fx.queue.startRun(input());
+    expect(first.created).toBe(true);
+    // The same data with its keys in another order is the same input.
+    const reordered = input().leads.map(({ metadata, leadId, to }) => ({ metadata, leadId, to }));
+    const again = await fx.queue.startRun({ ...input(), leads: reordered });
+    expect(again).toMatchObject({ runId: first.runId, created: false, total: 3 });
     const jobs = await fx.db.selectFrom('oq_jobs').select('id').execute();
     expect(jobs).toHaveLength(3);
-    await expect(
-      fx.queue.startRun({ businessId: 'other', concurrency: 1, leads: leads(1), runId: 'client-key-1' }),
-    ).rejects.toThrow(ValidationError);
+  });
+
+  it.each([
+    ['another business', { businessId: 'other' }],
+    ['another concurrency', { concurrency: 2 }],
+    ['other leads', { leads: leads(3, 100) }],
+    ['one lead more', { leads: leads(4) }],
+    ['other metadata', { leads: leads(3).map((l, i) => (i === 1 ? { ...l, metadata: { n: 'x' } } : l)) }],
+    ['another caller id', { from: '+14155550100' }],
+  ])('same id with %s: IdempotencyConflictError, nothing written', async (_name, patch) => {
+    fx = await startQueue(new RecordingDialer({ durationMs: 5 }));
+    await fx.queue.startRun(input());
+    const error = await fx.queue.startRun(input(patch)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdempotencyConflictError);
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', runId: 'client-key-1' });
+    expect(await fx.db.selectFrom('oq_jobs').select('id').execute()).toHaveLength(3);
+    expect(await fx.db.selectFrom('oq_runs').select('id').execute()).toHaveLength(1);
+  });
+
+  it('a run written before digests were kept is compared by its record', async () => {
+    fx = await startQueue(new RecordingDialer({ durationMs: 5 }));
+    await fx.queue.startRun(input());
+    await fx.db.updateTable('oq_runs').set({ input_digest: null }).execute();
+    expect((await fx.queue.startRun(input())).created).toBe(false);
+    await expect(fx.queue.startRun(input({ concurrency: 2 }))).rejects.toThrow(IdempotencyConflictError);
   });
 });

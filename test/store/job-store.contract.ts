@@ -256,6 +256,38 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect((await store.endedJobIds(ids)).sort()).toEqual([jobs[0]!.jobId, 'gone'].sort());
     });
 
+    it('lists runs newest first, by business and status, paged by run id', async () => {
+      const { store } = setup();
+      const runs = [
+        { runId: 'l-a1', businessId: 'la', createdAt: 10 },
+        { runId: 'l-b1', businessId: 'lb', createdAt: 20 },
+        { runId: 'l-a2', businessId: 'la', createdAt: 30 },
+        { runId: 'l-a3', businessId: 'la', createdAt: 30 },
+      ];
+      for (const run of runs) {
+        await store.createRun(
+          { ...run, concurrency: 1, total: 2, inputDigest: `d-${run.runId}` },
+          newJobs(2),
+        );
+      }
+      await store.setRunStatus('l-a1', ['running'], 'stopped', 40);
+      const ids = (page: { runId: string }[]) => page.map((r) => r.runId);
+      expect(ids(await store.listRuns({ limit: 10 }))).toEqual(['l-a3', 'l-a2', 'l-b1', 'l-a1']);
+      const first = await store.listRuns({ businessId: 'la', limit: 2 });
+      expect(ids(first)).toEqual(['l-a3', 'l-a2']);
+      expect(first[0]?.inputDigest).toBe('d-l-a3');
+      expect(ids(await store.listRuns({ businessId: 'la', limit: 2, after: 'l-a2' }))).toEqual(['l-a1']);
+      expect(ids(await store.listRuns({ statuses: ['stopped'], limit: 10 }))).toEqual(['l-a1']);
+      expect(ids(await store.listRuns({ limit: 10, after: 'no-such-run' }))).toEqual([]);
+      const counts = await store.countJobsByRun(['l-a1', 'l-b1', 'no-such-run']);
+      expect(counts.get('l-b1')).toEqual({ queued: 2 });
+      expect(counts.get('l-a1')).toEqual({ queued: 2 });
+      expect(counts.has('no-such-run')).toBe(false);
+      const [job] = await store.listJobs('l-b1', { limit: 1 });
+      expect(await store.getJob(job!.jobId)).toEqual(job);
+      expect(await store.getJob('no-such-job')).toBeUndefined();
+    });
+
     it('writes a 100,000-lead run in batches', async () => {
       const { store } = setup();
       function* many(): Generator<NewJob> {

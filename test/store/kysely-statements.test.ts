@@ -92,7 +92,7 @@ function hotStatementColumns(name: string, db: () => Kysely<any>) {
         ),
       ).toMatchObject({ jobId, runId, status: 'ringing', callId: 'CA1', lockToken: 'tok', updatedAt: 3 });
       await store.touchJob(jobId, 4);
-      expect((await store.getJob(jobId))?.updatedAt).toBe(4);
+      expect((await store.getJobRoute(jobId))?.updatedAt).toBe(4);
       const ended = await store.transition(
         { jobId, callId: 'CA2', status: 'completed', errorCode: 'E1', errorMessage: 'm', durationSec: 42 },
         5,

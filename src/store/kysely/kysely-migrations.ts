@@ -100,6 +100,25 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
         await db.schema.dropIndex(`${t.jobs}_call_id`).ifExists().execute();
       },
     },
+    '0005_run_digest_and_listing': {
+      // The digest tells a replay of startRun from a conflicting reuse of its runId; the indexes
+      // page runs newest first, over all businesses or one.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable(t.runs).addColumn('input_digest', 'varchar(80)').execute();
+        await db.schema
+          .createIndex(`${t.runs}_created`)
+          .ifNotExists()
+          .on(t.runs)
+          .columns(['created_at', 'id'])
+          .execute();
+        await db.schema
+          .createIndex(`${t.runs}_business_created`)
+          .ifNotExists()
+          .on(t.runs)
+          .columns(['business_id', 'created_at', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

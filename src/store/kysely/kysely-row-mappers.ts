@@ -33,6 +33,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     ownerExpiresAt: optionalNumber(row.owner_expires_at),
     createdAt: toNumber(row.created_at),
     finishedAt: optionalNumber(row.finished_at),
+    inputDigest: optional(row.input_digest ?? null),
   };
 }
 

@@ -32,6 +32,7 @@ export async function writeRun(
         owner_expires_at: run.ownerExpiresAt ?? null,
         created_at: run.createdAt,
         updated_at: run.createdAt,
+        input_digest: run.inputDigest ?? null,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();

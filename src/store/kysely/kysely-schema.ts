@@ -45,6 +45,7 @@ export interface RunRow {
   created_at: number | string;
   updated_at: number | string;
   finished_at: number | string | null;
+  input_digest: string | null;
 }
 
 /** A row of the jobs table as the driver returns it. */

@@ -25,6 +25,7 @@ import type {
   NewJob,
   NewRun,
   QueuedJobRef,
+  RunQuery,
   RunRecord,
   TransitionResult,
 } from '../job-store.js';
@@ -34,6 +35,7 @@ import { HotStatements } from './kysely-hot-statements.js';
 import { migrateStore } from './kysely-migrations.js';
 import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
 import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
+import { countJobsByRun, listRuns } from './kysely-run-listing.js';
 import { writeRun } from './kysely-run-writer.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
 import { WriteBatcher } from './kysely-write-batcher.js';
@@ -165,7 +167,22 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => toJob(row as JobRow));
   }
 
-  async getJob(jobId: string): Promise<JobRoute | undefined> {
+  async listRuns(query: RunQuery): Promise<RunRecord[]> {
+    return this.serialized(() => listRuns(this.db, this.t, query));
+  }
+
+  async countJobsByRun(runIds: readonly string[]): Promise<Map<string, Partial<Record<JobStatus, number>>>> {
+    return this.serialized(() => countJobsByRun(this.db, this.t, runIds));
+  }
+
+  async getJob(jobId: string): Promise<Job | undefined> {
+    const row = await this.serialized(() =>
+      this.db.selectFrom(this.t.jobs).selectAll().where('id', '=', jobId).executeTakeFirst(),
+    );
+    return row ? toJob(row as JobRow) : undefined;
+  }
+
+  async getJobRoute(jobId: string): Promise<JobRoute | undefined> {
     const row = await this.serialized(() =>
       this.db.selectFrom(this.t.jobs).select(JOB_ROUTE_COLUMNS).where('id', '=', jobId).executeTakeFirst(),
     );
