@@ -6,6 +6,9 @@
  * leads, one number is refused by the provider (permanent failure), one is busy, and one meets
  * a 503 on its first attempt (transient: retried later). The provider allows 2 new calls a
  * second, and `dialsPerSecond` keeps the queue under that.
+ *
+ * It imports the package by name, which resolves to the build in dist/: `npm install` makes it,
+ * `npm run build` remakes it after a change to src/.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +20,8 @@ import {
   OutboundQueue,
   ValidationError,
   WebhookSignatureError,
-} from '../../src/index.js';
-import { KyselyStore } from '../../src/kysely.js';
+} from 'outbound-queue';
+import { KyselyStore } from 'outbound-queue/kysely';
 import { startFakeVoiceApi } from './fake-voice-api.js';
 import { VoiceApiDialer } from './voice-api-dialer.js';
 

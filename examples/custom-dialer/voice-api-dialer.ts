@@ -13,7 +13,7 @@ import {
   type DialRequest,
   type DialResult,
   WebhookSignatureError,
-} from '../../src/index.js';
+} from 'outbound-queue';
 
 export interface VoiceApiDialerOptions {
   baseUrl: string;

@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import { cacheStatements } from '../../src/kysely.js';
+import { cacheStatements } from 'outbound-queue/kysely';
 
 /**
  * Opens the demo's database: a PostgreSQL URL, or else a SQLite file path.

@@ -1,15 +1,16 @@
 /**
  * `npm run demo`: the seed scenario on embedded defaults. One business, 7 leads, concurrency 3,
  * SQLite file + MemorySlotLimiter + SimulatedDialer; prints the OUTBOUND_* lines, a live progress
- * bar and a summary table.
+ * bar and a summary table. Exits 1 unless the run completed within its concurrency.
+ * It runs on the build in dist/, made first when it is missing or older than src/.
  *
  *   npm run demo -- --leads 20 --concurrency 5
  *   npm run demo -- --redis redis://127.0.0.1:6379 --db postgres://user@127.0.0.1/db
  */
 import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MemorySlotLimiter, OutboundQueue, SimulatedDialer, type SlotLimiter } from '../../src/index.js';
-import { KyselyStore } from '../../src/kysely.js';
+import { MemorySlotLimiter, OutboundQueue, SimulatedDialer, type SlotLimiter } from 'outbound-queue';
+import { KyselyStore } from 'outbound-queue/kysely';
 import { openDatabase } from './demo-database.js';
 import { ProgressView } from './progress-view.js';
 
@@ -43,7 +44,7 @@ let limiter: SlotLimiter = new MemorySlotLimiter();
 let closeRedis = async () => {};
 if (args.redis) {
   const { Redis } = await import('ioredis');
-  const { RedisSlotLimiter } = await import('../../src/redis.js');
+  const { RedisSlotLimiter } = await import('outbound-queue/redis');
   const redis = new Redis(args.redis);
   limiter = new RedisSlotLimiter({ redis, prefix: 'oq-demo' });
   closeRedis = async () => void (await redis.quit());
@@ -52,7 +53,7 @@ if (args.redis) {
 const dialer = new SimulatedDialer({ durationMs: [Number(args['min-ms']), Number(args['max-ms'])] });
 const queue = new OutboundQueue({ store: new KyselyStore({ db }), limiter, dialer, logger: view.logger });
 queue.on('job:dialing', (e) => view.dialing(e.jobId));
-queue.on('job:ended', (e) => view.ended(e.jobId, e.status));
+queue.on('job:ended', (e) => view.ended(e.jobId, e.status, e.final !== false));
 queue.on('error', (err) => view.logger.error({ err: err.message }, 'OUTBOUND_ERROR'));
 
 await queue.migrate();

@@ -1,4 +1,4 @@
-import type { JobStatus, Logger } from '../../src/index.js';
+import type { JobStatus, Logger } from 'outbound-queue';
 
 const BAR_WIDTH = 28;
 
@@ -33,10 +33,16 @@ export class ProgressView {
     this.draw();
   }
 
-  ended(_jobId: string, status: JobStatus): void {
+  /**
+   * A call ended. `final` is false when the job goes back to the line for a retry: it frees its
+   * slot but is not done, and its next attempt is counted when it ends.
+   */
+  ended(_jobId: string, status: JobStatus, final: boolean): void {
     this.active -= 1;
-    this.done += 1;
-    this.outcomes.set(status, (this.outcomes.get(status) ?? 0) + 1);
+    if (final) {
+      this.done += 1;
+      this.outcomes.set(status, (this.outcomes.get(status) ?? 0) + 1);
+    }
     this.draw();
   }
 

@@ -2,19 +2,12 @@
  * The shared backends of every process in this example: one PostgreSQL (DATABASE_URL) and one
  * Redis (REDIS_URL). Every process must use the same database, table prefix and Redis prefix.
  */
-import { register } from 'node:module';
 import { Redis } from 'ioredis';
 import { Kysely, PostgresDialect } from 'kysely';
+import type { Logger, SlotLimiter } from 'outbound-queue';
+import { KyselyStore } from 'outbound-queue/kysely';
+import { RedisSlotLimiter } from 'outbound-queue/redis';
 import pg from 'pg';
-import type { Logger, SlotLimiter } from '../../src/index.js';
-import { KyselyStore } from '../../src/kysely.js';
-
-// Run from the repository's TypeScript sources, the limiter's .lua scripts must be loaded as text
-// (the published package has them bundled). This hook does that; it must be registered before
-// src/redis.js is imported, hence the dynamic import below. An installed app simply writes:
-//   import { RedisSlotLimiter } from 'outbound-queue/redis';
-register('../../scripts/lua-loader-hooks.mjs', import.meta.url);
-const { RedisSlotLimiter } = await import('../../src/redis.js');
 
 export interface Backends {
   store: KyselyStore;

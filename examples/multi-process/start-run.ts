@@ -6,7 +6,7 @@
  *   npx tsx examples/multi-process/start-run.ts --leads 30 --stop-after 5
  */
 import { parseArgs } from 'node:util';
-import { DialError, type Dialer, OutboundQueue, TERMINAL_JOB_STATUSES } from '../../src/index.js';
+import { DialError, type Dialer, OutboundQueue, TERMINAL_JOB_STATUSES } from 'outbound-queue';
 import { lineLogger, openBackends } from './backends.js';
 
 const { values: args } = parseArgs({

@@ -3,7 +3,7 @@
  * its own: `npx tsx examples/multi-process/worker.ts`. Stops cleanly on SIGINT or SIGTERM; its
  * runs are then adopted by the other workers.
  */
-import { OutboundQueue, SimulatedDialer } from '../../src/index.js';
+import { OutboundQueue, SimulatedDialer } from 'outbound-queue';
 import { lineLogger, openBackends } from './backends.js';
 
 const name = `worker ${process.env.WORKER_ID ?? '?'} pid ${process.pid}`;
@@ -24,6 +24,15 @@ const queue = new OutboundQueue({
 queue.on('error', (err) => logger.warn({ err: err.message }, 'OUTBOUND_ERROR_EVENT'));
 // Tells workers.ts who is busy, so that --kill-one-after kills a worker with calls in progress.
 queue.on('job:dialing', () => process.send?.('dialing'));
+// The calls as the events tell them, with the time: merged across workers, these lines show how
+// many calls a business had at once (scripts/check-examples.ts counts them). `job:ended` is
+// emitted before the freed slot is handed on, so the count never runs ahead of the limiter.
+queue.on('job:dialing', (e) =>
+  logger.info({ business_id: e.businessId, job_id: e.jobId, at: Date.now() }, 'JOB_DIALING'),
+);
+queue.on('job:ended', (e) =>
+  logger.info({ business_id: e.businessId, job_id: e.jobId, at: Date.now() }, 'JOB_ENDED'),
+);
 
 await queue.migrate(); // every worker may run it: the migrator takes a lock
 await queue.start();

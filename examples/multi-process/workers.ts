@@ -6,7 +6,9 @@
  *
  * Then start runs from another terminal with start-run.ts. `--kill-one-after 10` SIGKILLs the
  * busiest worker 10 s after start, to watch the others adopt its runs and reclaim its slots.
- * Ctrl-C stops every worker cleanly.
+ * Ctrl-C stops every worker cleanly. Like every example it runs on the build in dist/
+ * (`npm install` makes it, `npm run build` remakes it); `npm run check:examples -- multi-process`
+ * runs all of this on throwaway servers.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

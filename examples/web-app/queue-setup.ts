@@ -13,8 +13,8 @@ import {
   OutboundQueue,
   SimulatedDialer,
   ValidationError,
-} from '../../src/index.js';
-import { KyselyStore } from '../../src/kysely.js';
+} from 'outbound-queue';
+import { KyselyStore } from 'outbound-queue/kysely';
 
 export interface WebApp {
   queue: OutboundQueue;
@@ -90,7 +90,7 @@ export async function createWebApp(env: NodeJS.ProcessEnv = process.env): Promis
   }
 
   // Loaded only when used: the `twilio` package is an optional peer dependency.
-  const { TwilioDialer, createTwilioWebhookHandler } = await import('../../src/twilio.js');
+  const { TwilioDialer, createTwilioWebhookHandler } = await import('outbound-queue/twilio');
   const publicUrl = env.PUBLIC_URL!.replace(/\/$/, '');
   const dialer = new TwilioDialer({
     accountSid: env.TWILIO_ACCOUNT_SID,

@@ -1,22 +1,31 @@
 /**
- * A web app on node:http with outbound-queue: `npx tsx examples/web-app/server.ts`, then open
- * http://localhost:3000. Routes:
+ * A web app on node:http with outbound-queue: `npm run build` once (`npm install` does it), then
+ * `npx tsx examples/web-app/server.ts` and open http://localhost:3000 (`PORT=0` picks a free port).
+ * It imports the package by name, as an installed app does. Routes:
  *
  *   GET  /                          the page: start a run, watch its progress, stop it
- *   POST /runs                      start a run (JSON: { businessId, concurrency, leads, from?, runId? })
+ *   POST /runs                      start a run (JSON: { businessId, concurrency, leads, from?, runId? }):
+ *                                   201 when created, 200 when `runId` named the same run already
+ *   GET  /runs                      runs, newest first (query: businessId, status, limit, after)
  *   GET  /runs/:id                  the run's progress (RunSummary)
  *   POST /runs/:id/stop             stop it (JSON, optional: { hangup: true })
+ *   GET  /runs/:id/jobs             its jobs (query: status, limit, after: a jobId)
+ *   GET  /jobs/:id                  one job, with its attempts
  *   POST /webhooks/twilio/status    Twilio's status callbacks, signature checked (Twilio mode only)
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
+  IdempotencyConflictError,
   InvalidStateError,
+  type JobStatus,
   NotFoundError,
   OutboundQueueError,
+  type RunStatus,
   type StartRunInput,
   ValidationError,
-} from '../../src/index.js';
+} from 'outbound-queue';
 import { createWebApp } from './queue-setup.js';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -84,15 +93,28 @@ function errorStatus(err: unknown): number {
   if (err instanceof HttpError) return err.status;
   if (err instanceof ValidationError) return 400;
   if (err instanceof NotFoundError) return 404;
-  if (err instanceof InvalidStateError) return 409;
+  if (err instanceof InvalidStateError || err instanceof IdempotencyConflictError) return 409;
   return 500;
 }
 
+/** The query of GET /runs; the queue validates the values (a bad `status` is a ValidationError). */
+function listQuery(query: URLSearchParams) {
+  const limit = query.get('limit');
+  if (limit !== null && !/^\d+$/.test(limit)) throw new HttpError(400, 'limit must be a whole number');
+  return {
+    businessId: query.get('businessId') ?? undefined,
+    status: (query.get('status') ?? undefined) as RunStatus | undefined,
+    limit: limit === null ? undefined : Number(limit),
+    after: query.get('after') ?? undefined,
+  };
+}
+
 async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+  const { pathname, searchParams } = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
-  const runPath = /^\/runs\/([^/]+)(\/stop)?$/.exec(pathname);
+  const runPath = /^\/runs\/([^/]+)(\/stop|\/jobs)?$/.exec(pathname);
   const runId = runPath ? decodeURIComponent(runPath[1]!) : undefined;
+  const jobPath = /^\/jobs\/([^/]+)$/.exec(pathname);
 
   if (method === 'GET' && pathname === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -100,10 +122,22 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
   } else if (method === 'POST' && pathname === '/runs') {
     // The queue validates the whole input (numbers, concurrency, duplicates) and names bad rows.
     const run = await app.queue.startRun((await readJson(req)) as unknown as StartRunInput);
-    sendJson(res, 201, run);
+    // Retrying a POST with the same runId is safe: the client gets the existing run, not a copy.
+    sendJson(res, run.created ? 201 : 200, run);
+  } else if (method === 'GET' && pathname === '/runs') {
+    sendJson(res, 200, await app.queue.listRuns(listQuery(searchParams)));
+  } else if (method === 'GET' && jobPath) {
+    sendJson(res, 200, await app.queue.getJob(decodeURIComponent(jobPath[1]!)));
   } else if (method === 'GET' && runId !== undefined && !runPath?.[2]) {
     sendJson(res, 200, await app.queue.getRun(runId));
-  } else if (method === 'POST' && runId !== undefined && runPath?.[2]) {
+  } else if (method === 'GET' && runId !== undefined && runPath?.[2] === '/jobs') {
+    const { status, limit, after } = listQuery(searchParams);
+    sendJson(
+      res,
+      200,
+      await app.queue.listJobs(runId, { status: status as JobStatus | undefined, limit, after }),
+    );
+  } else if (method === 'POST' && runId !== undefined && runPath?.[2] === '/stop') {
     const { hangup } = await readJson(req);
     sendJson(res, 200, await app.queue.stop(runId, { hangup: hangup === true }));
   } else if (method === 'POST' && pathname === '/webhooks/twilio/status') {
@@ -127,8 +161,9 @@ const server = createServer((req, res) => {
   });
 });
 
-const port = Number(process.env.PORT ?? 3000);
-server.listen(port, () => {
+server.listen(Number(process.env.PORT ?? 3000), () => {
+  // The port actually bound: with PORT=0 the system picks a free one (scripts/check-examples.ts).
+  const { port } = server.address() as AddressInfo;
   console.log(`web app on http://localhost:${port} (${app.mode} calls)`);
 });
 
