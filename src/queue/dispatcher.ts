@@ -7,6 +7,7 @@ import { isTerminal } from '../store/job-transitions.js';
 import type { CallEvent } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
 import { classifyDialFailure } from './dial-failure.js';
+import { explainIgnoredEvent } from './ignored-event.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
@@ -362,7 +363,7 @@ export class Dispatcher {
       this.ctx.now(),
     );
     if (!job) {
-      this.ctx.logger.debug({ job_id: event.jobId, status: event.status }, 'OUTBOUND_EVENT_IGNORED');
+      await explainIgnoredEvent(this.ctx, event);
       return false;
     }
     if (isTerminal(job.status)) await this.ended(job, release);

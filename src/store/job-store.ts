@@ -129,7 +129,10 @@ export interface JobTransition {
   jobId: string;
   /** Must equal the job's lock token, unless `callId` equals the job's call id. */
   lockToken?: string;
-  /** The event's provider call id: may stand in for `lockToken`, and is recorded if the job has none yet. */
+  /**
+   * The event's provider call id: may stand in for `lockToken`, and is recorded if the job has none
+   * yet. When the job holds another call id, the change does not apply, whatever the token.
+   */
   callId?: string;
   /** The status to move to; applied only from an earlier live status (`dialing`, `ringing`, `in_progress`). */
   status: JobStatus;

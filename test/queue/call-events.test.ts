@@ -66,6 +66,19 @@ describe('call events (guarantees 6 and 9)', () => {
     ).toBe(true);
   });
 
+  it('ignores an event with the current token that names another call than the one the job holds', async () => {
+    const { base, run, released } = await oneLiveCall();
+    const other = { ...base, callId: 'CA-another-call', status: 'completed' as const };
+    expect((await fx!.queue.handleCallEvent(other)).applied).toBe(false);
+    expect((await fx!.queue.handleCallEvent({ ...other, status: 'in-progress' })).applied).toBe(false);
+    const [job] = await fx!.queue.listJobs(run.runId, { limit: 1 });
+    expect(job).toMatchObject({ status: 'dialing', callId: base.callId });
+    expect(released).toEqual([]);
+    // Reported once per event, as the conflict it is.
+    expect(fx!.logger.named('OUTBOUND_EVENT_CALL_MISMATCH')).toHaveLength(2);
+    expect((await fx!.queue.handleCallEvent({ ...base, status: 'completed' })).applied).toBe(true);
+  });
+
   it('rejects malformed events with a ValidationError', async () => {
     await oneLiveCall();
     await expect(

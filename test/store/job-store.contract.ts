@@ -90,6 +90,10 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(
         await store.transition({ jobId: id, lockToken: 'bad', status: 'ringing' }, 2002),
       ).toBeUndefined();
+      // The current token, but about another call than the one the job holds: nothing changes.
+      expect(
+        await store.transition({ jobId: id, lockToken: 'tok', callId: 'CA2', status: 'completed' }, 2002),
+      ).toBeUndefined();
       expect(
         await store.transition({ jobId: id, lockToken: 'tok', status: 'in_progress' }, 2003),
       ).toMatchObject({

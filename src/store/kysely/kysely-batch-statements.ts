@@ -239,6 +239,8 @@ export class BatchStatements {
       `update ${jobs} set ${set.join(', ')} from ${this.rows(TRANSITION_COLUMNS)} ` +
       `where ${this.matchesRow()} and (case ${jobs}."status" ${ranks} else 99 end) < "v"."rank" ` +
       `and (${jobs}."lock_token" = "v"."lock_token" or ${jobs}."call_id" = "v"."call_id") ` +
+      // An event about another call than the one the job holds changes nothing, token or not.
+      `and ("v"."call_id" is null or ${jobs}."call_id" is null or ${jobs}."call_id" = "v"."call_id") ` +
       `returning ${this.returning(JOB_ROUTE_COLUMNS)}`
     );
   }
