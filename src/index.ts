@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
 export type { DialContext, Dialer, DialRequest, DialResult } from './dialer/dialer.js';
 export type { SimulatedDialerOptions } from './dialer/simulated-dialer.js';
 export { SimulatedDialer } from './dialer/simulated-dialer.js';

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../clock.js';
 import { DialError } from '../errors.js';
 import type { CallEvent, CallStatus } from '../types.js';
 import type { DialContext, Dialer, DialRequest, DialResult } from './dialer.js';
@@ -12,6 +13,8 @@ export interface SimulatedDialerOptions {
   failDial?: (req: DialRequest) => boolean;
   /** Report only the end state, not `initiated`, `ringing` and `in-progress` (fewer writes; for benchmarks). */
   terminalOnly?: boolean;
+  /** Where the calls' timers are set (default the system clock): give the queue's `clock` to simulate. */
+  clock?: Clock;
 }
 
 /**
@@ -25,10 +28,8 @@ export interface SimulatedDialerOptions {
  */
 export class SimulatedDialer implements Dialer {
   private readonly options: SimulatedDialerOptions;
-  private readonly calls = new Map<
-    string,
-    { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void }
-  >();
+  private readonly clock: Clock;
+  private readonly calls = new Map<string, { status: CallStatus; timer?: unknown; hangup?: () => void }>();
   private nextCall = 1;
 
   /**
@@ -36,6 +37,7 @@ export class SimulatedDialer implements Dialer {
    */
   constructor(options: SimulatedDialerOptions = {}) {
     this.options = options;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Calls in progress now. */
@@ -52,7 +54,7 @@ export class SimulatedDialer implements Dialer {
       });
     }
     const callId = `SIM${String(this.nextCall++).padStart(8, '0')}`;
-    const call: { status: CallStatus; timer?: NodeJS.Timeout; hangup?: () => void } = { status: 'initiated' };
+    const call: { status: CallStatus; timer?: unknown; hangup?: () => void } = { status: 'initiated' };
     this.calls.set(callId, call);
     const base = { jobId: req.jobId, lockToken: req.lockToken, callId };
     const report = (status: CallStatus, extra: Partial<CallEvent> = {}) => {
@@ -74,10 +76,10 @@ export class SimulatedDialer implements Dialer {
       }
       const outcome = this.options.outcome?.(req) ?? 'completed';
       call.hangup = () => {
-        clearTimeout(call.timer);
+        this.clock.clearTimeout(call.timer);
         end('completed');
       };
-      call.timer = setTimeout(() => end(outcome), duration);
+      call.timer = this.clock.setTimeout(() => end(outcome), duration);
     });
     return { callId };
   }

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import {
@@ -20,7 +21,12 @@ import type {
 
 /** Options of {@link MemorySlotLimiter}. */
 export interface MemorySlotLimiterOptions {
-  /** Clock in epoch milliseconds (default `Date.now`); tests inject one to control leases. */
+  /**
+   * The clock leases are read from (default `Date.now`): give the queue's `clock` to run both on
+   * one virtual time. Only its `now()` is used (the limiter sets no timers).
+   */
+  clock?: Pick<Clock, 'now'>;
+  /** Clock in epoch milliseconds; `clock.now` wins when both are given. */
   now?: () => number;
   /**
    * Lease given to holders read from the holder source when the operation that found the key
@@ -69,7 +75,8 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @param options - clock, lease for holders read from the holder source, logger
    */
   constructor(options: MemorySlotLimiterOptions = {}) {
-    this.now = options.now ?? Date.now;
+    const { clock } = options;
+    this.now = clock ? () => clock.now() : (options.now ?? Date.now);
     this.holderLeaseMs = checkLeaseMs(options.holderLeaseMs ?? DEFAULT_HOLDER_LEASE_MS);
     this.logger = options.logger ?? silentLogger;
   }

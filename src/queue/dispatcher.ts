@@ -1,3 +1,4 @@
+import { sleep } from '../clock.js';
 import type { DialContext, DialResult } from '../dialer/dialer.js';
 import type { DialError } from '../errors.js';
 import { ValidationError } from '../errors.js';
@@ -55,7 +56,7 @@ export class Dispatcher {
   /** Slots this process holds (job id -> limiter key), renewed by the reconciler. */
   readonly holdings: Map<string, string>;
   /** Feeders waiting for a hand-off. */
-  readonly waiters = new SlotWaiters();
+  readonly waiters: SlotWaiters;
   /** Runs stopped by this process: a claim of theirs is never dialed. */
   readonly stoppedRuns = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -77,6 +78,7 @@ export class Dispatcher {
   ) {
     this.slots = new SlotHandOff(ctx, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
     this.holdings = this.slots.holdings;
+    this.waiters = new SlotWaiters(ctx.clock);
   }
 
   /**
@@ -118,7 +120,7 @@ export class Dispatcher {
         // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
         // up to 100 ms of jitter cannot put one start too many into the provider's second.
         const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-        if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+        if (waitMs > 0) await sleep(ctx.clock, waitMs);
       }
       this.preDial.add(beforeDial);
       const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now(), slot.fence);

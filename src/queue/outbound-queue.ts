@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Clock } from '../clock.js';
 import type { Dialer } from '../dialer/dialer.js';
 import { ClosedError, InvalidStateError, TimeoutError, ValidationError } from '../errors.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
@@ -21,6 +22,7 @@ import {
 import { Dispatcher } from './dispatcher.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
+import { queueSettings } from './queue-options.js';
 import { Reconciler } from './reconciler.js';
 import { RunQueries } from './run-queries.js';
 import { RunSupervisor } from './run-supervisor.js';
@@ -48,8 +50,11 @@ export interface OutboundQueueOptions {
    * jitter cannot put one start too many into a second as the provider counts it.
    */
   dialsPerSecond?: number;
-  /** Clock, for tests (default `Date.now`). */
-  now?: () => number;
+  /**
+   * The clock every timer of the engine goes through (default: `Date.now` and Node's timers). A
+   * test or simulation gives a virtual one to control time.
+   */
+  clock?: Clock;
   /** Id generator for run ids and lock tokens, for tests (default `crypto.randomUUID`). */
   newId?: () => string;
 }
@@ -83,7 +88,7 @@ export class OutboundQueue {
   private readonly reads: RunQueries;
   private started = false;
   private closed = false;
-  private tickTimer: NodeJS.Timeout | undefined;
+  private tickTimer: unknown;
   private ticking: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -92,13 +97,7 @@ export class OutboundQueue {
    * @throws {@link ValidationError} for out-of-range settings
    */
   constructor(options: OutboundQueueOptions) {
-    const leaseMs = options.leaseMs ?? 30_000;
-    if (!Number.isFinite(leaseMs) || leaseMs < 100) {
-      throw new ValidationError([{ field: 'leaseMs', message: 'must be at least 100 ms' }]);
-    }
-    if (options.dialsPerSecond !== undefined && !(options.dialsPerSecond > 0)) {
-      throw new ValidationError([{ field: 'dialsPerSecond', message: 'must be a positive number' }]);
-    }
+    const { leaseMs, silentCallMs, retry, dialsPerSecond, clock } = queueSettings(options);
     this.ctx = {
       store: options.store,
       limiter: options.limiter,
@@ -107,9 +106,10 @@ export class OutboundQueue {
       emitter: new EventEmitter(),
       processId: randomUUID(),
       leaseMs,
-      retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, ...options.retry },
-      dialsPerSecond: options.dialsPerSecond,
-      now: options.now ?? Date.now,
+      retry,
+      dialsPerSecond,
+      clock,
+      now: () => clock.now(),
       newId: options.newId ?? randomUUID,
     };
     this.ctx.emitter.setMaxListeners(0);
@@ -125,13 +125,25 @@ export class OutboundQueue {
       this.ctx,
       this.dispatcher,
       (runs) => this.runs.ownRuns(runs),
-      options.silentCallMs ?? 3_600_000,
+      silentCallMs,
     );
     this.ctx.limiter.setHolderSource((key) => this.ctx.store.fenceSlots(key));
     // Runs from the start: a process that only handles call events still dials hand-offs, and
     // must keep those slots' leases alive. Idle, a tick sends nothing to Redis.
-    this.tickTimer = setInterval(() => void this.tick(), Math.max(50, Math.floor(leaseMs / 3)));
-    this.tickTimer.unref();
+    this.scheduleTick();
+  }
+
+  /** The next reconciler tick, a third of a lease from now; it never keeps the process alive. */
+  private scheduleTick(): void {
+    if (this.closed) return;
+    const handle = this.ctx.clock.setTimeout(
+      () => {
+        void this.tick().finally(() => this.scheduleTick());
+      },
+      Math.max(50, Math.floor(this.ctx.leaseMs / 3)),
+    );
+    (handle as { unref?: () => void } | null)?.unref?.();
+    this.tickTimer = handle;
   }
 
   /** Creates or upgrades the store's tables. Idempotent; safe from several processes at once. */
@@ -278,7 +290,7 @@ export class OutboundQueue {
    */
   async waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<RunSummary> {
     const deadline =
-      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : this.ctx.now() + options.timeoutMs;
     for (;;) {
       const summary = await this.getRun(runId);
       const unfinished = summary.total - TERMINAL_JOB_STATUSES.reduce((n, s) => n + summary.counts[s], 0);
@@ -288,7 +300,7 @@ export class OutboundQueue {
         await this.runs.complete(runId, summary.businessId);
         continue;
       }
-      const left = deadline - Date.now();
+      const left = deadline - this.ctx.now();
       if (left <= 0) throw new TimeoutError(`run ${runId} not finished after ${options.timeoutMs} ms`);
       // Woken by this process's events at once; the short fallback covers other processes.
       await this.runs.nextChange(runId, Math.min(left, 500));
@@ -322,7 +334,7 @@ export class OutboundQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.tickTimer);
+    this.ctx.clock.clearTimeout(this.tickTimer);
     this.dispatcher.close();
     this.unsubscribe?.();
     await this.runs.close();
@@ -343,8 +355,8 @@ export class OutboundQueue {
    * within about a lease; after two leases `stop()` stops waiting.
    */
   private async claimsPlaced(runId: string): Promise<void> {
-    const deadline = Date.now() + 2 * this.ctx.leaseMs;
-    while ((await this.ctx.store.countUnplacedClaims(runId)) > 0 && Date.now() < deadline) {
+    const deadline = this.ctx.now() + 2 * this.ctx.leaseMs;
+    while ((await this.ctx.store.countUnplacedClaims(runId)) > 0 && this.ctx.now() < deadline) {
       await this.runs.nextChange(runId, 25);
     }
   }

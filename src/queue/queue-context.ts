@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { Clock } from '../clock.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import type { Logger } from '../logger.js';
@@ -26,6 +27,9 @@ export interface QueueContext {
   readonly leaseMs: number;
   readonly retry: RetryPolicy;
   readonly dialsPerSecond?: number;
+  /** Every timer of the engine goes through it. */
+  readonly clock: Clock;
+  /** `clock.now`, for brevity. */
   readonly now: () => number;
   readonly newId: () => string;
 }

@@ -271,9 +271,10 @@ export class RunFeeder {
   /** Pauses until {@link RunFeeder.poke}, or until `ms` passed when given. */
   private sleep(ms?: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => this.poke(), ms);
+      const { clock } = this.ctx;
+      const timer = ms === undefined ? undefined : clock.setTimeout(() => this.poke(), ms);
       this.wake = () => {
-        clearTimeout(timer);
+        if (timer !== undefined) clock.clearTimeout(timer);
         resolve();
       };
       if (this.stopped) this.poke();

@@ -93,12 +93,12 @@ export class RunSupervisor {
       const watchers = this.watchers.get(runId) ?? new Set();
       this.watchers.set(runId, watchers);
       const done = () => {
-        clearTimeout(timer);
+        this.ctx.clock.clearTimeout(timer);
         watchers.delete(done);
         if (watchers.size === 0) this.watchers.delete(runId);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = this.ctx.clock.setTimeout(done, timeoutMs);
       watchers.add(done);
     });
   }

@@ -1,3 +1,5 @@
+import { type Clock, systemClock } from '../clock.js';
+
 /** How long a promotion nobody waited for is remembered (its feeder may be about to wait). */
 const EARLY_PROMOTION_TTL_MS = 60_000;
 
@@ -7,6 +9,11 @@ const EARLY_PROMOTION_TTL_MS = 60_000;
  * promotion that arrives before its feeder starts waiting is remembered, so it is never missed.
  */
 export class SlotWaiters {
+  /**
+   * @param clock - where the safety timeouts are set
+   */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   private readonly waiting = new Map<string, (promoted: boolean) => void>();
   private readonly early = new Map<string, number>();
 
@@ -23,9 +30,9 @@ export class SlotWaiters {
       if (early >= since) return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(false), timeoutMs);
+      const timer = this.clock.setTimeout(() => finish(false), timeoutMs);
       const finish = (promoted: boolean) => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         if (this.waiting.get(jobId) === finish) this.waiting.delete(jobId);
         resolve(promoted);
       };

@@ -1,3 +1,4 @@
+import { sleep } from '../clock.js';
 import { ValidationError } from '../errors.js';
 import type { QueueContext } from './queue-context.js';
 
@@ -13,7 +14,7 @@ const WRITE_ATTEMPTS = 5;
  * @throws the last failure, or a {@link ValidationError} at once
  */
 export async function throughOutage(
-  ctx: Pick<QueueContext, 'logger'>,
+  ctx: Pick<QueueContext, 'logger' | 'clock'>,
   jobId: string,
   write: () => Promise<unknown>,
 ): Promise<void> {
@@ -24,7 +25,7 @@ export async function throughOutage(
     } catch (err) {
       if (err instanceof ValidationError || attempt >= WRITE_ATTEMPTS) throw err;
       ctx.logger.warn({ err, job_id: jobId, attempt }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      await sleep(ctx.clock, 100 * 2 ** attempt);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
 import { NotFoundError, ValidationError } from '../../src/errors.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
@@ -12,7 +13,9 @@ describe('listRuns and getJob', () => {
 
   it('lists runs newest first with their counts, filtered and paged', async () => {
     let now = 1_000;
-    fx = await startQueue(new RecordingDialer({ durationMs: 'manual' }), { now: () => now });
+    fx = await startQueue(new RecordingDialer({ durationMs: 'manual' }), {
+      clock: { ...systemClock, now: () => now },
+    });
     const started: string[] = [];
     for (const [i, businessId] of ['a', 'b', 'a', 'a'].entries()) {
       now += 10;

@@ -6,6 +6,7 @@ import {
   SqliteAdapter,
   sql,
 } from 'kysely';
+import { ValidationError } from '../../errors.js';
 import type { SlotHolders } from '../../limiter/slot-limiter.js';
 import {
   JOB_STATUSES,
@@ -41,6 +42,11 @@ import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-
 import { WriteBatcher } from './kysely-write-batcher.js';
 import { SerialExecutor } from './serial-executor.js';
 
+/**
+ * Most rows per INSERT: a job row binds 13 parameters, and SQLite allows 32,766 in one statement.
+ */
+const MAX_INSERT_BATCH = 2000;
+
 /** Options of {@link KyselyStore}. */
 export interface KyselyStoreOptions {
   /** The host's Kysely instance (SQLite or PostgreSQL dialect). The store never destroys it. */
@@ -48,7 +54,7 @@ export interface KyselyStoreOptions {
   db: Kysely<any>;
   /** Prefix of the store's table names (default `oq_`). */
   tablePrefix?: string;
-  /** Rows per INSERT when writing a run's jobs (default 1,000). */
+  /** Rows per INSERT when writing a run's jobs (1 to 2,000; default 1,000). */
   insertBatchSize?: number;
 }
 
@@ -93,6 +99,11 @@ export class KyselyStore implements JobStore {
     this.db = options.db;
     this.t = tableNames(options.tablePrefix ?? 'oq_');
     this.batchSize = options.insertBatchSize ?? 1000;
+    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > MAX_INSERT_BATCH) {
+      throw new ValidationError([
+        { field: 'insertBatchSize', message: `must be a whole number from 1 to ${MAX_INSERT_BATCH}` },
+      ]);
+    }
     const { adapter } = this.db.getExecutor();
     const postgres = adapter instanceof PostgresAdapter;
     this.postgres = postgres;
