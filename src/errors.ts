@@ -111,25 +111,30 @@ export class WebhookSignatureError extends OutboundQueueError {
   }
 }
 
-/** How a dial failure should be handled. */
-export type DialFailureKind = 'permanent' | 'transient' | 'fatal';
+/** How a dial failure should be handled: see {@link DialError}. */
+export type DialFailureKind = 'permanent' | 'transient' | 'unknown' | 'fatal';
 
 /**
- * Thrown by a dialer when a call could not be placed.
- * `permanent`: the job ends `failed` and is never retried (bad number, no permission).
- * `transient`: the job is retried later with backoff, without holding a slot (rate limit, 5xx).
- * `fatal`: the dialer cannot place any call (bad credentials): the run is paused and an `error` event raised.
+ * Thrown by a dialer when a call could not be placed, or when it cannot tell whether it was.
+ * - `permanent`: the job ends `failed` and is never retried (bad number, no permission).
+ * - `transient`: nothing reached the provider, or the provider refused the request before acting
+ *   on it (connection refused, DNS failure, rate limit): the job is retried later with backoff,
+ *   without holding a slot.
+ * - `unknown`: the outcome is not known (the request may have been received); the queue never
+ *   dials the job again blindly: it asks the dialer (`findCall`) or waits for a call event with
+ *   the job's token, else ends it failed with `DIAL_OUTCOME_UNKNOWN`.
+ * - `fatal`: the dialer cannot place any call (bad credentials): the run is paused and an `error` event raised.
  */
 export class DialError extends OutboundQueueError {
   /** How the queue treats the failure. */
   readonly kind: DialFailureKind;
   /** Provider error code, e.g. Twilio's `21211`. */
   readonly providerCode?: string;
-  /** For transient errors: the provider's hint of how long to wait, in milliseconds. */
+  /** For transient (and unknown) errors: the provider's hint of how long to wait, in milliseconds. */
   readonly retryAfterMs?: number;
 
   /**
-   * @param kind - permanent, transient or fatal
+   * @param kind - permanent, transient, unknown or fatal
    * @param message - description
    * @param options - provider code, retry hint and cause
    */

@@ -33,8 +33,25 @@ export interface DialResult {
 }
 
 /**
- * Places calls. Throw a {@link DialError} to say whether a failure is permanent, transient or fatal;
- * any other error counts as transient.
+ * What {@link Dialer.findCall} learned about a `dial()` that failed with an unknown outcome.
+ * - `found`: exactly one call matches: the dial placed it.
+ * - `none`: no call matches: as far as the provider can tell, the dial placed nothing.
+ * - `ambiguous`: several calls match (the same number dialed from the same caller id by another
+ *   job or another system in the same moments) and nothing tells which, if any, is this job's.
+ *   They are all listed with their state, so the queue can tell whether one of them may still be
+ *   live.
+ *
+ * Each call is its latest state as a `CallEvent` with the provider's `callId` (its `jobId` may be
+ * empty when the provider does not know the job, as for `fetchCall`).
+ */
+export type FindCallResult =
+  | { match: 'found'; call: CallEvent & { callId: string } }
+  | { match: 'none' }
+  | { match: 'ambiguous'; calls: (CallEvent & { callId: string })[] };
+
+/**
+ * Places calls. Throw a {@link DialError} to say whether a failure is permanent, transient,
+ * unknown (the call may exist) or fatal; any other error counts as transient.
  */
 export interface Dialer {
   /**
@@ -42,7 +59,8 @@ export interface Dialer {
    * @param req - who to call and the job's identity
    * @param ctx - progress reporting for dialers that learn the outcome in-process
    * @returns the provider's call id
-   * @throws {@link DialError} when the call could not be placed
+   * @throws {@link DialError} when the call could not be placed, or (kind `unknown`) when the
+   *   request may have reached the provider and a call may exist
    */
   dial(req: DialRequest, ctx: DialContext): Promise<DialResult>;
   /** Ends a call in progress (used by `stop({ hangup: true })`). */
@@ -52,4 +70,16 @@ export interface Dialer {
    * @returns the call's latest state as an event (its `jobId` may be empty), or undefined if unknown
    */
   fetchCall?(callId: string): Promise<CallEvent | undefined>;
+  /**
+   * Looks for the call a `dial()` that failed with an unknown outcome may have placed (same job
+   * and token, or the same `to` and `from` since the dial started). The queue asks it, instead of
+   * dialing again, after a {@link DialError} of kind `unknown`; it must never place a call.
+   * @param req - the request given to the `dial()` whose outcome is unknown
+   * @param since - when that `dial()` started (epoch ms); calls created before it are not its own
+   *   (allow for the provider's clock and the precision of its timestamps)
+   * @returns `found` with the call's latest state and `callId` when exactly one call matches,
+   *   `none` when there is none, `ambiguous` with every candidate when several match
+   * @throws {@link DialError} when the provider could not be asked (ask again later)
+   */
+  findCall?(req: DialRequest, since: number): Promise<FindCallResult>;
 }

@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from '../clock.js';
 import { DialError } from '../errors.js';
 import type { CallEvent, CallStatus } from '../types.js';
-import type { DialContext, Dialer, DialRequest, DialResult } from './dialer.js';
+import type { DialContext, Dialer, DialRequest, DialResult, FindCallResult } from './dialer.js';
 
 /** Options of {@link SimulatedDialer}. */
 export interface SimulatedDialerOptions {
@@ -11,6 +11,13 @@ export interface SimulatedDialerOptions {
   outcome?: (req: DialRequest) => CallEvent['status'];
   /** Makes `dial()` fail permanently for the leads it returns true for. */
   failDial?: (req: DialRequest) => boolean;
+  /**
+   * Makes `dial()` fail with an unknown outcome (`DialError` kind `unknown`, code
+   * `SIMULATED_UNKNOWN`) for the leads it returns a value for, as a provider whose answer was lost:
+   * `'placed'` places the call all the same (reported as usual, and found by `findCall`),
+   * `'not-placed'` places nothing.
+   */
+  unknownOutcome?: (req: DialRequest) => 'placed' | 'not-placed' | undefined;
   /** Report only the end state, not `initiated`, `ringing` and `in-progress` (fewer writes; for benchmarks). */
   terminalOnly?: boolean;
   /** Where the calls' timers are set (default the system clock): give the queue's `clock` to simulate. */
@@ -29,7 +36,9 @@ export interface SimulatedDialerOptions {
 export class SimulatedDialer implements Dialer {
   private readonly options: SimulatedDialerOptions;
   private readonly clock: Clock;
-  private readonly calls = new Map<string, { status: CallStatus; timer?: unknown; hangup?: () => void }>();
+  private readonly calls = new Map<string, SimulatedCall>();
+  /** Call ids by job id and lock token, for `findCall`. */
+  private readonly byAttempt = new Map<string, string>();
   private nextCall = 1;
 
   /**
@@ -53,9 +62,12 @@ export class SimulatedDialer implements Dialer {
         providerCode: 'SIMULATED_FAILURE',
       });
     }
+    const unknown = this.options.unknownOutcome?.(req);
+    if (unknown === 'not-placed') throw unknownOutcome(req);
     const callId = `SIM${String(this.nextCall++).padStart(8, '0')}`;
-    const call: { status: CallStatus; timer?: unknown; hangup?: () => void } = { status: 'initiated' };
+    const call: SimulatedCall = { status: 'initiated' };
     this.calls.set(callId, call);
+    this.byAttempt.set(attemptKey(req.jobId, req.lockToken), callId);
     const base = { jobId: req.jobId, lockToken: req.lockToken, callId };
     const report = (status: CallStatus, extra: Partial<CallEvent> = {}) => {
       call.status = status;
@@ -81,6 +93,7 @@ export class SimulatedDialer implements Dialer {
       };
       call.timer = this.clock.setTimeout(() => end(outcome), duration);
     });
+    if (unknown === 'placed') throw unknownOutcome(req);
     return { callId };
   }
 
@@ -93,9 +106,43 @@ export class SimulatedDialer implements Dialer {
     return call ? { jobId: '', callId, status: call.status } : undefined;
   }
 
+  /**
+   * Finds the call a `dial()` placed for this job and lock token, from the dialer's own record:
+   * the token names the attempt exactly, so the answer is never ambiguous and needs no time window.
+   * @param req - the request of the dial whose outcome is unknown
+   * @param _since - when that dial started (not needed here)
+   * @returns `found` with the call's state, or `none`
+   */
+  async findCall(req: DialRequest, _since: number): Promise<FindCallResult> {
+    const callId = this.byAttempt.get(attemptKey(req.jobId, req.lockToken));
+    const call = callId === undefined ? undefined : this.calls.get(callId);
+    if (callId === undefined || call === undefined) return { match: 'none' };
+    return {
+      match: 'found',
+      call: { jobId: req.jobId, lockToken: req.lockToken, callId, status: call.status },
+    };
+  }
+
   private duration(): number {
     const d = this.options.durationMs ?? [200, 800];
     if (typeof d === 'number') return d;
     return d[0] + Math.random() * (d[1] - d[0]);
   }
+}
+
+/** One simulated call. */
+interface SimulatedCall {
+  status: CallStatus;
+  timer?: unknown;
+  hangup?: () => void;
+}
+
+function attemptKey(jobId: string, lockToken: string): string {
+  return `${jobId}\u0000${lockToken}`;
+}
+
+function unknownOutcome(req: DialRequest): DialError {
+  return new DialError('unknown', `simulated lost answer for ${req.to}: the call may exist`, {
+    providerCode: 'SIMULATED_UNKNOWN',
+  });
 }

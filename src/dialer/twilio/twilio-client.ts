@@ -30,6 +30,28 @@ export interface TwilioCallsResource {
    * @param params - the call's parameters, in the twilio client's camelCase
    */
   create(params: TwilioCreateCallParams): Promise<TwilioCallRecord>;
+  /**
+   * Reads the calls that match every filter given (`GET /2010-04-01/Accounts/{sid}/Calls.json`),
+   * newest first, following pages up to `limit` records.
+   * @param params - `to`, `from`, `status` and `startTimeAfter` (calls that started at or after
+   *   it; Twilio compares dates, and a call not yet started has no start time), and `limit`
+   */
+  list(params: {
+    to?: string;
+    from?: string;
+    status?:
+      | 'queued'
+      | 'ringing'
+      | 'in-progress'
+      | 'completed'
+      | 'busy'
+      | 'failed'
+      | 'no-answer'
+      | 'canceled';
+    startTimeAfter?: Date;
+    limit?: number;
+    pageSize?: number;
+  }): Promise<TwilioCallRecord[]>;
 }
 
 /** One call of the Calls resource. */
@@ -55,6 +77,14 @@ export interface TwilioCallRecord {
   answeredBy?: string | null;
   /** When the call last changed. */
   dateUpdated?: Date | null;
+  /** When Twilio created the call (whole seconds). */
+  dateCreated?: Date | null;
+  /** The number called. */
+  to?: string | null;
+  /** The caller id. */
+  from?: string | null;
+  /** `outbound-api` for a call placed with `calls.create`. */
+  direction?: string | null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import twilio from 'twilio';
 import { ValidationError, type ValidationIssue } from '../../errors.js';
-import type { Dialer, DialRequest, DialResult } from '../dialer.js';
+import type { Dialer, DialRequest, DialResult, FindCallResult } from '../dialer.js';
 import { callStatusOfTwilio } from './twilio-call-status.js';
 import { callbackUrlProblem, statusCallbackUrlFor } from './twilio-callback-url.js';
 import type {
@@ -46,6 +46,11 @@ export interface TwilioDialerOptions {
    * a proxy sits in front of it: webhook URLs as received are read with this origin.
    */
   publicUrl?: string;
+  /**
+   * How far Twilio's clock may lag this host's, in ms, when {@link TwilioDialer.findCall} compares
+   * a call's creation time (whole seconds) with the start of the dial (default 5,000; 0 to 600,000).
+   */
+  clockSkewMs?: number;
 }
 
 /** Parameters the dialer owns: passing them in `createOptions` would break call tracking. */
@@ -63,6 +68,15 @@ const RESERVED_CREATE_OPTIONS = [
 /** Call progress events requested: every step the queue tracks (`answered` arrives as `in-progress`). */
 const STATUS_CALLBACK_EVENTS = ['initiated', 'ringing', 'answered', 'completed'];
 
+/** Default of {@link TwilioDialerOptions.clockSkewMs}. */
+const DEFAULT_CLOCK_SKEW_MS = 5_000;
+
+/**
+ * Most calls read per Calls list query of `findCall` (one page). Far more calls than one dial
+ * can have placed: a page full of candidates is reported ambiguous, never trusted.
+ */
+const FIND_CALL_LIMIT = 50;
+
 /** Twilio's codes for "that call is not there to hang up": already ended, or unknown. */
 const HANGUP_DONE_CODES = new Set([21220, 20404]);
 
@@ -71,8 +85,9 @@ const HANGUP_DONE_CODES = new Set([21220, 20404]);
  * lock token, so the host's webhook route can hand Twilio's events to `queue.handleCallEvent`
  * (see {@link createTwilioWebhookHandler}); {@link TwilioDialer.parseWebhook} rejects any callback
  * whose `X-Twilio-Signature` is missing or wrong. Twilio's errors become `DialError`s (from `outbound-queue`):
- * invalid or blocked numbers fail the job for good, rate limits and outages are retried later, bad
- * credentials pause the run.
+ * invalid or blocked numbers fail the job for good, rate limits and unreachable hosts are retried
+ * later, bad credentials pause the run, and a create whose answer was lost (reset, timeout, 5xx)
+ * is `unknown`: {@link TwilioDialer.findCall} then looks for the call it may have placed.
  *
  * @example
  * ```ts
@@ -146,7 +161,7 @@ export class TwilioDialer implements Dialer {
     try {
       await this.client.calls(callId).update({ status: 'completed' });
     } catch (err) {
-      const error = this.mapError(err);
+      const error = this.mapError(err, { idempotent: true });
       if (HANGUP_DONE_CODES.has(Number(error.providerCode)) || error.providerCode === 'HTTP_404') return;
       throw error;
     }
@@ -165,24 +180,57 @@ export class TwilioDialer implements Dialer {
     try {
       call = await this.client.calls(callId).fetch();
     } catch (err) {
-      const error = this.mapError(err);
+      const error = this.mapError(err, { idempotent: true });
       if (error.providerCode === '20404' || error.providerCode === 'HTTP_404') return undefined;
       throw error;
     }
-    const status = callStatusOfTwilio(call.status);
-    if (status === undefined) {
-      throw mapTwilioError(
-        new Error(`Twilio reported an unknown call status "${call.status}" for ${callId}`),
-      );
+    return eventOfCall(call, callId);
+  }
+
+  /**
+   * Looks for the call a `dial()` whose outcome is unknown may have placed (its create request was
+   * sent, its answer lost). Twilio's Call resource does not show the status callback URL, so the
+   * job and token cannot be matched: a call matches when it was placed with `calls.create`
+   * (`outbound-api`) to the same `to` from the same caller id, and created at or after `since`
+   * less `clockSkewMs`. Two Calls list queries find it: calls started since midnight UTC of that
+   * instant, and calls still `queued` (Twilio has not started them: they have no start time yet).
+   *
+   * Several matches are reported `ambiguous`, never guessed at: adopting another job's call would
+   * give this job a call whose events carry the other job's token, and calling none of them ours
+   * would free a slot a live call of this job may hold. A call canceled or failed while still
+   * queued has no start time and is not found; no call is live then.
+   * @param req - the request given to the `dial()` whose outcome is unknown
+   * @param since - when that dial started (epoch ms, this host's clock)
+   * @returns `found` with the call's state, `none`, or `ambiguous` with every candidate's state
+   * @throws `DialError` (transient or fatal) when Twilio could not be asked
+   */
+  async findCall(req: DialRequest, since: number): Promise<FindCallResult> {
+    const to = req.to;
+    const from = req.from ?? this.options.from;
+    // Twilio's dates have whole seconds: a call created in the same second as `earliest` counts.
+    const earliest = Math.floor((since - this.clockSkewMs) / 1000) * 1000;
+    const midnight = new Date(earliest);
+    midnight.setUTCHours(0, 0, 0, 0);
+    const page = { limit: FIND_CALL_LIMIT, pageSize: FIND_CALL_LIMIT };
+    let lists: TwilioCallRecord[][];
+    try {
+      lists = await Promise.all([
+        this.client.calls.list({ to, from, startTimeAfter: midnight, ...page }),
+        this.client.calls.list({ to, from, status: 'queued', ...page }),
+      ]);
+    } catch (err) {
+      throw this.mapError(err, { idempotent: true });
     }
-    const event: TwilioCallEvent = { jobId: '', callId: call.sid ?? callId, status };
-    const duration = Number.parseInt(call.duration ?? '', 10);
-    if (Number.isFinite(duration)) event.durationSec = duration;
-    if (call.answeredBy) event.answeredBy = call.answeredBy;
-    if (call.dateUpdated instanceof Date && !Number.isNaN(call.dateUpdated.getTime())) {
-      event.at = call.dateUpdated;
+    // Both lists are newest first: a full page holds FIND_CALL_LIMIT candidates (ambiguous
+    // anyway) or ends with calls older than `earliest` (none left out).
+    const matches = new Map<string, TwilioCallRecord>();
+    for (const list of lists) {
+      for (const call of list) if (isCandidate(call, to, from, earliest)) matches.set(call.sid, call);
     }
-    return event;
+    const calls = [...matches.values()].map((call) => eventOfCall(call, call.sid));
+    if (calls.length === 1) return { match: 'found', call: calls[0]! };
+    if (calls.length === 0) return { match: 'none' };
+    return { match: 'ambiguous', calls };
   }
 
   /**
@@ -208,15 +256,47 @@ export class TwilioDialer implements Dialer {
     return statusCallbackUrlFor(this.options.statusCallbackUrl, jobId, lockToken);
   }
 
-  private mapError(err: unknown) {
+  private mapError(err: unknown, hints: { idempotent?: boolean } = {}) {
     // RestException does not keep the response headers; the HTTP client's last response does.
     // Under concurrent requests it may belong to another request, so it is used only when its
     // status matches, and only as a hint for how long to wait.
     const last = this.client.httpClient?.lastResponse;
     const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
     const headers = last && last.statusCode === status ? last.headers : undefined;
-    return mapTwilioError(err, { headers });
+    return mapTwilioError(err, { headers, idempotent: hints.idempotent });
   }
+
+  private get clockSkewMs(): number {
+    return this.options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
+  }
+}
+
+/** Whether a listed call may be the one a create to `to` from `from`, sent at `earliest` or later, placed. */
+function isCandidate(call: TwilioCallRecord, to: string, from: string, earliest: number): boolean {
+  if (call.direction != null && call.direction !== 'outbound-api') return false;
+  if (call.to != null && call.to !== to) return false;
+  if (call.from != null && call.from !== from) return false;
+  const created = call.dateCreated instanceof Date ? call.dateCreated.getTime() : Number.NaN;
+  // A call without a readable creation time cannot be ruled out.
+  return Number.isNaN(created) || created >= earliest;
+}
+
+/** A Call resource as a call event with an empty `jobId` (Twilio does not know the job). */
+function eventOfCall(call: TwilioCallRecord, callId: string): TwilioCallEvent & { callId: string } {
+  const status = callStatusOfTwilio(call.status);
+  if (status === undefined) {
+    throw mapTwilioError(new Error(`Twilio reported an unknown call status "${call.status}" for ${callId}`), {
+      idempotent: true,
+    });
+  }
+  const event: TwilioCallEvent & { callId: string } = { jobId: '', callId: call.sid ?? callId, status };
+  const duration = Number.parseInt(call.duration ?? '', 10);
+  if (Number.isFinite(duration)) event.durationSec = duration;
+  if (call.answeredBy) event.answeredBy = call.answeredBy;
+  if (call.dateUpdated instanceof Date && !Number.isNaN(call.dateUpdated.getTime())) {
+    event.at = call.dateUpdated;
+  }
+  return event;
 }
 
 function optionProblems(options: TwilioDialerOptions): ValidationIssue[] {
@@ -257,6 +337,12 @@ function optionProblems(options: TwilioDialerOptions): ValidationIssue[] {
     options.machineDetection !== 'DetectMessageEnd'
   ) {
     bad('machineDetection', "must be 'Enable' or 'DetectMessageEnd'");
+  }
+  if (
+    options.clockSkewMs !== undefined &&
+    !(Number.isFinite(options.clockSkewMs) && options.clockSkewMs >= 0 && options.clockSkewMs <= 600_000)
+  ) {
+    bad('clockSkewMs', 'must be a number of milliseconds from 0 to 600000');
   }
   if (options.publicUrl !== undefined) {
     const problem = callbackUrlProblem(options.publicUrl);

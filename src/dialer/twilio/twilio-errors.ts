@@ -8,7 +8,7 @@ interface KnownTwilioError {
 
 /**
  * Twilio error codes with a fixed meaning for an outbound call. Codes not listed fall back to the
- * HTTP status: 401 fatal, 429 and 5xx transient, any other 4xx permanent.
+ * HTTP status: 401 fatal, 429 transient, 408 and 5xx unknown, any other 4xx permanent.
  * @internal
  */
 export const TWILIO_ERROR_KINDS: Readonly<Record<number, KnownTwilioError>> = {
@@ -35,38 +35,53 @@ export const TWILIO_ERROR_KINDS: Readonly<Record<number, KnownTwilioError>> = {
   20003: { kind: 'fatal', reason: 'authentication failed (wrong account SID or auth token)' },
   20005: { kind: 'fatal', reason: 'the account is not active (suspended or closed)' },
   20008: { kind: 'fatal', reason: 'test credentials cannot place real calls' },
-  // Twilio is busy or broken for a moment: the same request may succeed later.
+  // Refused before anything was done: the same request may succeed later.
   20429: { kind: 'transient', reason: 'too many requests (rate or concurrency limit)' },
-  20500: { kind: 'transient', reason: 'Twilio internal server error' },
-  20503: { kind: 'transient', reason: 'Twilio service temporarily unavailable' },
+  // Twilio failed while handling the request. Its guidance calls 5xx retryable but never says a
+  // create answered so left no call behind, and the Calls API takes no idempotency key: a call
+  // may exist, so the queue must look for it rather than dial again.
+  20500: { kind: 'unknown', reason: 'Twilio internal server error (a call may have been created)' },
+  20503: { kind: 'unknown', reason: 'Twilio service unavailable (a call may have been created)' },
 };
 
 /**
- * Socket and DNS failures of the HTTP client. The request may or may not have reached Twilio; the
- * queue retries it, so a create that did reach Twilio can, rarely, place a second call.
+ * Network errors of the connect phase (DNS, routing, TCP or TLS connect): no byte of the request
+ * reached Twilio, so no call can exist and the request may be sent again.
  */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNRESET',
+const NOT_SENT_ERROR_CODES = new Set([
   'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ERR_NETWORK',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-  'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
+
+/**
+ * Network errors on a connection that was open: the request may have been sent and acted on, its
+ * answer lost (reset, timed out, closed). A call may exist.
+ */
+const MAYBE_SENT_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'ERR_NETWORK',
 ]);
 
 /** Extra facts about a failed request that the error object itself may not carry. */
 export interface TwilioErrorHints {
   /** Response headers of the failed request (for `Retry-After`), when known. */
   headers?: unknown;
+  /**
+   * The request changes nothing when sent twice (a read, a hang-up): an outcome that is not known
+   * is then only `transient`. Leave it unset for `calls.create`.
+   */
+  idempotent?: boolean;
 }
 
 /**
@@ -75,13 +90,25 @@ export interface TwilioErrorHints {
  *
  * - permanent: the number cannot be called (invalid, unreachable, blocked, not permitted) and any
  *   other 4xx; the job ends `failed` with Twilio's code and is never retried.
- * - transient: HTTP 429 / code 20429, 5xx and network errors; the job is retried later, after the
- *   `Retry-After` delay when Twilio sent one.
+ * - transient: nothing reached Twilio, or Twilio refused the request before acting on it: HTTP 429
+ *   / code 20429, and connect-phase network errors (`ECONNREFUSED`, `ENOTFOUND`, `EAI_AGAIN`,
+ *   `EHOSTUNREACH`, `ENETUNREACH`, `ENETDOWN`, `UND_ERR_CONNECT_TIMEOUT`,
+ *   `ERR_SOCKET_CONNECTION_TIMEOUT`); the job is retried later, after the `Retry-After` delay when
+ *   Twilio sent one.
+ * - unknown: the create may have reached Twilio and a call may exist: HTTP 408, any 5xx (20500,
+ *   20503 included), and errors on an open connection (`ECONNRESET`, `ETIMEDOUT`,
+ *   `ESOCKETTIMEDOUT`, `EPIPE`, `ECONNABORTED`, `UND_ERR_SOCKET`, `ERR_NETWORK`); the queue looks
+ *   for the call (`TwilioDialer.findCall`) instead of dialing again. With `hints.idempotent`
+ *   these are transient.
  * - fatal: authentication failed (20003, HTTP 401) or the account is suspended (20005); the run is
  *   paused until a human fixes the account.
  *
+ * Anything else (no HTTP status, no known network code) is `unknown` too: nothing proves the
+ * request was not sent.
+ *
  * @param err - whatever the twilio client threw
- * @param hints - response headers of the failed request, when the caller has them
+ * @param hints - response headers of the failed request, when the caller has them, and whether
+ *   the request may be sent again
  * @returns the classified error; `providerCode` is Twilio's code (`'21211'`), `HTTP_<status>`, or the
  *   network error code (`'ECONNRESET'`); `cause` is `err`
  * @example
@@ -101,16 +128,17 @@ export function mapTwilioError(err: unknown, hints: TwilioErrorHints = {}): Dial
   const twilioCode = numberOf(rawCode);
   const message = describe(err, fields, twilioCode);
 
-  const networkCode = networkErrorCode(err);
-  if (twilioCode === undefined && status === undefined && networkCode !== undefined) {
-    return new DialError('transient', `Twilio unreachable: ${message}`, {
-      providerCode: networkCode,
-      cause: err,
-    });
+  const network = networkError(err);
+  if (twilioCode === undefined && status === undefined && network !== undefined) {
+    const kind = settle(network.sent ? 'unknown' : 'transient', hints);
+    const what = network.sent
+      ? 'Twilio connection lost, the request may have been received'
+      : 'Twilio unreachable';
+    return new DialError(kind, `${what}: ${message}`, { providerCode: network.code, cause: err });
   }
 
   const known = twilioCode === undefined ? undefined : TWILIO_ERROR_KINDS[twilioCode];
-  const kind: DialFailureKind = known?.kind ?? kindOfStatus(status);
+  const kind = settle(known?.kind ?? kindOfStatus(status), hints);
   const providerCode =
     twilioCode !== undefined
       ? String(twilioCode)
@@ -120,19 +148,27 @@ export function mapTwilioError(err: unknown, hints: TwilioErrorHints = {}): Dial
           ? rawCode
           : 'TWILIO_ERROR';
   const retryAfterMs =
-    kind === 'transient'
+    kind === 'transient' || kind === 'unknown'
       ? (retryAfter(hints.headers) ?? retryAfter(fields.headers) ?? retryAfter(responseHeaders(fields)))
       : undefined;
   return new DialError(kind, message, { providerCode, retryAfterMs, cause: err });
 }
 
+/** A request that may be sent again has no outcome to lose: retrying it is safe. */
+function settle(kind: DialFailureKind, hints: TwilioErrorHints): DialFailureKind {
+  return kind === 'unknown' && hints.idempotent ? 'transient' : kind;
+}
+
 /** How an HTTP status without a known Twilio code is treated. */
 function kindOfStatus(status: number | undefined): DialFailureKind {
-  if (status === undefined) return 'transient'; // not an HTTP answer at all: assume a glitch
+  // Not an HTTP answer and no known network code: nothing proves the request was not sent.
+  if (status === undefined) return 'unknown';
   if (status === 401) return 'fatal';
-  if (status === 429 || status === 408 || status >= 500) return 'transient';
+  if (status === 429) return 'transient';
+  // 408: the server gave up on a request it had begun to receive; 5xx: it failed while handling it.
+  if (status === 408 || status >= 500) return 'unknown';
   if (status >= 400) return 'permanent';
-  return 'transient';
+  return 'unknown';
 }
 
 function describe(err: unknown, fields: Record<string, unknown>, code: number | undefined): string {
@@ -144,12 +180,19 @@ function describe(err: unknown, fields: Record<string, unknown>, code: number | 
   return code === undefined ? text : `Twilio error ${code}: ${text}`;
 }
 
-/** The network error code of `err` or of one of its causes (axios wraps socket errors). */
-function networkErrorCode(err: unknown): string | undefined {
+/**
+ * The network error code of `err` or of one of its causes (axios wraps socket errors), and
+ * whether the request may have been sent. The outermost known code wins: a wrapper that says
+ * "reset after sending" outranks a connect error it may have retried past.
+ */
+function networkError(err: unknown): { code: string; sent: boolean } | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 5 && isObject(current); depth++) {
     const code = current.code;
-    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
+    if (typeof code === 'string') {
+      if (MAYBE_SENT_ERROR_CODES.has(code)) return { code, sent: true };
+      if (NOT_SENT_ERROR_CODES.has(code)) return { code, sent: false };
+    }
     current = current.cause;
   }
   return undefined;

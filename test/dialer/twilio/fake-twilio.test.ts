@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeTwilio, type FakeTwilioOptions } from '../../support/fake-twilio/fake-twilio.js';
 import { fakeTwilioClient } from '../../support/fake-twilio/fake-twilio-client.js';
 import { type ServedHandler, serveWebHandler } from '../../support/fake-twilio/webhook-receiver.js';
+import { eventually } from '../../support/queue-fixture.js';
 
 /** The fake itself: if it did not duplicate, reorder or sign, the end-to-end tests would prove nothing. */
 describe('FakeTwilio', () => {
@@ -120,5 +121,51 @@ describe('FakeTwilio', () => {
     await expect(client.calls(call.sid).update({ status: 'completed' })).rejects.toMatchObject({
       code: 21220,
     });
+  });
+
+  it('lists calls newest first, filtered by To, From, Status and StartTime, across pages', async () => {
+    const { fake, client, place } = await setup({
+      queuedMs: (to) => (to.endsWith('3') ? 60_000 : 0),
+      callDurationMs: 60_000,
+    });
+    const first = await place();
+    const second = await place();
+    const elsewhere = await place('+14155550102');
+    const queued = await place('+14155550103');
+    await eventually(() => fake.calls.get(second.sid)?.status === 'in-progress');
+    const mine = await client.calls.list({
+      to: '+14155550101',
+      from: '+14155550100',
+      pageSize: 1,
+      limit: 10,
+    });
+    expect(mine.map((c) => c.sid)).toEqual([second.sid, first.sid]);
+    expect(fake.lists.filter((l) => l.query.To === '+14155550101')).toHaveLength(2); // two pages
+    expect(await client.calls.list({ from: '+14155550199' })).toEqual([]);
+    const today = new Date();
+    today.setUTCHours(0, 0, 0, 0);
+    const started = await client.calls.list({ startTimeAfter: today });
+    expect(started.map((c) => c.sid).sort()).toEqual([first.sid, second.sid, elsewhere.sid].sort());
+    expect(await client.calls.list({ startTimeAfter: new Date(Date.now() + 86_400_000) })).toEqual([]);
+    const stillQueued = await client.calls.list({ status: 'queued' });
+    expect(stillQueued.map((c) => c.sid)).toEqual([queued.sid]);
+    expect(stillQueued[0]?.startTime).toBeNull();
+    for (const call of [first, second, elsewhere, queued])
+      await client.calls(call.sid).update({ status: 'completed' });
+  });
+
+  it('drops the connection or answers 500 after creating the call, or drops it before, on request', async () => {
+    const faults = ['reset-after-create', '500-after-create', 'reset-before-create'] as const;
+    const { fake, place } = await setup({ createFault: (_to, n) => faults[n - 1] });
+    await expect(place()).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(place()).rejects.toMatchObject({ status: 500, code: 20500 });
+    await expect(place()).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(fake.creates.map((c) => [c.fault, c.status, c.sid !== undefined])).toEqual([
+      ['reset-after-create', 0, true],
+      ['500-after-create', 500, true],
+      ['reset-before-create', 0, false],
+    ]);
+    expect(fake.calls.size).toBe(2);
+    await fake.idle();
   });
 });

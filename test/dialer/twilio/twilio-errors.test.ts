@@ -32,14 +32,28 @@ describe('mapTwilioError', () => {
     expect(error.retryAfterMs).toBeUndefined();
   });
 
-  it('treats rate limits and server errors as transient', () => {
-    expect(mapTwilioError(restException(429, 20429)).kind).toBe('transient');
-    expect(mapTwilioError(restException(429)).kind).toBe('transient');
-    expect(mapTwilioError(restException(429)).providerCode).toBe('HTTP_429');
-    expect(mapTwilioError(restException(500, 20500)).kind).toBe('transient');
-    expect(mapTwilioError(restException(503)).kind).toBe('transient');
-    expect(mapTwilioError(restException(502)).providerCode).toBe('HTTP_502');
+  it('treats rate limits as transient: Twilio refused the request before acting on it', () => {
+    expect(mapTwilioError(restException(429, 20429))).toMatchObject({
+      kind: 'transient',
+      providerCode: '20429',
+    });
+    expect(mapTwilioError(restException(429))).toMatchObject({ kind: 'transient', providerCode: 'HTTP_429' });
   });
+
+  it.each([
+    [500, 20500, '20500'],
+    [503, 20503, '20503'],
+    [500, undefined, 'HTTP_500'],
+    [502, undefined, 'HTTP_502'],
+    [503, undefined, 'HTTP_503'],
+    [504, undefined, 'HTTP_504'],
+    [408, undefined, 'HTTP_408'],
+  ])(
+    'treats HTTP %i (code %s) as unknown: the create may have placed a call',
+    (status, code, providerCode) => {
+      expect(mapTwilioError(restException(status, code))).toMatchObject({ kind: 'unknown', providerCode });
+    },
+  );
 
   it('treats authentication failures and suspended accounts as fatal', () => {
     expect(mapTwilioError(restException(401, 20003)).kind).toBe('fatal');
@@ -51,10 +65,10 @@ describe('mapTwilioError', () => {
   it('treats an unknown 4xx as permanent and an unknown code by its status', () => {
     expect(mapTwilioError(restException(400, 29999)).kind).toBe('permanent');
     expect(mapTwilioError(restException(404)).kind).toBe('permanent');
-    expect(mapTwilioError(restException(503, 29999)).kind).toBe('transient');
+    expect(mapTwilioError(restException(503, 29999)).kind).toBe('unknown');
   });
 
-  it('reads Retry-After (seconds or HTTP date) for transient errors only', () => {
+  it('reads Retry-After (seconds or HTTP date) for transient and unknown errors only', () => {
     expect(mapTwilioError(restException(429, 20429), { headers: { 'retry-after': '3' } }).retryAfterMs).toBe(
       3000,
     );
@@ -81,13 +95,53 @@ describe('mapTwilioError', () => {
     expect(error.retryAfterMs).toBe(1000);
   });
 
-  it('treats network errors as transient, also when wrapped', () => {
-    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    expect(mapTwilioError(reset)).toMatchObject({ kind: 'transient', providerCode: 'ECONNRESET' });
+  /** A socket error as Node and undici raise it. */
+  const netError = (code: string, message = code) => Object.assign(new Error(message), { code });
+
+  it.each([
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENETDOWN',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'ERR_SOCKET_CONNECTION_TIMEOUT',
+  ])('treats %s (the request was never sent) as transient', (code) => {
+    const error = mapTwilioError(netError(code));
+    expect(error).toMatchObject({ kind: 'transient', providerCode: code });
+    expect(error.message).toContain('unreachable');
+  });
+
+  it.each([
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ESOCKETTIMEDOUT',
+    'EPIPE',
+    'ECONNABORTED',
+    'UND_ERR_SOCKET',
+    'ERR_NETWORK',
+  ])('treats %s (the request may have been sent) as unknown', (code) => {
+    const error = mapTwilioError(netError(code));
+    expect(error).toMatchObject({ kind: 'unknown', providerCode: code });
+    expect(error.message).toContain('may have been received');
+  });
+
+  it('finds the network code under wrappers (axios), the outermost known code first', () => {
+    const reset = netError('ECONNRESET', 'socket hang up');
     const wrapped = Object.assign(new Error('Network Error'), { code: 'ERR_BAD_RESPONSE', cause: reset });
-    expect(mapTwilioError(wrapped)).toMatchObject({ kind: 'transient', providerCode: 'ECONNRESET' });
-    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-    expect(mapTwilioError(refused).kind).toBe('transient');
+    expect(mapTwilioError(wrapped)).toMatchObject({ kind: 'unknown', providerCode: 'ECONNRESET' });
+    const refused = Object.assign(new Error('x'), { cause: netError('ECONNREFUSED') });
+    expect(mapTwilioError(refused)).toMatchObject({ kind: 'transient', providerCode: 'ECONNREFUSED' });
+    const resetAfterRefused = Object.assign(netError('ECONNRESET'), { cause: netError('ECONNREFUSED') });
+    expect(mapTwilioError(resetAfterRefused).kind).toBe('unknown');
+  });
+
+  it('treats an unknown outcome of a request that may be repeated (a read, a hang-up) as transient', () => {
+    expect(mapTwilioError(netError('ECONNRESET'), { idempotent: true }).kind).toBe('transient');
+    expect(mapTwilioError(restException(503), { idempotent: true }).kind).toBe('transient');
+    expect(mapTwilioError(restException(400, 21211), { idempotent: true }).kind).toBe('permanent');
+    expect(mapTwilioError(restException(401, 20003), { idempotent: true }).kind).toBe('fatal');
   });
 
   it('maps RFC 9457 errors (TwilioServiceException) by code and status', () => {
@@ -110,9 +164,9 @@ describe('mapTwilioError', () => {
     expect(mapTwilioError(dialError)).toBe(dialError);
   });
 
-  it('treats something that is not an HTTP answer as transient', () => {
-    expect(mapTwilioError(new Error('weird')).kind).toBe('transient');
-    expect(mapTwilioError('a string').kind).toBe('transient');
-    expect(mapTwilioError(undefined).kind).toBe('transient');
+  it('treats something that is neither an HTTP answer nor a known network error as unknown', () => {
+    expect(mapTwilioError(new Error('weird')).kind).toBe('unknown');
+    expect(mapTwilioError('a string').kind).toBe('unknown');
+    expect(mapTwilioError(undefined).kind).toBe('unknown');
   });
 });

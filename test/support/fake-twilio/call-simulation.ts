@@ -14,6 +14,8 @@ export interface CallScript {
   answeredBy?: string;
   /** `ErrorCode` sent with a `failed` end. */
   errorCode?: string;
+  /** How long the call stays `queued` (Twilio's CPS queue) before it starts (default 0). */
+  queuedMs?: number;
 }
 
 /** How status callbacks are delivered. */
@@ -67,21 +69,22 @@ export class CallSimulation {
     private readonly host: CallSimulationHost,
   ) {
     const { outcome, stepMs, durationMs } = script;
+    const queued = script.queuedMs ?? 0;
     this.steps =
       outcome === 'completed'
         ? [
-            { status: 'initiated', delayMs: 0 },
+            { status: 'initiated', delayMs: queued },
             { status: 'ringing', delayMs: stepMs },
             { status: 'in-progress', delayMs: stepMs },
             { status: 'completed', delayMs: durationMs },
           ]
         : outcome === 'failed'
           ? [
-              { status: 'initiated', delayMs: 0 },
+              { status: 'initiated', delayMs: queued },
               { status: 'failed', delayMs: stepMs },
             ]
           : [
-              { status: 'initiated', delayMs: 0 },
+              { status: 'initiated', delayMs: queued },
               { status: 'ringing', delayMs: stepMs },
               { status: outcome, delayMs: stepMs },
             ];
@@ -149,6 +152,8 @@ export class CallSimulation {
     const now = new Date();
     call.status = status;
     call.updatedAt = now;
+    // Twilio's start_time: set once the call leaves its queue; a call canceled while queued has none.
+    if (status !== 'queued' && !TERMINAL_CALL_STATUSES.has(status)) call.dialedAt ??= now;
     if (status === 'in-progress') call.startedAt = now;
     const amd = call.params.has('MachineDetection') ? script.answeredBy : undefined;
     if (amd && (status === 'in-progress' || status === 'completed')) call.answeredBy = amd;

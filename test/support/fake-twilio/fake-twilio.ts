@@ -17,6 +17,15 @@ import {
   rfc2822,
 } from './twilio-resources.js';
 
+/**
+ * A create request that goes wrong on the way back, so that its outcome is unknown to the client:
+ * - `reset-after-create`: the call is placed (and runs, with its callbacks), then the connection
+ *   is dropped without an answer: the client sees `ECONNRESET` ("socket hang up");
+ * - `500-after-create`: the call is placed, then the answer is HTTP 500 with code 20500;
+ * - `reset-before-create`: the connection is dropped and no call is placed.
+ */
+export type FakeCreateFault = 'reset-after-create' | '500-after-create' | 'reset-before-create';
+
 /** Knobs of {@link FakeTwilio}. */
 export interface FakeTwilioOptions {
   /** Account SID the fake accepts (default: a random `AC...`). */
@@ -25,6 +34,8 @@ export interface FakeTwilioOptions {
   authToken?: string;
   /** An error for a create to this number (a Twilio code, or code + status + message), or undefined to place it. */
   errorFor?: (to: string, params: URLSearchParams) => number | FakeTwilioError | undefined;
+  /** A fault for a create to this number (`n`: how many creates the fake has seen, this one included). */
+  createFault?: (to: string, n: number) => FakeCreateFault | undefined;
   /** The first K create requests answer 429 with code 20429. */
   rateLimitBurst?: number;
   /** `Retry-After` (seconds) sent with those 429s. */
@@ -33,6 +44,8 @@ export interface FakeTwilioOptions {
   outcome?: (to: string) => FakeCallOutcome;
   /** AMD verdict for this number, sent when the call asked for `MachineDetection`. */
   answeredBy?: (to: string) => string | undefined;
+  /** How long a call to this number stays `queued` before it starts, in ms (default 0). */
+  queuedMs?: (to: string) => number;
   /** Pause between progress steps, in ms (default 5). */
   stepMs?: number;
   /** How long an answered call lasts, in ms (default 30), fixed or per number. */
@@ -50,12 +63,20 @@ export interface CreateLogEntry {
   at: number;
   to: string;
   from: string;
-  /** HTTP status of the answer (201 when the call was placed). */
+  /** HTTP status of the answer (201 when the call was placed, 0 when the connection was dropped). */
   status: number;
+  /** The fault injected, if any. */
+  fault?: FakeCreateFault;
   /** The call's SID, when placed. */
   sid?: string;
   /** Twilio's error code, when refused. */
   code?: number;
+}
+
+/** One Calls list request, as the fake saw it: its query parameters. */
+export interface ListLogEntry {
+  at: number;
+  query: Record<string, string>;
 }
 
 /** One status callback the fake sent, and what the host answered. */
@@ -78,6 +99,8 @@ export class FakeTwilio {
   readonly authToken: string;
   /** Every create request, in arrival order. */
   readonly creates: CreateLogEntry[] = [];
+  /** Every Calls list request, in arrival order. */
+  readonly lists: ListLogEntry[] = [];
   /** Every status callback sent. */
   readonly callbacks: CallbackLogEntry[] = [];
   /** Every call placed, by SID. */
@@ -153,6 +176,7 @@ export class FakeTwilio {
     const body = new URLSearchParams(await readBody(req));
     const sid = match[2];
     if (sid === undefined && req.method === 'POST') return this.create(body, res);
+    if (sid === undefined && req.method === 'GET') return this.list(url, res);
     if (sid === undefined)
       return this.error(res, { code: 20004, status: 405, message: 'Method not allowed' });
     const call = this.calls.get(sid);
@@ -175,6 +199,13 @@ export class FakeTwilio {
     const from = params.get('From') ?? '';
     const entry: CreateLogEntry = { at: Date.now(), to, from, status: 201 };
     this.creates.push(entry);
+    const fault = this.options.createFault?.(to, this.creates.length);
+    if (fault !== undefined) entry.fault = fault;
+    if (fault === 'reset-before-create') {
+      entry.status = 0;
+      res.socket?.destroy();
+      return;
+    }
     const refuse = (error: FakeTwilioError, headers: Record<string, string> = {}) => {
       const { status } = errorBody(error);
       entry.status = status;
@@ -203,6 +234,7 @@ export class FakeTwilio {
       status: 'queued',
       createdAt: now,
       updatedAt: now,
+      order: this.creates.length,
       params,
     };
     entry.sid = call.sid;
@@ -219,9 +251,74 @@ export class FakeTwilio {
     const body = callJson(call);
     const early = this.options.callbacksBeforeCreateResponse ?? 0;
     if (early > 0) await sim.runFirst(early);
-    this.json(res, 201, body);
+    if (fault === 'reset-after-create') {
+      entry.status = 0;
+      res.socket?.destroy();
+    } else if (fault === '500-after-create') {
+      entry.status = 500;
+      entry.code = 20500;
+      this.error(res, { code: 20500, message: 'Internal Server Error' });
+    } else {
+      this.json(res, 201, body);
+    }
     const running = sim.run().finally(() => this.running.delete(running));
     this.running.add(running);
+  }
+
+  /**
+   * `GET /Calls.json`: the calls that match every filter given (`To`, `From`, `Status`,
+   * `StartTime`, `StartTime>`, `StartTime<`, as `YYYY-MM-DD` or ISO date-times; a call not yet
+   * started has no start time and matches no `StartTime` filter), newest first, paged with
+   * `PageSize` (default 50) and `Page`.
+   */
+  private list(url: URL, res: ServerResponse): void {
+    const query = Object.fromEntries(url.searchParams);
+    this.lists.push({ at: Date.now(), query });
+    const to = url.searchParams.get('To');
+    const from = url.searchParams.get('From');
+    const status = url.searchParams.get('Status');
+    const on = dateFilter(url.searchParams.get('StartTime'));
+    const after = dateFilter(url.searchParams.get('StartTime>'));
+    const before = dateFilter(url.searchParams.get('StartTime<'));
+    if (on === null || after === null || before === null) {
+      this.error(res, { code: 20001, status: 400, message: 'Invalid StartTime' });
+      return;
+    }
+    const dayOf = (t: number) => Math.floor(t / 86_400_000);
+    const matching = [...this.calls.values()]
+      .filter((call) => {
+        if (to !== null && call.to !== to) return false;
+        if (from !== null && call.from !== from) return false;
+        if (status !== null && call.status !== status) return false;
+        if (on === undefined && after === undefined && before === undefined) return true;
+        const started = call.dialedAt?.getTime();
+        if (started === undefined) return false;
+        if (on !== undefined && dayOf(started) !== dayOf(on)) return false;
+        if (after !== undefined && started < after) return false;
+        if (before !== undefined && started > before) return false;
+        return true;
+      })
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.order - a.order);
+    const pageSize = Math.min(1000, Math.max(1, Number(url.searchParams.get('PageSize') ?? 50) || 50));
+    const page = Math.max(0, Number(url.searchParams.get('Page') ?? 0) || 0);
+    const slice = matching.slice(page * pageSize, (page + 1) * pageSize);
+    const uriOf = (n: number) => {
+      const next = new URLSearchParams(url.searchParams);
+      next.set('Page', String(n));
+      next.set('PageSize', String(pageSize));
+      return `${url.pathname}?${next.toString()}`;
+    };
+    this.json(res, 200, {
+      calls: slice.map(callJson),
+      start: page * pageSize,
+      end: page * pageSize + Math.max(0, slice.length - 1),
+      page,
+      page_size: pageSize,
+      uri: uriOf(page),
+      first_page_uri: uriOf(0),
+      previous_page_uri: page > 0 ? uriOf(page - 1) : null,
+      next_page_uri: (page + 1) * pageSize < matching.length ? uriOf(page + 1) : null,
+    });
   }
 
   private update(call: FakeCallRecord, params: URLSearchParams, res: ServerResponse): void {
@@ -247,6 +344,7 @@ export class FakeTwilio {
       durationMs: typeof callDurationMs === 'function' ? callDurationMs(to) : (callDurationMs ?? 30),
       answeredBy: this.options.answeredBy?.(to),
       errorCode: '31005',
+      queuedMs: this.options.queuedMs?.(to) ?? 0,
     };
   }
 
@@ -298,6 +396,16 @@ export class FakeTwilio {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   }
+}
+
+/**
+ * A `StartTime` filter value as epoch ms: `YYYY-MM-DD` is midnight UTC of that day; undefined
+ * when absent, null when unreadable.
+ */
+function dateFilter(value: string | null): number | undefined | null {
+  if (value === null || value === '') return undefined;
+  const at = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  return Number.isNaN(at) ? null : at;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

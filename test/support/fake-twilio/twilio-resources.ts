@@ -32,6 +32,11 @@ export interface FakeCallRecord {
   status: FakeCallStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** Creation order, to sort calls created in the same millisecond. */
+  order: number;
+  /** When Twilio started the call (it left `queued`): the Call resource's `start_time`. */
+  dialedAt?: Date;
+  /** When the call was answered. */
   startedAt?: Date;
   endedAt?: Date;
   answeredBy?: string;
@@ -70,7 +75,7 @@ export function callJson(call: FakeCallRecord): Record<string, unknown> {
     from_formatted: call.from,
     phone_number_sid: null,
     status: call.status,
-    start_time: call.startedAt ? rfc2822(call.startedAt) : null,
+    start_time: call.dialedAt ? rfc2822(call.dialedAt) : null,
     end_time: call.endedAt ? rfc2822(call.endedAt) : null,
     duration,
     price: null,
