@@ -6,7 +6,7 @@
 
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
-export type { DialContext, Dialer, DialRequest, DialResult } from './dialer/dialer.js';
+export type { DialContext, Dialer, DialRequest, DialResult, FindCallResult } from './dialer/dialer.js';
 export type { SimulatedDialerOptions } from './dialer/simulated-dialer.js';
 export { SimulatedDialer } from './dialer/simulated-dialer.js';
 export type { DialFailureKind, OutboundQueueErrorCode, ValidationIssue } from './errors.js';
@@ -27,6 +27,7 @@ export type {
   AcquireManyResult,
   AcquireResult,
   AcquireStatus,
+  RebuildOptions,
   ReleaseResult,
   SlotHolderSource,
   SlotHolders,

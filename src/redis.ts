@@ -4,5 +4,6 @@
  * @packageDocumentation
  */
 
+export type { NodeEvictionPolicy } from './limiter/redis/redis-eviction-policy.js';
 export type { RedisSlotKeyNames, RedisSlotLimiterOptions } from './limiter/redis/redis-slot-limiter.js';
 export { RedisSlotLimiter } from './limiter/redis/redis-slot-limiter.js';

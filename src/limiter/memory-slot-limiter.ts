@@ -12,6 +12,7 @@ import type {
   AcquireManyResult,
   AcquireResult,
   AcquireStatus,
+  RebuildOptions,
   ReleaseResult,
   SlotHolderSource,
   SlotHolders,
@@ -215,8 +216,16 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @param state - the jobs that hold calls according to the database
    * @param limit - the key's limit
    * @param leaseMs - lease of the holders' slots and of later promotions
+   * @param _options - ignored: this limiter grants no fencing tokens, so it holds no state made
+   *   with another database
    */
-  async rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
+  async rebuild(
+    key: string,
+    state: SlotHolders,
+    limit: number,
+    leaseMs: number,
+    _options?: RebuildOptions,
+  ): Promise<void> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
     const known = this.keys.get(key) ?? this.emptyState(key, leaseMs);

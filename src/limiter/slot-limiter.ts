@@ -19,7 +19,11 @@ export interface AcquireResult {
   queueLength: number;
   /**
    * The key's fencing token, when the limiter can lose its state and rebuild it (Redis): a job
-   * granted a slot is claimed with it, and the claim fails if the state was rebuilt since.
+   * granted a slot is claimed with it, and the claim fails unless the database's token for the
+   * key is still this one. A database token above it means the state was rebuilt since the grant
+   * (normal: the job is offered again); below it, the state was made with another database, or
+   * the database was restored from a backup (the engine replaces the state: see
+   * `JobStore.fenceSlots`'s `above`).
    */
   fence?: number;
 }
@@ -64,10 +68,21 @@ export interface SlotSignal {
 
 /** What a {@link SlotHolderSource} reads: a key's new fencing token and the jobs that hold calls. */
 export interface SlotHolders {
-  /** The key's fencing token, raised by this read: claims presenting an older one fail. */
+  /** The key's fencing token, raised by this read: claims presenting another one fail. */
   fence: number;
   /** Ids of the jobs that the database says hold calls now. */
   holders: string[];
+}
+
+/** Options of {@link SlotLimiter.rebuild}. */
+export interface RebuildOptions {
+  /**
+   * Replace the key's state only when it has none or its fencing token is older than
+   * `state.fence`. Several processes may replace one state at once, each with a fresher read of
+   * the database: the newest token must win, or the claims it grants would all fail. Limiters
+   * whose grants carry no token ignore it.
+   */
+  ifNewer?: boolean;
 }
 
 /**
@@ -145,10 +160,18 @@ export interface SlotLimiter {
 
   /**
    * Replaces the key's slots with `state.holders` (fresh leases) under the fencing token
-   * `state.fence`, and empties its waiting line. Used when the backing store lost its state; the
-   * database is the truth.
+   * `state.fence`, and empties its waiting line. Used when the backing store lost its state, or
+   * holds one made with another database (see {@link RebuildOptions.ifNewer}); the database is
+   * the truth.
+   * @param options - see {@link RebuildOptions}
    */
-  rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void>;
+  rebuild(
+    key: string,
+    state: SlotHolders,
+    limit: number,
+    leaseMs: number,
+    options?: RebuildOptions,
+  ): Promise<unknown>;
 
   /**
    * Spaces dial starts of `scope` so that at most `perSecond` start in any second, across all

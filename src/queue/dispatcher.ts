@@ -1,13 +1,13 @@
-import { sleep } from '../clock.js';
 import type { DialContext, DialResult } from '../dialer/dialer.js';
 import type { DialError } from '../errors.js';
 import { ValidationError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
-import type { CallEvent } from '../types.js';
+import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
 import { classifyDialFailure } from './dial-failure.js';
+import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { explainIgnoredEvent } from './ignored-event.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotHandOff } from './slot-hand-off.js';
@@ -66,7 +66,11 @@ export class Dispatcher {
   private readonly dialing = new Set<string>();
   /** Jobs handed a slot whose claim has not been answered yet. */
   private readonly claiming = new Set<string>();
+  /** Replaces a limiter state made with another database, found by a refused claim. */
+  private readonly foreignState: ForeignLimiterState;
   private closed = false;
+  /** Grants waiting for their dial-start turn (`dialsPerSecond`): ended early by close(). */
+  private readonly turnWaits = new Set<() => void>();
 
   /**
    * @param ctx - the queue's shared adapters and settings
@@ -79,6 +83,7 @@ export class Dispatcher {
     this.slots = new SlotHandOff(ctx, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
     this.holdings = this.slots.holdings;
     this.waiters = new SlotWaiters(ctx.clock);
+    this.foreignState = new ForeignLimiterState(ctx);
   }
 
   /**
@@ -87,6 +92,7 @@ export class Dispatcher {
    */
   close(): void {
     this.closed = true;
+    for (const cancel of [...this.turnWaits]) cancel();
   }
 
   /** Resolves when every dial started by this process has returned. */
@@ -110,6 +116,9 @@ export class Dispatcher {
   private async claimAndDial(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
     const { ctx } = this;
     this.claiming.add(jobId);
+    // Held (and so renewed) from the grant on: a grant waiting its dial turn for longer than a
+    // lease must not expire and be granted again while its claim is pending.
+    this.holdings.set(jobId, key);
     let placed!: () => void;
     const beforeDial = new Promise<void>((resolve) => {
       placed = resolve;
@@ -120,7 +129,11 @@ export class Dispatcher {
         // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
         // up to 100 ms of jitter cannot put one start too many into the provider's second.
         const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-        if (waitMs > 0) await sleep(ctx.clock, waitMs);
+        if (waitMs > 0 && !(await this.dialTurn(waitMs))) {
+          // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
+          await this.releaseSlot(key, jobId, slot.fence);
+          return;
+        }
       }
       this.preDial.add(beforeDial);
       const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now(), slot.fence);
@@ -131,16 +144,43 @@ export class Dispatcher {
         // the slot on. With the grant's fence: a slot of a state since rebuilt is not in the new
         // one, where the job's feeder may already have acquired it again.
         placed();
-        await this.releaseSlot(key, jobId, slot.fence);
+        // A grant's fence ahead of the database's: a limiter state made with another database.
+        await this.foreignState.claimRefused(key, jobId, slot);
+        // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it.
+        if (await this.claimedElsewhere(jobId)) this.holdings.delete(jobId);
+        else await this.releaseSlot(key, jobId, slot.fence);
         return;
       }
-      this.holdings.set(jobId, key);
       await this.dialClaimed(key, job, slot, placed);
     } finally {
       this.claiming.delete(jobId);
       placed();
       this.preDial.delete(beforeDial);
     }
+  }
+
+  /**
+   * Waits `ms` for a dial-start turn; {@link Dispatcher.close} ends the wait early.
+   * @returns false when the dispatcher closed meanwhile
+   */
+  private dialTurn(ms: number): Promise<boolean> {
+    const { clock } = this.ctx;
+    return new Promise((resolve) => {
+      const finish = (due: boolean) => {
+        clock.clearTimeout(timer);
+        this.turnWaits.delete(cancel);
+        resolve(due && !this.closed);
+      };
+      const cancel = () => finish(false);
+      const timer = clock.setTimeout(() => finish(true), ms);
+      this.turnWaits.add(cancel);
+    });
+  }
+
+  /** Whether a claim other than this process's holds the job (it reads dialing or later, not terminal). */
+  private async claimedElsewhere(jobId: string): Promise<boolean> {
+    const job = await this.ctx.store.getJobRoute(jobId);
+    return job !== undefined && LIVE_JOB_STATUSES.includes(job.status);
   }
 
   /**

@@ -98,6 +98,9 @@ export class Reconciler {
     this.ctx.logger.warn({ business_id: key, job_id: jobId, status: job?.status }, 'OUTBOUND_SLOT_EXPIRED');
     if (!job || isTerminal(job.status)) {
       await this.dispatcher.releaseSlot(key, jobId);
+    } else if (job.status === 'queued' && this.dispatcher.isClaiming(jobId)) {
+      // Granted here and waiting its dial turn: still ours (renewed from now on).
+      this.dispatcher.holdings.set(jobId, key);
     } else if (job.status === 'queued') {
       // Handed a slot by a process that died before claiming it: the slot is still its own.
       // No fencing token comes with it: asked "long ago", so the slot is confirmed before the call.

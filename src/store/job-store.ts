@@ -240,9 +240,19 @@ export interface JobStore {
    * token fails, and every claim that succeeded with an older token is among the holders read.
    * This is what lets a limiter that lost its state (Redis restarted empty) rebuild it without a
    * grant from before the loss ever being dialed beyond the limit.
-   * @returns the new token and the holders
+   * @param above - a token the new one must exceed as well: the token of a limiter state that
+   *   this database never issued (made with another database, or before this database was
+   *   restored from a backup). Rebuilt under a token above it, the limiter's state replaces the
+   *   foreign one, and no grant of the foreign state can be claimed.
+   * @returns the new token (above the stored one and `above`) and the holders
    */
-  fenceSlots(businessId: string): Promise<SlotHolders>;
+  fenceSlots(businessId: string, above?: number): Promise<SlotHolders>;
+  /**
+   * Reads the business's current fencing token without raising it (0 when none was ever raised).
+   * After a fenced claim failed, it tells a grant of a state rebuilt since (the token read is
+   * above the grant's) from a grant of a state made with another database (below the grant's).
+   */
+  slotFence(businessId: string): Promise<number>;
   /** Call ids of a run's live jobs (for hang-up on stop). */
   liveCallIds(runId: string): Promise<string[]>;
   /** Live jobs with no change since `before` (silent calls), oldest first. */

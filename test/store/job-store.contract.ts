@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.js';
 import type { JobStore, NewJob } from '../../src/store/job-store.js';
 
 /** A store under test and a second handle on the same database (another process's connection). */
@@ -199,6 +200,29 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(await store.claimJob(jobs[1]!.jobId, 't1', 2000, second.fence)).toBeDefined();
       // Without a token (a limiter that never loses its state) the claim is not fenced.
       expect(await store.claimJob(jobs[2]!.jobId, 't2', 2000)).toBeDefined();
+    });
+
+    it('raises the token above a given one (a limiter state made with another database) and reads it', async () => {
+      const { store, other } = setup();
+      const jobs = newJobs(2);
+      await store.createRun(
+        { runId: 'r-fence-above', businessId: 'above-biz', concurrency: 3, total: 2, createdAt: 1000 },
+        jobs,
+      );
+      expect(await store.slotFence('above-biz')).toBe(0);
+      // No token yet: the first raise starts above the given one.
+      expect((await store.fenceSlots('above-biz', 7)).fence).toBe(8);
+      expect(await other.slotFence('above-biz')).toBe(8);
+      // A foreign state's grant (token 12) is refused; the raise puts the token above it.
+      expect(await store.claimJob(jobs[0]!.jobId, 't0', 2000, 12)).toBeUndefined();
+      const above = await other.fenceSlots('above-biz', 12);
+      expect(above).toEqual({ fence: 13, holders: [] });
+      expect(await store.claimJob(jobs[0]!.jobId, 't0', 2000, 13)).toBeDefined();
+      // A token already above the given one is raised by one, as without it.
+      expect(await store.fenceSlots('above-biz', 5)).toEqual({ fence: 14, holders: [jobs[0]!.jobId] });
+      expect(await store.slotFence('above-biz')).toBe(14);
+      expect(await store.slotFence('no-such-biz')).toBe(0);
+      await expect(store.fenceSlots('above-biz', -1)).rejects.toBeInstanceOf(ValidationError);
     });
 
     it('every claim that won with a token raised meanwhile is among the holders read by the raise', async () => {

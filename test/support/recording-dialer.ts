@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../src/clock.js';
 import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
 import type { CallEvent, CallStatus } from '../../src/types.js';
 
@@ -20,6 +21,8 @@ export interface RecordingDialerOptions {
   durationMs?: number | 'manual';
   /** End state of each call (default `completed`). */
   outcome?: (req: DialRequest) => CallStatus;
+  /** Where call timers are set and times read (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -39,7 +42,7 @@ export class RecordingDialer implements Dialer {
 
   async dial(req: DialRequest, ctx: DialContext): Promise<DialResult> {
     const callId = `CA${String(this.next++).padStart(6, '0')}`;
-    this.calls.push({ ...req, callId, startedAt: performance.now() });
+    this.calls.push({ ...req, callId, startedAt: this.now() });
     const live = (this.live.get(req.businessId) ?? 0) + 1;
     this.live.set(req.businessId, live);
     this.maxLive.set(req.businessId, Math.max(live, this.maxLive.get(req.businessId) ?? 0));
@@ -47,8 +50,8 @@ export class RecordingDialer implements Dialer {
     const duration = this.options.durationMs ?? 20;
     if (duration !== 'manual') {
       // A test may have closed the queue and its database by the time the call ends.
-      setTimeout(
-        () => this.end(callId, this.options.outcome?.(req) ?? 'completed').catch(() => {}),
+      (this.options.clock ?? systemClock).setTimeout(
+        () => void this.end(callId, this.options.outcome?.(req) ?? 'completed').catch(() => {}),
         duration,
       );
     }
@@ -68,9 +71,13 @@ export class RecordingDialer implements Dialer {
   hangUp(callId: string): RecordedCall | undefined {
     const call = this.calls.find((c) => c.callId === callId);
     if (!call || call.endedAt !== undefined) return undefined;
-    call.endedAt = performance.now();
+    call.endedAt = this.now();
     this.live.set(call.businessId, (this.live.get(call.businessId) ?? 1) - 1);
     return call;
+  }
+
+  private now(): number {
+    return this.options.clock ? this.options.clock.now() : performance.now();
   }
 
   async fetchCall(callId: string): Promise<CallEvent | undefined> {

@@ -12,6 +12,8 @@ export interface RedisServerOptions {
    * it and Redis itself rejects scripts whose keys span slots (CROSSSLOT).
    */
   cluster?: boolean;
+  /** More `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
+  args?: readonly string[];
 }
 
 /** A running throwaway `redis-server`. */
@@ -72,7 +74,13 @@ interface Running {
   exited: Promise<void>;
 }
 
-async function launch(binary: string, dir: string, port: number, cluster: boolean): Promise<Running> {
+async function launch(
+  binary: string,
+  dir: string,
+  port: number,
+  cluster: boolean,
+  extra: readonly string[],
+): Promise<Running> {
   const args = [
     '--port',
     String(port),
@@ -92,6 +100,7 @@ async function launch(binary: string, dir: string, port: number, cluster: boolea
     const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'];
     args.push(...clusterArgs, '--cluster-node-timeout', '500', '--cluster-announce-ip', '127.0.0.1');
   }
+  args.push(...extra);
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -121,12 +130,18 @@ async function launch(binary: string, dir: string, port: number, cluster: boolea
   return { child, guard, exited };
 }
 
-async function launchWithRetry(binary: string, dir: string, port: number | undefined, cluster: boolean) {
+async function launchWithRetry(
+  binary: string,
+  dir: string,
+  port: number | undefined,
+  cluster: boolean,
+  extra: readonly string[] = [],
+) {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const chosen = port ?? (await freePort());
     try {
-      return { port: chosen, running: await launch(binary, dir, chosen, cluster) };
+      return { port: chosen, running: await launch(binary, dir, chosen, cluster, extra) };
     } catch (err) {
       // Another process took the free port, or the old one is not released yet on restart.
       lastError = err;
@@ -145,7 +160,7 @@ async function kill(running: Running, signal: NodeJS.Signals): Promise<void> {
 /**
  * Starts a throwaway `redis-server` from PATH on a free loopback port, with a temp dir and no
  * persistence (`--save '' --appendonly no`). It is killed when this process exits, however it exits.
- * @param opts - cluster mode
+ * @param opts - cluster mode, extra server arguments
  * @returns a handle to stop or restart it
  * @throws Error when redis-server is missing or does not answer PING in time
  */
@@ -154,7 +169,8 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   if (!binary) throw new Error('redis-server not found on PATH');
   const cluster = opts.cluster ?? false;
   const dir = mkdtempSync(join(tmpdir(), 'oq-redis-'));
-  const first = await launchWithRetry(binary, dir, undefined, cluster);
+  const extra = opts.args ?? [];
+  const first = await launchWithRetry(binary, dir, undefined, cluster, extra);
   let running: Running | undefined = first.running;
   const port = first.port;
   return {
@@ -181,7 +197,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
         await redisCommand(port, 'SAVE');
         await kill(current, 'SIGTERM');
       }
-      running = (await launchWithRetry(binary, dir, port, cluster)).running;
+      running = (await launchWithRetry(binary, dir, port, cluster, extra)).running;
     },
   };
 }

@@ -18,7 +18,7 @@ const SCRIPTS = {
   acquire: { command: 'oqSlotAcquire', numberOfKeys: 4, lua: acquireLua },
   release: { command: 'oqSlotRelease', numberOfKeys: 4, lua: releaseLua },
   renew: { command: 'oqSlotRenew', numberOfKeys: 2, lua: renewLua },
-  remove: { command: 'oqSlotRemove', numberOfKeys: 2, lua: removeLua },
+  remove: { command: 'oqSlotRemove', numberOfKeys: 3, lua: removeLua },
   reclaim: { command: 'oqSlotReclaim', numberOfKeys: 1, lua: reclaimLua },
   rebuild: { command: 'oqSlotRebuild', numberOfKeys: 4, lua: rebuildLua },
   reserveDialStart: { command: 'oqReserveDialStart', numberOfKeys: 1, lua: reserveDialStartLua },

@@ -20,6 +20,7 @@ import type {
   SlotLimiter,
   SlotSignal,
 } from '../slot-limiter.js';
+import { type NodeEvictionPolicy, readEvictionPolicies } from './redis-eviction-policy.js';
 import {
   replyIds,
   replyInt,
@@ -90,7 +91,18 @@ export interface RedisSlotKeyNames {
  * that key rebuilds it from the holder source (the database) before answering, so the limit holds.
  * The rebuild raises the key's fencing token in the database, and grants carry the token: a grant
  * made before the loss cannot be claimed after it. The waiting line is not rebuilt: a job that
- * waited must acquire again (it is answered `enqueued`).
+ * waited must acquire again (it is answered `enqueued`). The same holds when only part of a key's
+ * state is lost, as an eviction does (Redis with `maxmemory` and a `maxmemory-policy` other than
+ * `noeviction` may drop any key): `meta` keeps how many members `slots` and `wait` have (`held`,
+ * `queued`), and a script that finds other counts treats the key as lost. On first use the
+ * limiter reads `maxmemory-policy` (`CONFIG GET`, else `INFO memory`; each master of a Cluster)
+ * and warns once (`OUTBOUND_REDIS_EVICTION_POLICY`) unless it is `noeviction`: with eviction on,
+ * hand-offs are lost and keys rebuilt under memory pressure, though the limit still holds.
+ *
+ * A key's state made with another database (one Redis used with two databases, or a database
+ * restored from a backup) carries a fence the database is behind: its grants fail their claims.
+ * The engine notices and replaces it ({@link RedisSlotLimiter.rebuild} with `ifNewer`, under a
+ * fence the database raised above it).
  *
  * Keys: `<prefix>:{<key>}:slots` (ZSET job id -> lease expiry ms), `<prefix>:{<key>}:wait` (ZSET
  * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH fence, limit, leaseMs, seq),
@@ -119,6 +131,9 @@ export class RedisSlotLimiter implements SlotLimiter {
   private readonly holderLeaseMs: number;
   private readonly signals: RedisSignalChannel;
   private readonly initializing = new Map<string, Promise<void>>();
+  private readonly redis: Redis | Cluster;
+  private readonly logger: Logger;
+  private evictionCheck: Promise<NodeEvictionPolicy[]> | undefined;
   /** This instance's id: promotions of jobs it asked for are told to its listeners, not published. */
   private readonly instanceId = randomUUID();
   private source: SlotHolderSource | undefined;
@@ -135,13 +150,47 @@ export class RedisSlotLimiter implements SlotLimiter {
       ]);
     }
     this.holderLeaseMs = checkLeaseMs(options.holderLeaseMs ?? DEFAULT_HOLDER_LEASE_MS);
+    this.redis = options.redis;
+    this.logger = options.logger ?? silentLogger;
     this.scripts = slotScripts(options.redis);
     this.signals = new RedisSignalChannel({
       channel: `${this.prefix}:signals`,
       redis: options.redis,
       subscriber: options.subscriber,
-      logger: options.logger ?? silentLogger,
+      logger: this.logger,
     });
+  }
+
+  /**
+   * Reads Redis's `maxmemory-policy` (each master's on a Cluster), once per limiter; the first
+   * operation on a key starts it. Warns once through the logger (`OUTBOUND_REDIS_EVICTION_POLICY`)
+   * unless every node answers `noeviction`; a node that tells neither by `CONFIG GET` nor by
+   * `INFO memory` is logged at debug level.
+   * @returns what each node answered; never rejects
+   */
+  checkEvictionPolicy(): Promise<NodeEvictionPolicy[]> {
+    this.evictionCheck ??= readEvictionPolicies(this.redis).then((nodes) => {
+      const unsafe = nodes.filter((n) => n.policy !== undefined && n.policy !== 'noeviction');
+      const unknown = nodes.filter((n) => n.policy === undefined);
+      if (unsafe.length > 0) {
+        this.logger.warn(
+          {
+            policy: unsafe[0]?.policy,
+            nodes: unsafe.map((n) => `${n.node}=${n.policy}`),
+            expected: 'noeviction',
+          },
+          'OUTBOUND_REDIS_EVICTION_POLICY',
+        );
+      }
+      if (unknown.length > 0) {
+        this.logger.debug(
+          { err: unknown[0]?.error, nodes: unknown.map((n) => n.node), policy: 'unknown' },
+          'OUTBOUND_REDIS_EVICTION_POLICY',
+        );
+      }
+      return nodes;
+    });
+    return this.evictionCheck;
   }
 
   /** The pub/sub channel promotions are published on (`<prefix>:signals`). */
@@ -271,7 +320,7 @@ export class RedisSlotLimiter implements SlotLimiter {
   async remove(key: string, jobIds: readonly string[]): Promise<number> {
     if (jobIds.length === 0) return 0;
     const k = this.names(key);
-    return replyInt(await this.scripts.remove(k.wait, k.origin, ...jobIds), 'remove');
+    return replyInt(await this.scripts.remove(k.wait, k.origin, k.meta, ...jobIds), 'remove');
   }
 
   /**
@@ -293,11 +342,20 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @param state - the fencing token and the jobs that hold calls according to the database
    * @param limit - the key's limit
    * @param leaseMs - lease of the holders' slots and of later promotions
+   * @param options - `ifNewer`: only over no state or a state with an older fence (a rebuild by
+   *   another process from a newer read of the database stays)
+   * @returns whether the state was replaced
    */
-  async rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
+  async rebuild(
+    key: string,
+    state: SlotHolders,
+    limit: number,
+    leaseMs: number,
+    options: { ifNewer?: boolean } = {},
+  ): Promise<boolean> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
-    await this.runRebuild(key, 'always', state, limit, leaseMs);
+    return this.runRebuild(key, options.ifNewer ? 'if-newer' : 'always', state, limit, leaseMs);
   }
 
   /**
@@ -309,6 +367,7 @@ export class RedisSlotLimiter implements SlotLimiter {
    */
   async reserveDialStart(scope: string, perSecond: number): Promise<number> {
     checkPerSecond(perSecond);
+    void this.checkEvictionPolicy();
     const reply = await this.scripts.reserveDialStart(`${this.prefix}:{rate:${escapeTag(scope)}}`, perSecond);
     return Math.max(0, replyInt(reply, 'reserve-dial-start'));
   }
@@ -350,6 +409,7 @@ export class RedisSlotLimiter implements SlotLimiter {
   private names(key: string): RedisSlotKeyNames {
     // An empty hash tag ({}) is ignored by Redis Cluster: the keys would land on different slots.
     if (key.length === 0) throw new ValidationError([{ field: 'key', message: 'must not be empty' }]);
+    if (!this.evictionCheck) void this.checkEvictionPolicy();
     return this.keyNames(key);
   }
 
@@ -382,10 +442,10 @@ export class RedisSlotLimiter implements SlotLimiter {
     state: SlotHolders,
     limit: number,
     leaseMs: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const k = this.names(key);
     const mode = when === 'always' ? '0' : '1';
-    await this.scripts.rebuild(
+    const reply = await this.scripts.rebuild(
       k.slots,
       k.wait,
       k.meta,
@@ -396,6 +456,7 @@ export class RedisSlotLimiter implements SlotLimiter {
       state.fence,
       ...state.holders,
     );
+    return replyInt(reply, 'rebuild') === 1;
   }
 
   /** Rebuilds a key from the holder source; concurrent callers in this process share one rebuild. */

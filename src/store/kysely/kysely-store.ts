@@ -47,6 +47,17 @@ import { SerialExecutor } from './serial-executor.js';
  */
 const MAX_INSERT_BATCH = 2000;
 
+/**
+ * Checks a fencing token given to {@link KyselyStore.fenceSlots} (a whole number >= 0).
+ * @returns the token
+ * @throws ValidationError when it is not
+ */
+function checkFence(fence: number): number {
+  if (!Number.isSafeInteger(fence) || fence < 0)
+    throw new ValidationError([{ field: 'above', message: `must be a whole number >= 0, got ${fence}` }]);
+  return fence;
+}
+
 /** Options of {@link KyselyStore}. */
 export interface KyselyStoreOptions {
   /** The host's Kysely instance (SQLite or PostgreSQL dialect). The store never destroys it. */
@@ -348,21 +359,36 @@ export class KyselyStore implements JobStore {
     return jobIds.filter((id) => !live.has(id));
   }
 
-  async fenceSlots(businessId: string): Promise<SlotHolders> {
+  async fenceSlots(businessId: string, above?: number): Promise<SlotHolders> {
+    const floor = above === undefined ? 0 : checkFence(above);
     const { fences } = this.t;
+    const stored = sql.ref(`${fences}.fence`);
     // Raised (and committed) before the holders are read: a claim with the old token either
-    // committed first, and is read below, or fails.
+    // committed first, and is read below, or fails. The new token exceeds `above` too.
     const raised = await this.serialized(() =>
       this.db
         .insertInto(fences)
-        .values({ business_id: businessId, fence: 1 })
+        .values({ business_id: businessId, fence: floor + 1 })
         .onConflict((oc) =>
-          oc.column('business_id').doUpdateSet({ fence: sql`${sql.ref(`${fences}.fence`)} + 1` }),
+          oc.column('business_id').doUpdateSet({
+            fence: sql`case when ${stored} >= ${floor} then ${stored} + 1 else cast(${floor + 1} as bigint) end`,
+          }),
         )
         .returning('fence')
         .executeTakeFirstOrThrow(),
     );
     return { fence: toNumber(raised.fence as number | string), holders: await this.liveJobIds(businessId) };
+  }
+
+  async slotFence(businessId: string): Promise<number> {
+    const row = await this.serialized(() =>
+      this.db
+        .selectFrom(this.t.fences)
+        .select('fence')
+        .where('business_id', '=', businessId)
+        .executeTakeFirst(),
+    );
+    return row ? toNumber(row.fence as number | string) : 0;
   }
 
   private async liveJobIds(businessId: string): Promise<string[]> {

@@ -4,7 +4,8 @@
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
-  KEYS[3]  meta   HASH  fence (set once the key has state); limit; leaseMs; seq (last arrival number)
+  KEYS[3]  meta   HASH  fence (set once the key has state); limit; leaseMs; seq (last arrival number);
+                        held, queued (how many members slots and wait have, see below)
   KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  limit (whole number >= 1), stored for later promotions
   ARGV[2]  lease length in ms, stored for later promotions
@@ -14,21 +15,25 @@
   Returns {0, active, limit, queueLength, fence, {code per job}}:
     code 1 acquired, 2 enqueued, 3 already_queued, 4 inflight; fence = the key's fencing token,
     which the caller presents when it claims a job in the database;
-    {-1} alone when the key has no state (first use, or Redis lost it): the caller rebuilds it
-    from the database and calls again.
+    {-1} alone when the key has no state (first use, or Redis lost it), or only part of it: meta
+    says slots or wait hold more (or fewer) members than they do, as after an eviction that took
+    one key of the state and not the others. The caller rebuilds it from the database and calls again.
 ]]
-local fence = redis.call('HGET', KEYS[3], 'fence')
+local meta = redis.call('HMGET', KEYS[3], 'fence', 'held', 'queued')
+local fence = meta[1]
 if not fence then
+  return {-1}
+end
+local active = redis.call('ZCARD', KEYS[1])
+local waiting = redis.call('ZCARD', KEYS[2])
+-- held/queued absent: a state written before they were kept; they are written below.
+if (meta[2] and tonumber(meta[2]) ~= active) or (meta[3] and tonumber(meta[3]) ~= waiting) then
   return {-1}
 end
 
 local limit = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
 local origin = ARGV[3]
-redis.call('HSET', KEYS[3], 'limit', ARGV[1], 'leaseMs', ARGV[2])
-
-local active = redis.call('ZCARD', KEYS[1])
-local waiting = redis.call('ZCARD', KEYS[2])
 local expiry = nil
 local codes = {}
 for i = 4, #ARGV do
@@ -60,6 +65,7 @@ for i = 4, #ARGV do
   end
   codes[i - 3] = code
 end
+redis.call('HSET', KEYS[3], 'limit', ARGV[1], 'leaseMs', ARGV[2], 'held', active, 'queued', waiting)
 
 -- Copied filling from the end, as in renew.lua: ioredis-mock does not read a table built front
 -- to back as a list (real Redis reads either the same way).

@@ -4,7 +4,7 @@
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number
-  KEYS[3]  meta   HASH  fence, limit, leaseMs, seq
+  KEYS[3]  meta   HASH  fence, limit, leaseMs, seq, held, queued (members of slots and wait)
   KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  '1': initialise, applied only when the key has no state or an older fencing token
            (several processes may initialise a key at once; the newest read of the database
@@ -32,7 +32,7 @@ local expiry = now + tonumber(ARGV[3])
 for i = 5, #ARGV do
   redis.call('ZADD', KEYS[1], expiry, ARGV[i])
 end
-redis.call('HSET', KEYS[3], 'fence', ARGV[4], 'leaseMs', ARGV[3])
+redis.call('HSET', KEYS[3], 'fence', ARGV[4], 'leaseMs', ARGV[3], 'held', redis.call('ZCARD', KEYS[1]), 'queued', 0)
 if ARGV[2] ~= '0' then
   redis.call('HSET', KEYS[3], 'limit', ARGV[2])
 end

@@ -4,7 +4,7 @@
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
-  KEYS[3]  meta   HASH  fence, limit, leaseMs, seq
+  KEYS[3]  meta   HASH  fence, limit, leaseMs, seq, held, queued (members of slots and wait)
   KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
   ARGV[1]  job id
   ARGV[2]  signal channel
@@ -16,12 +16,18 @@
 
   Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}, fence,
     {promoted job ids asked for by the releasing instance}},
-    or {-1} alone when the key has no state (the caller rebuilds it and calls again).
+    or {-1} alone when the key has no state, or only part of it (held or queued in meta differ
+    from the members of slots or wait): the caller rebuilds it and calls again.
   Publishes {"key": ..., "promoted": [...]} (JSON) on the channel with the promoted jobs that
   another instance (or nobody known) asked for; the releasing instance tells its own listeners.
 ]]
-local fence = redis.call('HGET', KEYS[3], 'fence')
+local meta = redis.call('HMGET', KEYS[3], 'fence', 'held', 'queued')
+local fence = meta[1]
 if not fence then
+  return {-1}
+end
+if (meta[2] and tonumber(meta[2]) ~= redis.call('ZCARD', KEYS[1]))
+  or (meta[3] and tonumber(meta[3]) ~= redis.call('ZCARD', KEYS[2])) then
   return {-1}
 end
 
@@ -79,4 +85,6 @@ local own_reply = {}
 for i = #own, 1, -1 do
   own_reply[i] = own[i]
 end
-return {released, active, limit, redis.call('ZCARD', KEYS[2]), promoted, fence, own_reply}
+local waiting = redis.call('ZCARD', KEYS[2])
+redis.call('HSET', KEYS[3], 'held', active, 'queued', waiting)
+return {released, active, limit, waiting, promoted, fence, own_reply}

@@ -2,14 +2,16 @@
   renew: extends the leases of the slots held by the given jobs.
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
-  KEYS[2]  meta   HASH  fence (set once the key has state)
+  KEYS[2]  meta   HASH  fence (set once the key has state), held (how many members slots has)
   ARGV[1]  lease length in ms from now
   ARGV[2..n]  job ids
 
   Returns {0, {ids among ARGV[2..n] that hold no slot}},
-    or {-1} alone when the key has no state (the caller rebuilds it and calls again).
+    or {-1} alone when the key has no state, or only part of it (held in meta differs from the
+    members of slots: an eviction took slots): the caller rebuilds it and calls again.
 ]]
-if not redis.call('HGET', KEYS[2], 'fence') then
+local meta = redis.call('HMGET', KEYS[2], 'fence', 'held')
+if not meta[1] or (meta[2] and tonumber(meta[2]) ~= redis.call('ZCARD', KEYS[1])) then
   return {-1}
 end
 
