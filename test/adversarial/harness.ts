@@ -94,11 +94,12 @@ export class Harness {
   /**
    * A database, a log, a provider, a worker pool (no worker started yet) and the admin queue.
    * @param name - names the database, the Redis prefix and the log
+   * @param workerOptions - the workers' dial rate, control file, and lease (default {@link LEASE_MS}, the admin's too)
    */
   async scenario(
     name: string,
     provider: Omit<CallProviderOptions, 'logFile' | 'workers'>,
-    workerOptions: Pick<WorkerSettings, 'dialsPerSecond' | 'controlFile'> = {},
+    workerOptions: Partial<Pick<WorkerSettings, 'dialsPerSecond' | 'controlFile' | 'leaseMs'>> = {},
   ): Promise<Scenario> {
     const dbUrl = await this.pg.createDatabase(name);
     const logFile = join(this.dir, `${name}.log`);
@@ -127,7 +128,7 @@ export class Harness {
       store: new KyselyStore({ db }),
       limiter: new RedisSlotLimiter({ redis, prefix: name }),
       dialer: neverDials,
-      leaseMs: LEASE_MS,
+      leaseMs: workerOptions.leaseMs ?? LEASE_MS,
     });
     await admin.migrate();
     const workers = pool;

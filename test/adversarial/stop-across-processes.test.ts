@@ -21,6 +21,18 @@ import {
 } from './harness.js';
 import { auditRuns } from './run-audit.js';
 
+/** How long a stalled worker stalls before each dial of the stopped run. */
+const STALL_MS = 1_000;
+/**
+ * The lease of the stalled scenario: well beyond the stall, so that the stalled worker is live by
+ * the queue's own definition however loaded the machine. With the default 1.2 s lease a 1 s stall
+ * left ~200 ms for the claim, the dial's round trip and the call id's write: on a loaded machine
+ * the slot lease ran out first and another worker's reconciler rightly took the stalled one for
+ * dead (DIAL_OUTCOME_UNKNOWN of a job a live worker dialed), or stop() stopped waiting for the
+ * claim (after 2 leases) before the stalled worker had placed it.
+ */
+const STALL_LEASE_MS = 6_000;
+
 describe.skipIf(!requireServer('redis') || !requireServer('postgres'))('stop() from another process', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -65,7 +77,7 @@ describe.skipIf(!requireServer('redis') || !requireServer('postgres'))('stop() f
       const sc = await h.scenario(
         name,
         { outcome: someOutcome, onCallStart },
-        stall ? { controlFile } : { dialsPerSecond: 25 },
+        stall ? { controlFile, leaseMs: STALL_LEASE_MS } : { dialsPerSecond: 25 },
       );
       await Promise.all([sc.pool.spawn(), sc.pool.spawn(), sc.pool.spawn()]);
       const [s1, s2] = await startRuns(sc.admin, businesses);
@@ -73,7 +85,7 @@ describe.skipIf(!requireServer('redis') || !requireServer('postgres'))('stop() f
       await midRun;
       if (stall) {
         // From now on each dial of s1 is preceded by a 1 s stall; stop once a worker is in one.
-        writeFileSync(controlFile, JSON.stringify({ stallRunId: s1!.runId, stallMs: 1_000 }));
+        writeFileSync(controlFile, JSON.stringify({ stallRunId: s1!.runId, stallMs: STALL_MS }));
         const stalling = () => readLog(sc.logFile).some((e) => e.ev === 'dial:stalling');
         expect(await pollUntil(stalling, 30_000, 5)).toBe(true);
       }

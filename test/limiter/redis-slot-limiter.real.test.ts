@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
 import { type RedisServerHandle, redisCommand, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
-import { eventually, slotLimiterContract } from './slot-limiter.contract.js';
+import { countdown, eventually, slotLimiterContract } from './slot-limiter.contract.js';
 
 const available = requireServer('redis');
 let prefixes = 0;
@@ -18,6 +18,14 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     clients.push(client);
     return client;
   };
+  /**
+   * Resolves once every connection opened on `server` is connected again (each answers a PING; a
+   * client still reconnecting queues it until it is back), so that the server's connection count
+   * moves only with what a test does. After a restart, idle clients come back one by one on
+   * ioredis's backoff, up to 2 s apart, and later on a loaded machine.
+   */
+  const allConnected = () =>
+    Promise.all(clients.filter((c): c is Redis => c instanceof Redis).map((c) => c.ping()));
   const cluster = () => {
     const client = new Cluster([{ host: '127.0.0.1', port: clusterServer.port }]);
     clients.push(client);
@@ -83,7 +91,6 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     await eventually(
       () => client.ping().catch(() => 'down'),
       (reply) => reply === 'PONG',
-      10_000,
     );
 
     // Two processes race to initialise the key: the limit still holds, one rebuild wins.
@@ -95,6 +102,8 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     // The waiting line was lost with Redis: j3 is told `enqueued`, so its owner knows to wait again.
     expect((await a.acquire('biz', 'j3', 2, 60_000)).status).toBe('enqueued');
     expect((await a.release('biz', 'j1')).promoted).toHaveLength(1);
+    // Leave no client of this file still reconnecting to the restarted server.
+    await allConnected();
   });
 
   it('tells another limiter, on its own connections, about promotions through one subscriber connection', async () => {
@@ -106,10 +115,14 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
       String(await admin.client('LIST'))
         .trim()
         .split('\n').length;
+    // Every client of the file connected (a's and b's too, and any still coming back from the
+    // restart test): the count moves only with b's subscriber connection from here on.
+    await allConnected();
     const before = await connections();
 
-    const received: Array<{ key: string; promoted: string[] }> = [];
-    const stops = Array.from({ length: 50 }, () => b.subscribe((signal) => received.push(signal)));
+    const { listener, received, done } = countdown<{ key: string; promoted: string[] }>(20 * 50);
+    // 50 distinct listeners (one function added 50 times would be one listener of a Set).
+    const stops = Array.from({ length: 50 }, () => b.subscribe((signal) => listener(signal)));
     await b.whenSubscribed();
     expect(await connections()).toBe(before + 1);
 
@@ -118,15 +131,15 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
       await b.acquire(`biz-${i}`, 'next', 1, 60_000);
       await a.release(`biz-${i}`, 'holder');
     }
-    await eventually(
-      async () => received.length,
-      (n) => n === 20 * 50,
-    );
+    await done;
+    expect(received).toHaveLength(20 * 50);
     expect(received.filter((s) => s.key === 'biz-7')).toHaveLength(50);
     expect(received[0]).toEqual({ key: 'biz-0', promoted: ['next'] });
     for (const stop of stops) stop();
 
     await b.close();
+    // quit() resolves on the server's OK; the server drops the connection just after: no event
+    // tells the test when, so it polls (under a hang guard).
     await eventually(connections, (n) => n === before);
   });
 
@@ -191,11 +204,22 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     const b = new RedisSlotLimiter({ redis: redis(), prefix });
     const heardByA: unknown[] = [];
     const heardByB: unknown[] = [];
-    a.subscribe((signal) => heardByA.push(signal));
-    b.subscribe((signal) => heardByB.push(signal));
+    const heard = countdown<unknown>(5);
+    a.subscribe((signal) => {
+      heardByA.push(signal);
+      heard.listener(signal);
+    });
+    b.subscribe((signal) => {
+      heardByB.push(signal);
+      heard.listener(signal);
+    });
     const published: string[] = [];
+    const spied = countdown<string>(2);
     const spy = redis();
-    spy.on('message', (_channel: string, message: string) => published.push(message));
+    spy.on('message', (_channel: string, message: string) => {
+      published.push(message);
+      spied.listener(message);
+    });
     await Promise.all([a.whenSubscribed(), b.whenSubscribed(), spy.subscribe(a.channel)]);
     await a.acquire('biz', 'j1', 1, 60_000);
     await a.acquire('biz', 'j2', 1, 60_000);
@@ -206,10 +230,8 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     await a.acquire('biz', 'j4', 1, 60_000);
     await a.acquire('biz', 'j5', 1, 60_000);
     await a.release('biz', 'j4'); // promotes j5, asked for by a itself: told in-process only
-    await eventually(
-      async () => heardByA.length + heardByB.length,
-      (n) => n === 5,
-    );
+    // The spy hears the published ones on a connection of its own, perhaps after a and b did.
+    await Promise.all([heard.done, spied.done]);
     // Published signals reach every instance; the in-process one only the instance that asked.
     expect(heardByA.map((s) => (s as { promoted: string[] }).promoted)).toEqual([['j2'], ['j3'], ['j5']]);
     expect(heardByB.map((s) => (s as { promoted: string[] }).promoted)).toEqual([['j2'], ['j3']]);

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
+import type { ReleaseResult } from '../../src/limiter/slot-limiter.js';
 import { OutboundQueue } from '../../src/queue/outbound-queue.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import type { CallEvent } from '../../src/types.js';
@@ -39,12 +40,19 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
 
   async function node(
     dialer: RecordingDialer,
-    options: { leaseMs?: number; start?: boolean; store?: (db: Kysely<unknown>) => KyselyStore } = {},
+    options: {
+      leaseMs?: number;
+      start?: boolean;
+      store?: (db: Kysely<unknown>) => KyselyStore;
+      /** Sees (and may wrap) the node's limiter before the queue uses it. */
+      limiter?: (limiter: RedisSlotLimiter) => void;
+    } = {},
   ) {
     const db: Kysely<unknown> = postgresDb(url, 4);
     const redis = new Redis(redisServer.url);
     const logger = new MemoryLogger();
     const limiter = new RedisSlotLimiter({ redis, prefix: `t${dbNumber}` });
+    options.limiter?.(limiter);
     const queue = new OutboundQueue({
       store: options.store?.(db) ?? new KyselyStore({ db }),
       limiter,
@@ -188,8 +196,25 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
     cleanups.push(async () => intruder.disconnect());
     const other = new RedisSlotLimiter({ redis: intruder, prefix: `t${dbNumber}` });
     let refused: string | undefined;
+    // The refused claim's grant is given back with its fence: a promise the give-back settles.
+    let gaveBack: (result: ReleaseResult) => void = () => {};
+    const givenBack = new Promise<ReleaseResult>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the refused grant was not given back')), 30_000);
+      gaveBack = (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+    });
     const { queue } = await node(dialer, {
       leaseMs: 900,
+      limiter: (limiter) => {
+        const release = limiter.release.bind(limiter);
+        limiter.release = async (key, jobId, leaseMs, fence) => {
+          const result = await release(key, jobId, leaseMs, fence);
+          if (jobId === refused && fence !== undefined) gaveBack(result);
+          return result;
+        };
+      },
       store: (db) =>
         aroundClaims(new KyselyStore({ db }), async (jobId, claim) => {
           if (refused === undefined) {
@@ -207,9 +232,9 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
         }),
     });
     const run = await queue.startRun({ businessId: 'regrant', concurrency: 1, leads: leads(1) });
-    await eventually(() => refused !== undefined, 10_000);
-    // The refused claim's slot was given back by now; the slot of the new grant is still held.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The refused claim's slot is given back (awaited, not slept on) and freed nothing: the slot of
+    // the new grant is still held.
+    expect((await givenBack).released).toBe(false);
     expect(await other.renew('regrant', [refused!], 900)).toEqual([]);
     const done = await queue.waitForRun(run.runId, { timeoutMs: 20_000 });
     expect(done.counts.completed).toBe(1);

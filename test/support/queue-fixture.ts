@@ -55,10 +55,17 @@ export function leads(n: number, offset = 0): LeadInput[] {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes (a deadline, not a sleep). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = false;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    if (last) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+    // Past the deadline, check once more after the I/O a stalled process had pending: after a
+    // stall, timers run before the replies and events that arrived meanwhile are read.
+    if (Date.now() > deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+      last = true;
+    }
   }
 }

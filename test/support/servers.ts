@@ -121,10 +121,17 @@ export async function pollUntil(
   everyMs = 25,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  let last = false;
   for (;;) {
     if (await check()) return true;
-    if (Date.now() > deadline) return false;
+    if (last) return false;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
+    // Past the deadline, check once more after the I/O a stalled process had pending: after a
+    // stall, timers run before the replies and events that arrived meanwhile are read.
+    if (Date.now() > deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+      last = true;
+    }
   }
 }
 
