@@ -1,0 +1,19 @@
+import type { Checker } from '../outcome.js';
+import { checkAtMostOnce } from './at-most-once.js';
+import { checkConcurrency } from './concurrency.js';
+import { checkLiveCount } from './live-count.js';
+import { checkNoStall } from './no-stall.js';
+import { checkNothingLost } from './nothing-lost.js';
+import { checkOutcome } from './outcome.js';
+import { checkStop } from './stop.js';
+
+/** Every checker, one per guarantee, run on each schedule's outcome. */
+export const CHECKERS: readonly Checker[] = [
+  checkConcurrency,
+  checkAtMostOnce,
+  checkNoStall,
+  checkStop,
+  checkNothingLost,
+  checkOutcome,
+  checkLiveCount,
+];

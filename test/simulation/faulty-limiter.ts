@@ -1,0 +1,204 @@
+import type { Clock } from '../../src/clock.js';
+import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
+import type {
+  AcquireManyResult,
+  AcquireResult,
+  ReleaseResult,
+  SlotHolderSource,
+  SlotHolders,
+  SlotLimiter,
+  SlotSignal,
+} from '../../src/limiter/slot-limiter.js';
+import type { ProcessGate } from './process-gate.js';
+
+/** The scope `reserveDialStart` is kept under, apart from the businesses' keys. */
+const RATES = '\u0000rates';
+
+/**
+ * The limiter's shared state (what Redis holds), one `MemorySlotLimiter` per business so that the
+ * state of one business can be lost alone. Like `RedisSlotLimiter` it fences: a key's state is
+ * built from the database's holders under a fencing token (`JobStore.fenceSlots`), every grant
+ * carries it, and a claim or a release presenting the token of a state since lost changes nothing.
+ */
+export class SharedLimiterState {
+  private readonly keys = new Map<string, MemorySlotLimiter>();
+  private readonly fences = new Map<string, number>();
+  /** The fence each state was built under: a grant carries its own state's, not the newest. */
+  readonly fenceOfState = new WeakMap<MemorySlotLimiter, number>();
+  private readonly views = new Set<LimiterView>();
+
+  /**
+   * @param clock - the virtual clock leases are read from
+   * @param overGrant - grants this many slots beyond each limit: a deliberately broken limiter,
+   *   for the test that shows the checkers can fail
+   */
+  constructor(
+    private readonly clock: Clock,
+    readonly overGrant = 0,
+  ) {}
+
+  /** Loses the state of one business, or of every business and the dial rate (Redis restarted empty). */
+  lose(key?: string): void {
+    if (key === undefined) {
+      this.keys.clear();
+      this.fences.clear();
+    } else {
+      this.keys.delete(key);
+      this.fences.delete(key);
+    }
+  }
+
+  /** The key's fencing token, or undefined when its state is lost (or was never built). */
+  fenceOf(key: string): number | undefined {
+    return this.fences.get(key);
+  }
+
+  /** @internal A process's view attaches itself to be told of promotions and to lend its holder source. */
+  attach(view: LimiterView): void {
+    this.views.add(view);
+  }
+
+  /** @internal */
+  detach(view: LimiterView): void {
+    this.views.delete(view);
+  }
+
+  /** The state of `key`, built anew (from the database's holders, at first use) once lost. */
+  of(key: string): MemorySlotLimiter {
+    let limiter = this.keys.get(key);
+    if (limiter) return limiter;
+    limiter = new MemorySlotLimiter({ clock: this.clock });
+    const built = limiter;
+    // Any live process's source reads the same database; a crashed one's would hang.
+    limiter.setHolderSource(async (k): Promise<SlotHolders> => {
+      const view = [...this.views].find((v) => v.canRead());
+      if (!view) throw new Error('no live process to read the holders');
+      const state = await view.readHolders(k);
+      this.fenceOfState.set(built, state.fence);
+      if (this.keys.get(k) === built) this.fences.set(k, state.fence);
+      return state;
+    });
+    limiter.subscribe((signal) => {
+      for (const view of this.views) view.tell(signal);
+    });
+    this.keys.set(key, limiter);
+    return limiter;
+  }
+
+  /** The dial-rate reservations (lost with the whole state). */
+  rates(): MemorySlotLimiter {
+    return this.of(RATES);
+  }
+}
+
+/**
+ * One simulated process's connection to the {@link SharedLimiterState}: a {@link SlotLimiter}
+ * whose every call goes through the process's gate (latency, outages, crash).
+ */
+export class LimiterView implements SlotLimiter {
+  private source: SlotHolderSource | undefined;
+  private readonly listeners = new Set<(signal: SlotSignal) => void>();
+
+  /**
+   * @param shared - the state every process shares
+   * @param gate - this process's gate to the limiter
+   * @param alive - whether this process still runs (a crashed one lends no holder source)
+   */
+  constructor(
+    private readonly shared: SharedLimiterState,
+    private readonly gate: ProcessGate,
+    private readonly alive: () => boolean,
+  ) {
+    shared.attach(this);
+  }
+
+  /** @internal */
+  canRead(): boolean {
+    return this.source !== undefined && this.alive();
+  }
+
+  /** @internal */
+  readHolders(key: string): Promise<SlotHolders> {
+    if (!this.source) throw new Error('no holder source');
+    return this.source(key);
+  }
+
+  /** @internal */
+  tell(signal: SlotSignal): void {
+    if (!this.alive()) return;
+    for (const listener of this.listeners) listener(signal);
+  }
+
+  acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
+    const { overGrant } = this.shared;
+    return this.gate.run(() => this.answer(key, (s) => s.acquire(key, jobId, limit + overGrant, leaseMs)));
+  }
+
+  acquireMany(
+    key: string,
+    jobIds: readonly string[],
+    limit: number,
+    leaseMs: number,
+  ): Promise<AcquireManyResult> {
+    const { overGrant } = this.shared;
+    return this.gate.run(() =>
+      this.answer(key, (s) => s.acquireMany(key, jobIds, limit + overGrant, leaseMs)),
+    );
+  }
+
+  release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
+    return this.gate.run(async () => {
+      if (fence !== undefined && fence !== this.shared.fenceOf(key)) {
+        // A grant of a state since lost: that state never granted a slot of the one there now.
+        return { released: false, promoted: [], active: 0, limit: 0, queueLength: 0 };
+      }
+      return this.answer(key, (s) => s.release(key, jobId, leaseMs));
+    });
+  }
+
+  renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
+    return this.gate.run(() => this.shared.of(key).renew(key, jobIds, leaseMs));
+  }
+
+  remove(key: string, jobIds: readonly string[]): Promise<number> {
+    return this.gate.run(() => this.shared.of(key).remove(key, jobIds));
+  }
+
+  reclaim(key: string, leaseMs: number): Promise<string[]> {
+    return this.gate.run(() => this.shared.of(key).reclaim(key, leaseMs));
+  }
+
+  rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
+    return this.gate.run(() => this.shared.of(key).rebuild(key, state, limit, leaseMs));
+  }
+
+  reserveDialStart(scope: string, perSecond: number): Promise<number> {
+    return this.gate.run(() => this.shared.rates().reserveDialStart(scope, perSecond));
+  }
+
+  setHolderSource(source: SlotHolderSource): void {
+    this.source = source;
+  }
+
+  subscribe(listener: (signal: SlotSignal) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    this.shared.detach(this);
+  }
+
+  /** Runs `op` on the key's state and tags its answer with the fence of that very state. */
+  private async answer<R extends object>(
+    key: string,
+    op: (state: MemorySlotLimiter) => Promise<R>,
+  ): Promise<R & { fence?: number }> {
+    const state = this.shared.of(key);
+    const result = await op(state);
+    return { ...result, fence: this.shared.fenceOfState.get(state) };
+  }
+}

@@ -1,0 +1,82 @@
+import type { LeadInput } from '../../src/types.js';
+import type { FaultFlags } from './faults.js';
+import type { Random } from './random.js';
+import type { Delivery } from './simulated-provider.js';
+
+/** A business and its concurrency limit (every run of it uses this limit). */
+export interface BusinessPlan {
+  businessId: string;
+  concurrency: number;
+}
+
+/** One run of the workload: when it is started, paused, resumed and stopped (virtual ms). */
+export interface RunPlan {
+  runId: string;
+  businessId: string;
+  concurrency: number;
+  leads: LeadInput[];
+  startAt: number;
+  /** Pauses, each with its resume. */
+  pauses: { at: number; resumeAt: number }[];
+  stopAt?: number;
+  /** Whether the stop hangs up live calls. */
+  hangup: boolean;
+}
+
+/** What one seed asks of the engine. */
+export interface Workload {
+  businesses: BusinessPlan[];
+  runs: RunPlan[];
+  /** The engines' `dialsPerSecond`, when the dial-rate backlog fault is on. */
+  dialsPerSecond?: number;
+  /** How call events reach the engine. */
+  delivery: Delivery;
+  /** The engines' `leaseMs`. */
+  leaseMs: number;
+  /** The longest call, ring time included. */
+  maxCallMs: number;
+  /** Engines (processes) on the same store: 2 when the crash fault is on. */
+  processes: number;
+}
+
+/**
+ * Draws one seed's workload: 1 to 3 businesses with limits of 1 to 4, 1 to 4 runs of 1 to 10
+ * leads started in the first 10 s, and (with `control`) pauses, resumes and stops at random moments.
+ * @param rng - the workload stream
+ * @param flags - the fault classes (control, dial rate, crash shape the workload)
+ * @param faultEnd - no pause lasts beyond this (ms)
+ */
+export function planWorkload(rng: Random, flags: FaultFlags, faultEnd: number): Workload {
+  const businesses = Array.from({ length: rng.int(1, 3) }, (_, i) => ({
+    businessId: `b${i + 1}`,
+    concurrency: rng.int(1, 4),
+  }));
+  let lead = 0;
+  const runs = Array.from({ length: rng.int(1, 4) }, (_, i): RunPlan => {
+    const business = rng.pick(businesses);
+    const leads = Array.from({ length: rng.int(1, 10) }, () => {
+      lead += 1;
+      return { to: `+1415555${String(1000 + lead).padStart(4, '0')}`, leadId: `lead-${lead}` };
+    });
+    const startAt = rng.int(0, 10_000);
+    const pauses: RunPlan['pauses'] = [];
+    let stopAt: number | undefined;
+    if (flags.control) {
+      if (rng.chance(0.4)) {
+        const at = rng.int(startAt, faultEnd - 1);
+        pauses.push({ at, resumeAt: rng.int(at, faultEnd) });
+      }
+      if (rng.chance(0.3)) stopAt = rng.int(startAt, startAt + 30_000);
+    }
+    return { runId: `run-${i + 1}`, ...business, leads, startAt, pauses, stopAt, hangup: rng.chance(0.5) };
+  });
+  return {
+    businesses,
+    runs,
+    dialsPerSecond: flags.dialRateBacklog ? rng.int(1, 3) : undefined,
+    delivery: rng.chance(0.5) ? 'webhook' : 'report',
+    leaseMs: rng.pick([1_000, 3_000, 6_000]),
+    maxCallMs: rng.pick([2_000, 10_000, 30_000]),
+    processes: flags.crash ? 2 : 1,
+  };
+}
