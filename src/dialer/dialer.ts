@@ -51,7 +51,8 @@ export type FindCallResult =
 
 /**
  * Places calls. Throw a {@link DialError} to say whether a failure is permanent, transient,
- * unknown (the call may exist) or fatal; any other error counts as transient.
+ * unknown (the call may exist) or fatal; any other error counts as unknown (the queue never
+ * dials blindly after a failure it cannot classify: throw `transient` when no call can exist).
  */
 export interface Dialer {
   /**

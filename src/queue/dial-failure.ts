@@ -1,15 +1,27 @@
 import { DialError } from '../errors.js';
+import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob } from '../store/job-store.js';
-import type { RetryPolicy } from './queue-context.js';
+import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
+import { throughOutage } from './through-outage.js';
 
 /** What to do with a job whose `dial()` threw. */
 export interface DialFailure {
-  /** The failure as a `DialError` (anything else a dialer throws counts as transient). */
+  /** The failure as a `DialError` (anything else a dialer throws counts as `unknown`). */
   error: DialError;
   /** The code recorded on the job: the provider's, or `DIAL_ERROR` when the dialer gave none. */
   code: string;
   /** When a transient failure with attempts left is to be dialed again (epoch ms); absent otherwise. */
   retryAt?: number;
+}
+
+/**
+ * A failure of `dial()` as a `DialError`. Anything else a dialer throws says nothing of whether
+ * the request reached the provider, so it counts as `unknown`: resolved, never dialed blindly.
+ * @returns the error itself, or an `unknown` DialError wrapping it
+ */
+export function asDialError(err: unknown): DialError {
+  if (err instanceof DialError) return err;
+  return new DialError('unknown', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
 /**
@@ -27,13 +39,103 @@ export function classifyDialFailure(
   retry: RetryPolicy,
   now: number,
 ): DialFailure {
-  const error =
-    err instanceof DialError
-      ? err
-      : new DialError('transient', err instanceof Error ? err.message : String(err), { cause: err });
+  const error = asDialError(err);
   const code = error.providerCode ?? 'DIAL_ERROR';
   if (error.kind !== 'transient' || job.attempt >= retry.maxAttempts) return { error, code };
   const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (job.attempt - 1));
   const delay = Math.max(error.retryAfterMs ?? 0, Math.round(Math.random() * cap));
   return { error, code, retryAt: now + delay };
+}
+
+/** What {@link DialSetbacks} asks of the dispatcher. */
+export interface SetbackActions {
+  /** Frees the job's slot and hands it on. */
+  releaseSlot(key: string, jobId: string): Promise<ReleaseResult>;
+  /** Forgets the job's slot here (it is not renewed any more). */
+  dropHolding(jobId: string): void;
+  /** Ends the claimed job without a call and frees its slot. */
+  finishClaim(job: ClaimedJob, status: 'failed' | 'canceled', code: string, message: string): Promise<void>;
+  /** The job waits in line for a retry at `at`. */
+  jobRequeued(runId: string, at: number): void;
+  /** The dialer cannot place calls for the run (bad credentials). */
+  runBlocked(runId: string, error: DialError): Promise<void>;
+}
+
+/**
+ * What becomes of a claim whose call was not placed: a dial that failed (retried later, failed
+ * for good, or its run paused on a fatal error), or a slot lost before the dial (the job goes
+ * back in line). A dial whose outcome is unknown is not handled here: see `UnknownOutcomes`.
+ */
+export class DialSetbacks {
+  /**
+   * @param ctx - the queue's store, retry policy, clock and logger
+   * @param actions - the dispatcher's part
+   */
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly actions: SetbackActions,
+  ) {}
+
+  /** A dial that threw: retried later without a slot, or ended, as the failure's kind says. */
+  async dialFailed(key: string, job: ClaimedJob, err: unknown): Promise<void> {
+    const { ctx, actions } = this;
+    const { error, code, retryAt } = classifyDialFailure(err, job, ctx.retry, ctx.now());
+    const back = { code, message: error.message };
+    const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
+    const requeue = async (at: number) => {
+      if (!(await ctx.store.requeueJob(job.jobId, job.lockToken, at, back, ctx.now()))) return false;
+      this.attemptEnded(job);
+      await actions.releaseSlot(key, job.jobId);
+      return true;
+    };
+    if (retryAt !== undefined) {
+      ctx.logger.warn(
+        { ...fields, err: error.message, retry_in_ms: retryAt - ctx.now() },
+        'OUTBOUND_DIAL_RETRY',
+      );
+      if (await requeue(retryAt)) {
+        actions.jobRequeued(job.runId, retryAt);
+        return;
+      }
+    }
+    if (error.kind === 'fatal') {
+      ctx.logger.error({ ...fields, err: error.message }, 'OUTBOUND_DIALER_UNAVAILABLE');
+      const requeued = await requeue(ctx.now());
+      await actions.runBlocked(job.runId, error);
+      if (requeued) return;
+    }
+    // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
+    ctx.logger.warn({ ...fields, err: error.message }, 'OUTBOUND_DIAL_FAILED');
+    await actions.finishClaim(job, 'failed', code, error.message);
+  }
+
+  /**
+   * Returns a claimed job to the line before its call was placed (its slot could not be
+   * confirmed). Retried through a short outage; should every try fail, the claim's lease runs out
+   * and the reconciler ends it, since nobody can then prove it was not dialed.
+   */
+  async putBack(key: string, job: ClaimedJob): Promise<void> {
+    const { ctx, actions } = this;
+    actions.dropHolding(job.jobId);
+    ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
+    const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
+    // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
+    // Freed while the job is still claimed, so that nobody can acquire it anew in between.
+    await actions.releaseSlot(key, job.jobId).catch((err: unknown) => {
+      ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    });
+    await throughOutage(ctx, job.jobId, async () => {
+      if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
+        actions.jobRequeued(job.runId, ctx.now());
+      } else {
+        await actions.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+      }
+    });
+  }
+
+  /** A dialed job went back to `queued` for a retry: its attempt ended, before its slot is handed on. */
+  private attemptEnded(job: ClaimedJob): void {
+    const { jobId, runId, businessId } = job;
+    emit(this.ctx, 'job:ended', { jobId, runId, businessId, status: 'queued', final: false });
+  }
 }

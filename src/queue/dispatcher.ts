@@ -1,18 +1,18 @@
 import type { DialContext, DialResult } from '../dialer/dialer.js';
-import type { DialError } from '../errors.js';
-import { ValidationError } from '../errors.js';
+import { type DialError, ValidationError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
-import { classifyDialFailure } from './dial-failure.js';
+import { asDialError, DialSetbacks } from './dial-failure.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { explainIgnoredEvent } from './ignored-event.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
 import { throughOutage } from './through-outage.js';
+import { UnknownOutcomes } from './unknown-outcome.js';
 
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
 const DIAL_SPACING_FACTOR = 1.1;
@@ -28,12 +28,6 @@ export interface GrantedSlot {
   /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
   askedAt: number;
 }
-
-/**
- * Frees a job's slot that its dialer's end report already asked the limiter to free, and hands it
- * on: the limiter's answer, or undefined when that release failed (the caller releases again).
- */
-export type SlotRelease = () => Promise<ReleaseResult | undefined>;
 
 /** What the dispatcher tells the queue about. */
 export interface DispatchHooks {
@@ -57,6 +51,10 @@ export class Dispatcher {
   readonly holdings: Map<string, string>;
   /** Feeders waiting for a hand-off. */
   readonly waiters: SlotWaiters;
+  /** Dials whose outcome is unknown, resolved without dialing again. */
+  private readonly outcomes: UnknownOutcomes;
+  /** Claims whose dial failed, or whose slot was lost before it. */
+  private readonly setbacks: DialSetbacks;
   /** Runs stopped by this process: a claim of theirs is never dialed. */
   readonly stoppedRuns = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -69,6 +67,8 @@ export class Dispatcher {
   /** Replaces a limiter state made with another database, found by a refused claim. */
   private readonly foreignState: ForeignLimiterState;
   private closed = false;
+  /** Whether writes this process alone knows of are kept until written (until close). */
+  private readonly isOpen = () => !this.closed;
   /** Grants waiting for their dial-start turn (`dialsPerSecond`): ended early by close(). */
   private readonly turnWaits = new Set<() => void>();
 
@@ -83,6 +83,21 @@ export class Dispatcher {
     this.slots = new SlotHandOff(ctx, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
     this.holdings = this.slots.holdings;
     this.waiters = new SlotWaiters(ctx.clock);
+    this.setbacks = new DialSetbacks(ctx, {
+      releaseSlot: (key, jobId) => this.releaseSlot(key, jobId),
+      dropHolding: (jobId) => void this.holdings.delete(jobId),
+      finishClaim: (job, status, code, message) => this.finishClaim(job, status, code, message),
+      jobRequeued: (runId, at) => this.hooks.jobRequeued(runId, at),
+      runBlocked: (runId, error) => this.hooks.runBlocked(runId, error),
+    });
+    this.outcomes = new UnknownOutcomes(ctx, {
+      adopt: async (job, call) => {
+        if (!(await this.recordCall(job, call.callId))) return;
+        if (call.status !== 'initiated')
+          await this.applyEvent({ ...call, jobId: job.jobId, lockToken: job.lockToken });
+      },
+      giveUp: (job, message) => this.finishClaim(job, 'failed', 'DIAL_OUTCOME_UNKNOWN', message),
+    });
     this.foreignState = new ForeignLimiterState(ctx);
   }
 
@@ -136,7 +151,7 @@ export class Dispatcher {
         }
       }
       this.preDial.add(beforeDial);
-      const job = await ctx.store.claimJob(jobId, ctx.newId(), ctx.now(), slot.fence);
+      const job = await this.claim(jobId, slot.fence);
       this.claiming.delete(jobId);
       if (!job) {
         // Not queued any more (done, canceled), its run is not running, or the limiter's state was
@@ -157,6 +172,35 @@ export class Dispatcher {
       placed();
       this.preDial.delete(beforeDial);
     }
+  }
+
+  /**
+   * Claims a job for this grant, through a database outage: a claim whose answer was lost may
+   * have been written, so each try uses the same fresh token and a refused try asks the job
+   * whether that token holds it. The grant stays held (renewed) meanwhile.
+   * @returns the claimed job, or undefined when the claim lost
+   */
+  private async claim(jobId: string, fence: number | undefined): Promise<ClaimedJob | undefined> {
+    const { ctx } = this;
+    const lockToken = ctx.newId();
+    let claimed: ClaimedJob | undefined;
+    let tries = 0;
+    await throughOutage(
+      ctx,
+      jobId,
+      async () => {
+        tries += 1;
+        claimed = await ctx.store.claimJob(jobId, lockToken, ctx.now(), fence);
+        if (claimed || tries === 1) return;
+        const job = await ctx.store.getJob(jobId);
+        if (job?.status === 'dialing' && (await ctx.store.getJobRoute(jobId))?.lockToken === lockToken) {
+          const { runId, businessId, to, from, attempt, metadata } = job;
+          claimed = { jobId, runId, businessId, to, from, attempt, lockToken, metadata };
+        }
+      },
+      this.isOpen,
+    );
+    return claimed;
   }
 
   /**
@@ -223,16 +267,17 @@ export class Dispatcher {
     // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
     // lost it goes back in line, never dialed beyond the limit.
     if (ctx.now() - slot.askedAt >= ctx.leaseMs / 2 && !(await this.confirmSlot(key, jobId))) {
-      await this.putBack(key, job);
+      await this.setbacks.putBack(key, job);
       return;
     }
     const { active, limit } = slot;
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
+    const startedAt = ctx.now();
     let dialing: Promise<DialResult>;
     this.dialing.add(jobId);
     try {
       // A copy: the dialer cannot change the claim this process keeps.
-      dialing = ctx.dialer.dial({ ...job }, this.dialContext(key, job));
+      dialing = ctx.dialer.dial({ ...job }, this.dialContext());
     } catch (err) {
       dialing = Promise.reject(err);
     }
@@ -241,20 +286,44 @@ export class Dispatcher {
     try {
       ({ callId } = await dialing);
     } catch (err) {
-      await this.dialFailed(key, job, err);
+      // Still "dialing" for the reconciler while the outcome is resolved: it must not end the job.
+      const error = asDialError(err);
+      if (error.kind === 'unknown') await this.outcomes.resolve(job, startedAt, error);
+      else await throughOutage(ctx, jobId, () => this.setbacks.dialFailed(key, job, error), this.isOpen);
       return;
     } finally {
       this.dialing.delete(jobId);
     }
-    if (!(await ctx.store.recordDialed(jobId, job.lockToken, callId, ctx.now()))) {
-      // The token changed under us: the reconciler or a stop took the job over. A real conflict.
-      const error = new Error(`Lock token mismatch for job ${jobId}: call ${callId} may be a duplicate`);
-      ctx.logger.error(
-        { business_id: key, job_id: jobId, run_id: runId, call_id: callId },
-        'OUTBOUND_LOCK_CONFLICT',
-      );
-      emit(ctx, 'error', error);
-    }
+    await this.recordCall(job, callId);
+  }
+
+  /**
+   * Writes the call id of a placed call. When the claim's token no longer matches (the reconciler
+   * ended the job, or a stop took it over, while `dial()` ran), the call lives outside the limit:
+   * a real conflict, reported once, and the call is hung up.
+   */
+  private async recordCall(job: ClaimedJob, callId: string): Promise<boolean> {
+    const { ctx } = this;
+    let recorded = false;
+    await throughOutage(
+      ctx,
+      job.jobId,
+      async () => {
+        recorded = await ctx.store.recordDialed(job.jobId, job.lockToken, callId, ctx.now());
+      },
+      this.isOpen,
+    );
+    if (recorded) return true;
+    const error = new Error(`Lock token mismatch for job ${job.jobId}: call ${callId} may be a duplicate`);
+    ctx.logger.error(
+      { business_id: job.businessId, job_id: job.jobId, run_id: job.runId, call_id: callId },
+      'OUTBOUND_LOCK_CONFLICT',
+    );
+    emit(ctx, 'error', error);
+    await ctx.dialer.hangup?.(callId).catch((err: unknown) => {
+      ctx.logger.warn({ err, job_id: job.jobId, call_id: callId }, 'OUTBOUND_HANGUP_FAILED');
+    });
+    return false;
   }
 
   /** Renews the slot of `jobId`: whether it still holds one (false too when the limiter is unreachable). */
@@ -269,110 +338,24 @@ export class Dispatcher {
 
   /**
    * How an in-process dialer reports progress on the call of `job`. Its events have no provider
-   * to send them again, so a backend outage is retried here a few times; after that the reconciler
-   * asks `fetchCall`. The report that ends this very call (its claim's lock token, its slot still
-   * held here) frees the slot in the limiter while the end is written, but the freed slot is handed
-   * on only once the end is written: the next job's claim never reaches the database before this
-   * end, so no read counts more live calls than the limit, and `job:ended` comes before the next
-   * `job:dialing`.
+   * to send them again, so this process keeps each until it is written, through an outage of any
+   * length while the queue is open. An end frees the slot only once it is written (as a webhook's
+   * does): the limiter never counts a call over that the database still counts live, so no read
+   * counts more live calls than the limit, and `job:ended` comes before the next `job:dialing`.
    */
-  private dialContext(key: string, job: ClaimedJob): DialContext {
+  private dialContext(): DialContext {
     return {
-      report: async (event) => {
-        const status = event?.jobId === job.jobId ? jobStatusOfCall(event.status) : undefined;
-        const ownEnd =
-          status !== undefined &&
-          isTerminal(status) &&
-          event.lockToken === job.lockToken &&
-          this.holdings.get(job.jobId) === key;
-        if (!ownEnd) {
-          await throughOutage(this.ctx, event.jobId, () => this.applyEvent(event));
-          return;
-        }
-        const freeing = this.slots.free(key, job.jobId);
-        let handedOn = false;
-        const handOn = async () => {
-          if (handedOn) return undefined;
-          handedOn = true;
-          const freed = await freeing;
-          if (freed) this.slots.handOn(key, job.jobId, freed);
-          return freed?.result;
-        };
-        try {
-          await throughOutage(this.ctx, event.jobId, () => this.applyEvent(event, handOn));
-        } finally {
-          // Not ended here (another writer won, or the database stayed unreachable): the call is
-          // over and its slot free all the same, so the jobs promoted into it are dialed.
-          await handOn();
-        }
-      },
+      report: (event) => throughOutage(this.ctx, event?.jobId, () => this.applyEvent(event), this.isOpen),
     };
-  }
-
-  private async dialFailed(key: string, job: ClaimedJob, err: unknown): Promise<void> {
-    const { ctx } = this;
-    const { error, code, retryAt } = classifyDialFailure(err, job, ctx.retry, ctx.now());
-    const back = { code, message: error.message };
-    const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
-    const requeue = async (at: number) => {
-      if (!(await ctx.store.requeueJob(job.jobId, job.lockToken, at, back, ctx.now()))) return false;
-      this.attemptEnded(job);
-      await this.releaseSlot(key, job.jobId);
-      return true;
-    };
-    if (retryAt !== undefined) {
-      ctx.logger.warn(
-        { ...fields, err: error.message, retry_in_ms: retryAt - ctx.now() },
-        'OUTBOUND_DIAL_RETRY',
-      );
-      if (await requeue(retryAt)) {
-        this.hooks.jobRequeued(job.runId, retryAt);
-        return;
-      }
-    }
-    if (error.kind === 'fatal') {
-      ctx.logger.error({ ...fields, err: error.message }, 'OUTBOUND_DIALER_UNAVAILABLE');
-      const requeued = await requeue(ctx.now());
-      await this.hooks.runBlocked(job.runId, error);
-      if (requeued) return;
-    }
-    // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
-    ctx.logger.warn({ ...fields, err: error.message }, 'OUTBOUND_DIAL_FAILED');
-    await this.finishClaim(job, 'failed', code, error.message);
-  }
-
-  /** A dialed job went back to `queued` for a retry: its attempt ended, before its slot is handed on. */
-  private attemptEnded(job: ClaimedJob): void {
-    const { jobId, runId, businessId } = job;
-    emit(this.ctx, 'job:ended', { jobId, runId, businessId, status: 'queued', final: false });
-  }
-
-  /**
-   * Returns a claimed job to the line before its call was placed (its slot could not be
-   * confirmed). Retried through a short outage; should every try fail, the claim's lease runs out
-   * and the reconciler ends it, since nobody can then prove it was not dialed.
-   */
-  private async putBack(key: string, job: ClaimedJob): Promise<void> {
-    const { ctx } = this;
-    this.holdings.delete(job.jobId);
-    ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
-    const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
-    // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
-    // Freed while the job is still claimed, so that nobody can acquire it anew in between.
-    await this.releaseSlot(key, job.jobId).catch((err: unknown) => {
-      ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-    });
-    await throughOutage(ctx, job.jobId, async () => {
-      if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
-        this.hooks.jobRequeued(job.runId, ctx.now());
-      } else {
-        await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
-      }
-    });
   }
 
   /** Ends a claimed job without a call and frees its slot. */
-  private async finishClaim(job: ClaimedJob, status: 'failed' | 'canceled', code: string, message: string) {
+  private async finishClaim(
+    job: ClaimedJob,
+    status: 'failed' | 'canceled',
+    code: string,
+    message: string,
+  ): Promise<void> {
     const done = await this.ctx.store.transition(
       { jobId: job.jobId, lockToken: job.lockToken, status, errorCode: code, errorMessage: message },
       this.ctx.now(),
@@ -383,10 +366,9 @@ export class Dispatcher {
   /**
    * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
    * token (or its call id) and moves the job forward changes anything.
-   * @param release - frees the job's slot, when its dialer's report already asked the limiter
    * @returns whether the event changed the job
    */
-  async applyEvent(event: CallEvent, release?: SlotRelease): Promise<boolean> {
+  async applyEvent(event: CallEvent): Promise<boolean> {
     const status = jobStatusOfCall(event?.status);
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
@@ -408,17 +390,15 @@ export class Dispatcher {
       await explainIgnoredEvent(this.ctx, event);
       return false;
     }
-    if (isTerminal(job.status)) await this.ended(job, release);
+    if (isTerminal(job.status)) await this.ended(job);
     return true;
   }
 
   /**
    * A job just became terminal (this process won that write): tell it, then free its slot exactly
    * once and hand it on.
-   * @param release - frees the slot when its dialer's report already asked the limiter; falls
-   *   back to a release here when that failed
    */
-  async ended(job: JobRoute, release?: SlotRelease): Promise<void> {
+  async ended(job: JobRoute): Promise<void> {
     emit(this.ctx, 'job:ended', {
       jobId: job.jobId,
       runId: job.runId,
@@ -426,7 +406,7 @@ export class Dispatcher {
       status: job.status,
       final: true,
     });
-    const result = (await release?.()) ?? (await this.releaseSlot(job.businessId, job.jobId));
+    const result = await this.releaseSlot(job.businessId, job.jobId);
     this.hooks.jobEnded(job, result);
   }
 

@@ -169,6 +169,7 @@ export class Reconciler {
         status,
         errorCode: code,
         errorMessage: message,
+        newLockToken: this.ctx.newId(),
       },
       this.ctx.now(),
     );

@@ -40,25 +40,8 @@ export class SlotHandOff {
     return result;
   }
 
-  /**
-   * Frees the slot of `jobId` in the limiter without handing it on: the caller does that with
-   * {@link SlotHandOff.handOn} once the job's end is written.
-   * @returns the freed slot, or undefined when the limiter failed (the slot is still held here)
-   */
-  async free(key: string, jobId: string): Promise<FreedSlot | undefined> {
-    const askedAt = this.ctx.now();
-    try {
-      const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs);
-      this.holdings.delete(jobId);
-      return { result, askedAt };
-    } catch (err) {
-      this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-      return undefined;
-    }
-  }
-
   /** Tells of a freed slot, then dials the jobs the limiter promoted into it, in line order. */
-  handOn(key: string, jobId: string, { result, askedAt }: FreedSlot): void {
+  private handOn(key: string, jobId: string, { result, askedAt }: FreedSlot): void {
     const { ctx } = this;
     // The log reads as the steps happened: the slot freed, then handed on one job at a time.
     const { limit, promoted } = result;

@@ -144,6 +144,12 @@ export interface JobTransition {
   durationSec?: number;
   /** Answering machine detection's verdict; kept once known. */
   answeredBy?: string;
+  /**
+   * A fresh token written with the change: a claim given up by another than its holder (the
+   * reconciler) gets one, so that the holder's late writes (a `dial()` that returns after all)
+   * fail as the conflict they are.
+   */
+  newLockToken?: string;
 }
 
 /** Outcome of {@link JobStore.createRun}. */

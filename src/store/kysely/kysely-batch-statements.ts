@@ -76,6 +76,7 @@ const TRANSITION_COLUMNS: readonly Column[] = [
   ['error_code', 'text'],
   ['error_message', 'text'],
   ['duration_sec', 'integer'],
+  ['new_lock_token', 'text'],
 ];
 
 /** A whole number of seconds for the integer column, or null. */
@@ -164,6 +165,7 @@ export class BatchStatements {
         error_code: terminal ? (change.errorCode ?? null) : null,
         error_message: terminal ? (change.errorMessage ?? null) : null,
         duration_sec: terminal ? wholeSeconds(change.durationSec) : null,
+        new_lock_token: change.newLockToken ?? null,
       };
     });
     return CompiledQuery.raw(this.transitionSql, this.parameters(rows));
@@ -223,6 +225,7 @@ export class BatchStatements {
       `"${column}" = case when "v"."terminal" then ${value} else ${jobs}."${column}" end`;
     const set = [
       '"status" = "v"."status"',
+      `"lock_token" = coalesce("v"."new_lock_token", ${jobs}."lock_token")`,
       '"updated_at" = "v"."now"',
       `"call_id" = coalesce(${jobs}."call_id", "v"."call_id")`,
       `"answered_by" = coalesce("v"."answered_by", ${jobs}."answered_by")`,
