@@ -20,6 +20,7 @@ import {
   type WaitForRunOptions,
 } from '../types.js';
 import { Dispatcher } from './dispatcher.js';
+import { Periodic } from './periodic.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import { queueSettings } from './queue-options.js';
@@ -88,8 +89,10 @@ export class OutboundQueue {
   private readonly reads: RunQueries;
   private started = false;
   private closed = false;
-  private tickTimer: unknown;
-  private ticking: Promise<void> | undefined;
+  /** Renews run ownership and slot leases, every third of a lease. */
+  private readonly renewals: Periodic;
+  /** Resolves expired slots and silent calls (dispatching processes only), on a loop of its own. */
+  private readonly reconciling: Periodic;
   private unsubscribe: (() => void) | undefined;
 
   /**
@@ -128,22 +131,16 @@ export class OutboundQueue {
       silentCallMs,
     );
     this.ctx.limiter.setHolderSource((key) => this.ctx.store.fenceSlots(key));
-    // Runs from the start: a process that only handles call events still dials hand-offs, and
-    // must keep those slots' leases alive. Idle, a tick sends nothing to Redis.
-    this.scheduleTick();
-  }
-
-  /** The next reconciler tick, a third of a lease from now; it never keeps the process alive. */
-  private scheduleTick(): void {
-    if (this.closed) return;
-    const handle = this.ctx.clock.setTimeout(
-      () => {
-        void this.tick().finally(() => this.scheduleTick());
-      },
-      Math.max(50, Math.floor(this.ctx.leaseMs / 3)),
-    );
-    (handle as { unref?: () => void } | null)?.unref?.();
-    this.tickTimer = handle;
+    const period = Math.max(50, Math.floor(leaseMs / 3));
+    const failed = (err: unknown) => {
+      this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));
+    };
+    // Renewals run from the start: a process that only handles call events still dials
+    // hand-offs, and must keep those slots' leases alive. Idle, a renewal sends nothing to Redis.
+    this.renewals = new Periodic(clock, period, () => this.reconciler.renew(this.started), failed);
+    this.reconciling = new Periodic(clock, period, () => this.reconciler.reconcile(), failed);
+    this.renewals.start();
   }
 
   /** Creates or upgrades the store's tables. Idempotent; safe from several processes at once. */
@@ -162,7 +159,10 @@ export class OutboundQueue {
     this.unsubscribe = this.ctx.limiter.subscribe((signal) =>
       this.dispatcher.waiters.promoted(signal.promoted, this.ctx.now()),
     );
-    await this.tick();
+    // Fresh: a renewal under way began before this process dispatched, and adopted nothing.
+    await this.renewals.runFresh();
+    await this.reconciling.runNow();
+    this.reconciling.start();
   }
 
   /**
@@ -334,11 +334,10 @@ export class OutboundQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.ctx.clock.clearTimeout(this.tickTimer);
     this.dispatcher.close();
     this.unsubscribe?.();
     await this.runs.close();
-    await this.ticking;
+    await Promise.all([this.renewals.stop(), this.reconciling.stop()]);
     await this.dispatcher.drain();
     if (this.started) {
       await this.ctx.store.releaseRuns(this.ctx.processId).catch((err: unknown) => {
@@ -377,18 +376,5 @@ export class OutboundQueue {
     const run = await this.reads.requireRun(runId);
     if (run.status !== to)
       throw new InvalidStateError(`run ${runId} is ${run.status}; it cannot become ${to}`);
-  }
-
-  private tick(): Promise<void> {
-    if (this.closed || this.ticking) return this.ticking ?? Promise.resolve();
-    this.ticking = (this.started ? this.reconciler.tick() : this.reconciler.renewOnly())
-      .catch((err: unknown) => {
-        this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-        emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));
-      })
-      .finally(() => {
-        this.ticking = undefined;
-      });
-    return this.ticking;
   }
 }

@@ -30,14 +30,33 @@ export class Reconciler {
     private readonly silentCallMs: number,
   ) {}
 
-  /** One pass; failures are logged and retried on the next tick. */
-  async tick(): Promise<void> {
+  /** The businesses of the runs this process owned at the last renewal. */
+  private ownedKeys = new Set<string>();
+
+  /**
+   * Renews what this process holds: its run ownership (adopting orphaned runs when it dispatches)
+   * and its slots' leases. On a loop of its own, so that a slow provider in {@link Reconciler.reconcile}
+   * never delays a renewal past the lease.
+   * @param dispatching - whether this process called `start()` (owns and adopts runs)
+   */
+  async renew(dispatching: boolean): Promise<void> {
     const { ctx } = this;
-    const now = ctx.now();
-    const runs = await ctx.store.leaseRuns(ctx.processId, now, now + ctx.leaseMs, MAX_ADOPT_PER_TICK);
-    this.ownRuns(runs);
+    if (dispatching) {
+      const now = ctx.now();
+      const runs = await ctx.store.leaseRuns(ctx.processId, now, now + ctx.leaseMs, MAX_ADOPT_PER_TICK);
+      this.ownedKeys = new Set(runs.map((r) => r.businessId));
+      this.ownRuns(runs);
+    }
     await this.renewHoldings();
-    const keys = new Set([...runs.map((r) => r.businessId), ...this.dispatcher.holdings.values()]);
+  }
+
+  /**
+   * Resolves what others left behind: slots whose lease expired in the businesses this process
+   * owns runs of or holds slots in, and live calls silent for `silentCallMs`.
+   */
+  async reconcile(): Promise<void> {
+    const { ctx } = this;
+    const keys = new Set([...this.ownedKeys, ...this.dispatcher.holdings.values()]);
     for (const key of keys) {
       await this.isolated(key, async () => {
         for (const jobId of await ctx.limiter.reclaim(key, ctx.leaseMs)) {
@@ -48,14 +67,6 @@ export class Reconciler {
     for (const job of await ctx.store.silentJobs(ctx.now() - this.silentCallMs, SILENT_BATCH)) {
       await this.isolated(job.businessId, () => this.resolveLive(job.businessId, job));
     }
-  }
-
-  /**
-   * Keeps this process's slots alive without dispatching: for a process that handles call events
-   * (and so dials hand-offs) but never called `start()`.
-   */
-  async renewOnly(): Promise<void> {
-    await this.renewHoldings();
   }
 
   /** One business's trouble (a provider that fails `fetchCall`, say) must not hold up the others. */
