@@ -12,9 +12,8 @@ async function sweep(flags: FaultFlags, from: number, count: number) {
   return broken;
 }
 
-// The classes the engine passes today (faults.ts KNOWN_FAILING lists the others). The crash runs
-// without store outages: a process dying while its end report waits out an outage leaves the job
-// live in the database after its slot was handed on (see KNOWN_FAILING).
+// Every class the engine passes alone; the crash runs without store outages and ambiguous writes,
+// whose combination with a crash still fails a few seeds (see faults.ts KNOWN_FAILING).
 const ONE_PROCESS = parseFaults('passing,-crash');
 const TWO_PROCESSES = parseFaults('passing,-storeOutages,-ambiguousWrites');
 
