@@ -6,8 +6,14 @@ import type { CallEvent } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
 import type { QueueContext } from './queue-context.js';
 
-/** How long, in leases, a job whose call may be live (an ambiguous match) is kept before it ends. */
+/** How many waits a job whose call may be live (an ambiguous match) is kept before it ends. */
 const MAX_ROUNDS = 20;
+/**
+ * The shortest wait for a sign of the call (a found call, a callback with the job's token) before
+ * the job is given up. A provider sends a placed call's first callbacks within seconds; until then
+ * the slot stays held, since a call may be live.
+ */
+const MIN_WAIT_MS = 60_000;
 
 /** What the resolution asks of the dispatcher. */
 export interface UnknownOutcomeActions {
@@ -21,9 +27,10 @@ export interface UnknownOutcomeActions {
  * Resolves a `dial()` that failed with an unknown outcome (the request may have reached the
  * provider): never by dialing again. The claim and its slot are kept; the dialer's `findCall` is
  * asked for the call; meanwhile a call event carrying the job's token adopts the call as usual.
- * After a lease with no call found (or at once when the dialer cannot tell and nothing came), the
- * job ends `failed` with `DIAL_OUTCOME_UNKNOWN`. A job with several candidate calls, one of which
- * may be live, is kept (its slot counting) until none is.
+ * After a wait (a minute, or a lease if longer) with no call found and no callback, the job ends
+ * `failed` with `DIAL_OUTCOME_UNKNOWN`; its slot is held until then, since a call may be live. A
+ * job with several candidate calls, one of which may be live, is kept (its slot counting) until
+ * none is.
  */
 export class UnknownOutcomes {
   /**
@@ -72,7 +79,7 @@ export class UnknownOutcomes {
         return;
       }
       // A status callback carrying the job's token may adopt the call meanwhile.
-      await sleep(ctx.clock, Math.max(error.retryAfterMs ?? 0, ctx.leaseMs));
+      await sleep(ctx.clock, Math.max(error.retryAfterMs ?? 0, ctx.leaseMs, MIN_WAIT_MS));
       if (!(await this.stillUnplaced(job))) return;
     }
   }
