@@ -59,6 +59,8 @@ export interface SetbackActions {
   jobRequeued(runId: string, at: number): void;
   /** The dialer cannot place calls for the run (bad credentials). */
   runBlocked(runId: string, error: DialError): Promise<void>;
+  /** Whether a write this process alone knows of is kept until written (the queue is open). */
+  keepWriting(): boolean;
 }
 
 /**
@@ -83,9 +85,12 @@ export class DialSetbacks {
     const back = { code, message: error.message };
     const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
     const requeue = async (at: number) => {
-      if (!(await ctx.store.requeueJob(job.jobId, job.lockToken, at, back, ctx.now()))) return false;
+      if (!(await this.requeued(job, at, back))) return false;
       this.attemptEnded(job);
-      await actions.releaseSlot(key, job.jobId);
+      await actions.releaseSlot(key, job.jobId).catch((err: unknown) => {
+        // Its lease runs out and the reconciler finds the job queued: the slot is not lost.
+        ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      });
       return true;
     };
     if (retryAt !== undefined) {
@@ -107,6 +112,35 @@ export class DialSetbacks {
     // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
     ctx.logger.warn({ ...fields, err: error.message }, 'OUTBOUND_DIAL_FAILED');
     await actions.finishClaim(job, 'failed', code, error.message);
+  }
+
+  /**
+   * Puts the claimed job back in line, through an outage while the queue is open. A try whose
+   * answer was lost may have been written: a refused try after a failed one asks the job whether
+   * it is back in line, without a token, as the requeue leaves it.
+   * @returns whether the job is back in line (false: its run was stopped, or it was taken over)
+   */
+  private async requeued(
+    job: ClaimedJob,
+    at: number,
+    error: { code: string; message: string },
+  ): Promise<boolean> {
+    const { ctx, actions } = this;
+    let done = false;
+    let tries = 0;
+    await throughOutage(
+      ctx,
+      job.jobId,
+      async () => {
+        tries += 1;
+        done = await ctx.store.requeueJob(job.jobId, job.lockToken, at, error, ctx.now());
+        if (done || tries === 1) return;
+        const now = await ctx.store.getJobRoute(job.jobId);
+        done = now?.status === 'queued' && now.lockToken === undefined;
+      },
+      actions.keepWriting,
+    );
+    return done;
   }
 
   /**

@@ -16,6 +16,8 @@ import { UnknownOutcomes } from './unknown-outcome.js';
 
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
 const DIAL_SPACING_FACTOR = 1.1;
+/** The longest a claimed dial that missed its `dialsPerSecond` turn waits for a fresh one. */
+const MAX_RETURN_WAIT_MS = 5_000;
 
 /** A slot just granted: the key's counters for the logs, and what the claim must check. */
 export interface GrantedSlot {
@@ -69,8 +71,8 @@ export class Dispatcher {
   private closed = false;
   /** Whether writes this process alone knows of are kept until written (until close). */
   private readonly isOpen = () => !this.closed;
-  /** Grants waiting for their dial-start turn (`dialsPerSecond`): ended early by close(). */
-  private readonly turnWaits = new Set<() => void>();
+  /** Waits in progress (dial-start turns, unknown outcomes): ended early by close(). */
+  private readonly pauses = new Set<() => void>();
 
   /**
    * @param ctx - the queue's shared adapters and settings
@@ -89,6 +91,7 @@ export class Dispatcher {
       finishClaim: (job, status, code, message) => this.finishClaim(job, status, code, message),
       jobRequeued: (runId, at) => this.hooks.jobRequeued(runId, at),
       runBlocked: (runId, error) => this.hooks.runBlocked(runId, error),
+      keepWriting: this.isOpen,
     });
     this.outcomes = new UnknownOutcomes(ctx, {
       adopt: async (job, call) => {
@@ -97,6 +100,7 @@ export class Dispatcher {
           await this.applyEvent({ ...call, jobId: job.jobId, lockToken: job.lockToken });
       },
       giveUp: (job, message) => this.finishClaim(job, 'failed', 'DIAL_OUTCOME_UNKNOWN', message),
+      pause: (ms) => this.pause(ms),
     });
     this.foreignState = new ForeignLimiterState(ctx);
   }
@@ -107,7 +111,7 @@ export class Dispatcher {
    */
   close(): void {
     this.closed = true;
-    for (const cancel of [...this.turnWaits]) cancel();
+    for (const cancel of [...this.pauses]) cancel();
   }
 
   /** Resolves when every dial started by this process has returned. */
@@ -138,13 +142,16 @@ export class Dispatcher {
     const beforeDial = new Promise<void>((resolve) => {
       placed = resolve;
     });
+    let claimed = false;
+    let turnAt: number | undefined;
     try {
       if (ctx.dialsPerSecond !== undefined) {
         // Spaced before the claim, so that the claim (which checks the run is still running) is
         // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
         // up to 100 ms of jitter cannot put one start too many into the provider's second.
         const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-        if (waitMs > 0 && !(await this.dialTurn(waitMs))) {
+        turnAt = ctx.now() + waitMs;
+        if (waitMs > 0 && !(await this.pause(waitMs))) {
           // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
           await this.releaseSlot(key, jobId, slot.fence);
           return;
@@ -166,8 +173,12 @@ export class Dispatcher {
         else await this.releaseSlot(key, jobId, slot.fence);
         return;
       }
-      await this.dialClaimed(key, job, slot, placed);
+      claimed = true;
+      await this.dialClaimed(key, job, slot, placed, turnAt);
     } finally {
+      // A grant that never got its claim (a failure on the way) is not renewed any more: its lease
+      // runs out and the reconciler offers the job again, instead of holding its slot forever.
+      if (!claimed) this.holdings.delete(jobId);
       this.claiming.delete(jobId);
       placed();
       this.preDial.delete(beforeDial);
@@ -204,21 +215,39 @@ export class Dispatcher {
   }
 
   /**
-   * Waits `ms` for a dial-start turn; {@link Dispatcher.close} ends the wait early.
+   * Waits `ms` (a dial-start turn, an unknown outcome's wait); {@link Dispatcher.close} ends the
+   * wait early.
    * @returns false when the dispatcher closed meanwhile
    */
-  private dialTurn(ms: number): Promise<boolean> {
+  private pause(ms: number): Promise<boolean> {
     const { clock } = this.ctx;
     return new Promise((resolve) => {
       const finish = (due: boolean) => {
         clock.clearTimeout(timer);
-        this.turnWaits.delete(cancel);
+        this.pauses.delete(cancel);
         resolve(due && !this.closed);
       };
       const cancel = () => finish(false);
       const timer = clock.setTimeout(() => finish(true), ms);
-      this.turnWaits.add(cancel);
+      this.pauses.add(cancel);
     });
+  }
+
+  /**
+   * Keeps a claimed dial on its `dialsPerSecond` turn: one that comes later than its turn by more
+   * than the spacing's slack (a slow claim write, a busy event loop) takes a fresh turn, so that
+   * it cannot start within a second of the ones reserved after it. A fresh turn further away
+   * than {@link MAX_RETURN_WAIT_MS} is not waited for (the claim must not sit long undialed).
+   */
+  private async onTurn(turnAt: number | undefined): Promise<void> {
+    const { ctx } = this;
+    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return;
+    const slackMs = ((DIAL_SPACING_FACTOR - 1) * 1000) / ctx.dialsPerSecond / 2;
+    if (ctx.now() - turnAt <= slackMs) return;
+    const waitMs = await ctx.limiter
+      .reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR)
+      .catch(() => 0);
+    if (waitMs > 0 && waitMs <= MAX_RETURN_WAIT_MS) await this.pause(waitMs);
   }
 
   /** Whether a claim other than this process's holds the job (it reads dialing or later, not terminal). */
@@ -255,6 +284,7 @@ export class Dispatcher {
     job: ClaimedJob,
     slot: GrantedSlot,
     placed: () => void,
+    turnAt?: number,
   ): Promise<void> {
     const { ctx } = this;
     if (this.stoppedRuns.has(job.runId)) {
@@ -270,6 +300,7 @@ export class Dispatcher {
       await this.setbacks.putBack(key, job);
       return;
     }
+    await this.onTurn(turnAt);
     const { active, limit } = slot;
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
     const startedAt = ctx.now();
@@ -282,19 +313,22 @@ export class Dispatcher {
       dialing = Promise.reject(err);
     }
     placed();
-    let callId: string;
+    // Still "dialing" for the reconciler until the outcome is written, however long that takes:
+    // the failure handled, the unknown outcome resolved, or the call id recorded.
     try {
-      ({ callId } = await dialing);
-    } catch (err) {
-      // Still "dialing" for the reconciler while the outcome is resolved: it must not end the job.
-      const error = asDialError(err);
-      if (error.kind === 'unknown') await this.outcomes.resolve(job, startedAt, error);
-      else await throughOutage(ctx, jobId, () => this.setbacks.dialFailed(key, job, error), this.isOpen);
-      return;
+      let callId: string;
+      try {
+        ({ callId } = await dialing);
+      } catch (err) {
+        const error = asDialError(err);
+        if (error.kind === 'unknown') await this.outcomes.resolve(job, startedAt, error);
+        else await this.setbacks.dialFailed(key, job, error);
+        return;
+      }
+      await this.recordCall(job, callId);
     } finally {
       this.dialing.delete(jobId);
     }
-    await this.recordCall(job, callId);
   }
 
   /**
@@ -349,16 +383,28 @@ export class Dispatcher {
     };
   }
 
-  /** Ends a claimed job without a call and frees its slot. */
+  /**
+   * Ends a claimed job without a call and frees its slot. The end is kept until written while the
+   * queue is open; a try whose answer was lost leaves the job ended, and the renewal's sweep of
+   * ended jobs then frees the slot.
+   */
   private async finishClaim(
     job: ClaimedJob,
     status: 'failed' | 'canceled',
     code: string,
     message: string,
   ): Promise<void> {
-    const done = await this.ctx.store.transition(
-      { jobId: job.jobId, lockToken: job.lockToken, status, errorCode: code, errorMessage: message },
-      this.ctx.now(),
+    let done: JobRoute | undefined;
+    await throughOutage(
+      this.ctx,
+      job.jobId,
+      async () => {
+        done = await this.ctx.store.transition(
+          { jobId: job.jobId, lockToken: job.lockToken, status, errorCode: code, errorMessage: message },
+          this.ctx.now(),
+        );
+      },
+      this.isOpen,
     );
     if (done) await this.ended(done);
   }
@@ -373,6 +419,9 @@ export class Dispatcher {
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
     }
+    // `initiated` moves nothing: a claimed job is `dialing` already (and the call id comes with
+    // dial()'s answer or the next event), so it costs no statement.
+    if (status === 'dialing') return false;
     const job = await this.ctx.store.transition(
       {
         jobId: event.jobId,

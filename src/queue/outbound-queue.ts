@@ -337,8 +337,10 @@ export class OutboundQueue {
     this.dispatcher.close();
     this.unsubscribe?.();
     await this.runs.close();
-    await Promise.all([this.renewals.stop(), this.reconciling.stop()]);
+    await this.reconciling.stop();
+    // Renewed until the last dial placed here has an outcome: its slot must not run out meanwhile.
     await this.dispatcher.drain();
+    await this.renewals.stop();
     if (this.started) {
       await this.ctx.store.releaseRuns(this.ctx.processId).catch((err: unknown) => {
         this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');

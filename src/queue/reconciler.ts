@@ -41,13 +41,17 @@ export class Reconciler {
    */
   async renew(dispatching: boolean): Promise<void> {
     const { ctx } = this;
-    if (dispatching) {
-      const now = ctx.now();
-      const runs = await ctx.store.leaseRuns(ctx.processId, now, now + ctx.leaseMs, MAX_ADOPT_PER_TICK);
-      this.ownedKeys = new Set(runs.map((r) => r.businessId));
-      this.ownRuns(runs);
+    try {
+      if (dispatching) {
+        const now = ctx.now();
+        const runs = await ctx.store.leaseRuns(ctx.processId, now, now + ctx.leaseMs, MAX_ADOPT_PER_TICK);
+        this.ownedKeys = new Set(runs.map((r) => r.businessId));
+        this.ownRuns(runs);
+      }
+    } finally {
+      // The slots' leases live in the limiter: a database outage must not let them run out.
+      await this.renewHoldings();
     }
-    await this.renewHoldings();
   }
 
   /**
@@ -85,7 +89,11 @@ export class Reconciler {
    */
   private async renewHoldings(): Promise<void> {
     const { holdings } = this.dispatcher;
-    for (const jobId of await this.ctx.store.endedJobIds([...holdings.keys()])) {
+    const ended = await this.ctx.store.endedJobIds([...holdings.keys()]).catch((err: unknown) => {
+      this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      return [];
+    });
+    for (const jobId of ended) {
       const key = holdings.get(jobId);
       if (key !== undefined)
         await this.isolated(key, async () => void (await this.dispatcher.releaseSlot(key, jobId)));

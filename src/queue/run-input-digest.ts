@@ -6,6 +6,8 @@ import type { StartRunInput } from '../types.js';
  * their keys were written in. Undefined fields are left out, as `JSON.stringify` does.
  */
 function canonicalJson(value: unknown): string {
+  // A Date (a metadata field, a schedule) digests as its instant, not as an empty object.
+  if (value instanceof Date) return JSON.stringify(value.getTime());
   if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const fields = Object.keys(value)

@@ -1,4 +1,3 @@
-import { sleep } from '../clock.js';
 import type { DialError } from '../errors.js';
 import type { ClaimedJob } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
@@ -21,6 +20,8 @@ export interface UnknownOutcomeActions {
   adopt(job: ClaimedJob, call: CallEvent & { callId: string }): Promise<void>;
   /** Ends the job `failed` / `DIAL_OUTCOME_UNKNOWN` and frees its slot. */
   giveUp(job: ClaimedJob, message: string): Promise<void>;
+  /** Waits `ms`; resolves false early when the queue closes. */
+  pause(ms: number): Promise<boolean>;
 }
 
 /**
@@ -79,7 +80,8 @@ export class UnknownOutcomes {
         return;
       }
       // A status callback carrying the job's token may adopt the call meanwhile.
-      await sleep(ctx.clock, Math.max(error.retryAfterMs ?? 0, ctx.leaseMs, MIN_WAIT_MS));
+      // Closed meanwhile: the job stays dialing, for the reconciler of a live process.
+      if (!(await this.actions.pause(Math.max(error.retryAfterMs ?? 0, ctx.leaseMs, MIN_WAIT_MS)))) return;
       if (!(await this.stillUnplaced(job))) return;
     }
   }
@@ -98,7 +100,10 @@ export class UnknownOutcomes {
 
   /** Whether the job is still this claim's, with no call id: nothing adopted or ended it meanwhile. */
   private async stillUnplaced(job: ClaimedJob): Promise<boolean> {
-    const now = await this.ctx.store.getJobRoute(job.jobId);
+    // Unreadable (an outage): still unplaced as far as anyone here knows; ask again.
+    const now = await this.ctx.store
+      .getJobRoute(job.jobId)
+      .catch(() => ({ ...job, status: 'dialing', callId: undefined }));
     return now?.status === 'dialing' && now.lockToken === job.lockToken && now.callId === undefined;
   }
 }

@@ -116,7 +116,9 @@ export class BatchStatements {
     this.dialedSql =
       `update ${jobs} set "call_id" = "v"."call_id", "dialed_at" = "v"."now" ` +
       `from ${this.rows(DIALED_COLUMNS)} where ${this.matchesRow()} ` +
-      `and ${jobs}."lock_token" = "v"."lock_token" returning ${jobs}."id" as "id"`;
+      `and ${jobs}."lock_token" = "v"."lock_token" ` +
+      // A call id an event recorded first stays: another call id is not this job's call.
+      `and (${jobs}."call_id" is null or ${jobs}."call_id" = "v"."call_id") returning ${jobs}."id" as "id"`;
     this.transitionSql = this.transitionText();
   }
 
