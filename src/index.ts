@@ -6,7 +6,17 @@
 
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
-export type { DialContext, Dialer, DialRequest, DialResult, FindCallResult } from './dialer/dialer.js';
+export type {
+  CallFound,
+  CallsAmbiguous,
+  DialContext,
+  Dialer,
+  DialRequest,
+  DialResult,
+  FindCallResult,
+  FoundCall,
+  NoCallFound,
+} from './dialer/dialer.js';
 export type { SimulatedDialerOptions } from './dialer/simulated-dialer.js';
 export { SimulatedDialer } from './dialer/simulated-dialer.js';
 export type { DialFailureKind, OutboundQueueErrorCode, ValidationIssue } from './errors.js';

@@ -44,10 +44,35 @@ export interface DialResult {
  * Each call is its latest state as a `CallEvent` with the provider's `callId` (its `jobId` may be
  * empty when the provider does not know the job, as for `fetchCall`).
  */
-export type FindCallResult =
-  | { match: 'found'; call: CallEvent & { callId: string } }
-  | { match: 'none' }
-  | { match: 'ambiguous'; calls: (CallEvent & { callId: string })[] };
+export type FindCallResult = CallFound | NoCallFound | CallsAmbiguous;
+
+/** A call as {@link Dialer.findCall} reports it: its latest state, with the provider's id. */
+export interface FoundCall extends CallEvent {
+  /** The provider's id of the call (Twilio `CallSid`). */
+  callId: string;
+}
+
+/** {@link FindCallResult} when exactly one call matches: the dial placed it. */
+export interface CallFound {
+  /** Exactly one call matches. */
+  match: 'found';
+  /** The call the dial placed, in its latest state. */
+  call: FoundCall;
+}
+
+/** {@link FindCallResult} when no call matches: the dial placed nothing, as far as the provider can tell. */
+export interface NoCallFound {
+  /** No call matches. */
+  match: 'none';
+}
+
+/** {@link FindCallResult} when several calls match and nothing tells which, if any, is this job's. */
+export interface CallsAmbiguous {
+  /** Several calls match. */
+  match: 'ambiguous';
+  /** Every candidate, in its latest state, so the queue can tell whether one may still be live. */
+  calls: FoundCall[];
+}
 
 /**
  * Places calls. Throw a {@link DialError} to say whether a failure is permanent, transient,

@@ -1,7 +1,7 @@
+import type { FoundCall } from '../dialer/dialer.js';
 import type { DialError } from '../errors.js';
 import type { ClaimedJob } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
-import type { CallEvent } from '../types.js';
 import { jobStatusOfCall } from './call-status.js';
 import type { QueueContext } from './queue-context.js';
 
@@ -17,7 +17,7 @@ const MIN_WAIT_MS = 60_000;
 /** What the resolution asks of the dispatcher. */
 export interface UnknownOutcomeActions {
   /** Records the found call as the job's, as if `dial()` had returned it, and applies its state. */
-  adopt(job: ClaimedJob, call: CallEvent & { callId: string }): Promise<void>;
+  adopt(job: ClaimedJob, call: FoundCall): Promise<void>;
   /** Ends the job `failed` / `DIAL_OUTCOME_UNKNOWN` and frees its slot. */
   giveUp(job: ClaimedJob, message: string): Promise<void>;
   /** Waits `ms`; resolves false early when the queue closes. */
