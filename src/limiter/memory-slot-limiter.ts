@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import {
@@ -27,8 +27,6 @@ export interface MemorySlotLimiterOptions {
    * one virtual time. Only its `now()` is used (the limiter sets no timers).
    */
   clock?: Pick<Clock, 'now'>;
-  /** Clock in epoch milliseconds; `clock.now` wins when both are given. */
-  now?: () => number;
   /**
    * Lease given to holders read from the holder source when the operation that found the key
    * new carries no lease of its own (`release`). Default 30,000 ms.
@@ -76,8 +74,8 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @param options - clock, lease for holders read from the holder source, logger
    */
   constructor(options: MemorySlotLimiterOptions = {}) {
-    const { clock } = options;
-    this.now = clock ? () => clock.now() : (options.now ?? Date.now);
+    const clock = options.clock ?? systemClock;
+    this.now = () => clock.now();
     this.holderLeaseMs = checkLeaseMs(options.holderLeaseMs ?? DEFAULT_HOLDER_LEASE_MS);
     this.logger = options.logger ?? silentLogger;
   }

@@ -5,7 +5,7 @@ import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import { throughOutage } from './through-outage.js';
 
 /** What to do with a job whose `dial()` threw. */
-export interface DialFailure {
+interface DialFailure {
   /** The failure as a `DialError` (anything else a dialer throws counts as `unknown`). */
   error: DialError;
   /** The code recorded on the job: the provider's, or `DIAL_ERROR` when the dialer gave none. */
@@ -55,8 +55,8 @@ export interface SetbackActions {
   dropHolding(jobId: string): void;
   /** Ends the claimed job without a call and frees its slot. */
   finishClaim(job: ClaimedJob, status: 'failed' | 'canceled', code: string, message: string): Promise<void>;
-  /** The job waits in line for a retry at `at`. */
-  jobRequeued(runId: string, at: number): void;
+  /** The job waits in line again (for a retry, or at once). */
+  jobRequeued(runId: string): void;
   /** The dialer cannot place calls for the run (bad credentials). */
   runBlocked(runId: string, error: DialError): Promise<void>;
   /** Whether a write this process alone knows of is kept until written (the queue is open). */
@@ -99,7 +99,7 @@ export class DialSetbacks {
         'OUTBOUND_DIAL_RETRY',
       );
       if (await requeue(retryAt)) {
-        actions.jobRequeued(job.runId, retryAt);
+        actions.jobRequeued(job.runId);
         return;
       }
     }
@@ -160,7 +160,7 @@ export class DialSetbacks {
     });
     await throughOutage(ctx, job.jobId, async () => {
       if (await ctx.store.requeueJob(job.jobId, job.lockToken, ctx.now(), back, ctx.now())) {
-        actions.jobRequeued(job.runId, ctx.now());
+        actions.jobRequeued(job.runId);
       } else {
         await actions.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       }

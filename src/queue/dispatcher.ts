@@ -35,8 +35,8 @@ export interface GrantedSlot {
 export interface DispatchHooks {
   /** A job reached a terminal status and its slot was released. */
   jobEnded(job: JobRoute, release: ReleaseResult): void;
-  /** A job went back to waiting for a retry at `notBefore`. */
-  jobRequeued(runId: string, notBefore: number): void;
+  /** A job went back to waiting in line (for a retry, or at once). */
+  jobRequeued(runId: string): void;
   /** The dialer cannot place calls for this run (bad credentials). */
   runBlocked(runId: string, error: DialError): Promise<void>;
 }
@@ -89,7 +89,7 @@ export class Dispatcher {
       releaseSlot: (key, jobId) => this.releaseSlot(key, jobId),
       dropHolding: (jobId) => void this.holdings.delete(jobId),
       finishClaim: (job, status, code, message) => this.finishClaim(job, status, code, message),
-      jobRequeued: (runId, at) => this.hooks.jobRequeued(runId, at),
+      jobRequeued: (runId) => this.hooks.jobRequeued(runId),
       runBlocked: (runId, error) => this.hooks.runBlocked(runId, error),
       keepWriting: this.isOpen,
     });

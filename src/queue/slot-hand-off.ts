@@ -3,7 +3,7 @@ import type { GrantedSlot } from './dispatcher.js';
 import { emit, type QueueContext } from './queue-context.js';
 
 /** A slot freed in the limiter, not handed on yet. */
-export interface FreedSlot {
+interface FreedSlot {
   /** The limiter's answer: counters and the jobs promoted into the freed slot. */
   result: ReleaseResult;
   /** When the release was asked for: the promoted grants' age counts from then. */

@@ -10,7 +10,7 @@ slotLimiterContract('MemorySlotLimiter', async () => {
 describe('MemorySlotLimiter with an injected clock', () => {
   it('expires leases by the injected clock, not the wall clock', async () => {
     let now = 1_000;
-    const limiter = new MemorySlotLimiter({ now: () => now });
+    const limiter = new MemorySlotLimiter({ clock: { now: () => now } });
     await limiter.acquire('b', 'j1', 1, 100);
     now = 1_099;
     expect(await limiter.reclaim('b', 100)).toEqual([]);
@@ -23,7 +23,7 @@ describe('MemorySlotLimiter with an injected clock', () => {
 
   it('spaces dial starts exactly 1000 / perSecond apart', async () => {
     let now = 0;
-    const limiter = new MemorySlotLimiter({ now: () => now });
+    const limiter = new MemorySlotLimiter({ clock: { now: () => now } });
     const waits = [];
     for (let i = 0; i < 4; i++) waits.push(await limiter.reserveDialStart('a', 4));
     expect(waits).toEqual([0, 250, 500, 750]);
@@ -33,7 +33,7 @@ describe('MemorySlotLimiter with an injected clock', () => {
 
   it('gives promoted jobs the lease stored by the latest acquire', async () => {
     let now = 0;
-    const limiter = new MemorySlotLimiter({ now: () => now });
+    const limiter = new MemorySlotLimiter({ clock: { now: () => now } });
     await limiter.acquire('b', 'j1', 1, 1_000);
     await limiter.acquire('b', 'j2', 1, 500);
     await limiter.release('b', 'j1');

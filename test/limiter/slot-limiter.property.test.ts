@@ -189,7 +189,7 @@ const freshPrefix = (kind: string) => `prop-${kind}-${process.pid}-${++prefixes}
 
 describe('SlotLimiter property: answers match the model, limits hold, FIFO, no waiting job lost', () => {
   it('MemorySlotLimiter, with a controlled clock (leases expire)', async () => {
-    await holdsTheModel((model) => new MemorySlotLimiter({ now: () => model.now }), true, 400);
+    await holdsTheModel((model) => new MemorySlotLimiter({ clock: { now: () => model.now } }), true, 400);
   });
 
   it('RedisSlotLimiter on ioredis-mock', async () => {

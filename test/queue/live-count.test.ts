@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedDialer } from '../../src/dialer/simulated-dialer.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
@@ -32,11 +32,17 @@ interface Observed {
  * read more than the limit, however the engine batches its writes. Short calls ended by the dialer
  * itself: every hand-off comes from an in-process end report.
  */
-async function busyRuns(
-  db: Kysely<unknown>,
-  limiter: SlotLimiter,
-): Promise<{ fx: QueueFixture; observed: Observed }> {
+async function neverOverTheLimit(db: Kysely<unknown>, limiter: SlotLimiter): Promise<void> {
   const fx = await startQueue(new SimulatedDialer({ durationMs: [0, 4] }), { db, limiter });
+  try {
+    await busyRuns(fx);
+  } finally {
+    await fx.close();
+  }
+}
+
+/** Runs the busy workload on a started queue and checks what was counted from outside. */
+async function busyRuns(fx: QueueFixture): Promise<void> {
   const live = new Map<string, number>();
   const observed: Observed = { byEvents: 0, byReads: 0, reads: 0 };
   let dialings = 0;
@@ -71,25 +77,15 @@ async function busyRuns(
   expect(dialings).toBe(BUSINESSES * LEADS);
   expect([...live.values()]).toEqual(runs.map(() => 0));
   expect(observed.reads).toBeGreaterThan(BUSINESSES * 10);
-  return { fx, observed };
+  expect(observed.byEvents).toBeLessThanOrEqual(CONCURRENCY);
+  expect(observed.byReads).toBeLessThanOrEqual(CONCURRENCY);
 }
 
 describe('live calls counted from the events and from getRun', () => {
-  let fx: QueueFixture | undefined;
-  afterEach(async () => {
-    await fx?.close();
-    fx = undefined;
-  });
-
   it('never exceed the limit in a busy multi-business run (SQLite, memory limiter)', async () => {
     const db = sqliteDb();
     try {
-      const { fx: started, observed } = await busyRuns(db, new MemorySlotLimiter());
-      fx = started;
-      expect(observed.byEvents).toBeLessThanOrEqual(CONCURRENCY);
-      expect(observed.byReads).toBeLessThanOrEqual(CONCURRENCY);
-      await fx.close();
-      fx = undefined;
+      await neverOverTheLimit(db, new MemorySlotLimiter());
     } finally {
       await db.destroy();
     }
@@ -112,12 +108,7 @@ describe('live calls counted from the events and from getRun', () => {
       const db = postgresDb(await pgServer.createDatabase('live_count'), 8);
       const redis = new Redis(redisServer.url);
       try {
-        const { fx: started, observed } = await busyRuns(db, new RedisSlotLimiter({ redis }));
-        fx = started;
-        expect(observed.byEvents).toBeLessThanOrEqual(CONCURRENCY);
-        expect(observed.byReads).toBeLessThanOrEqual(CONCURRENCY);
-        await fx.close();
-        fx = undefined;
+        await neverOverTheLimit(db, new RedisSlotLimiter({ redis }));
       } finally {
         redis.disconnect();
         await db.destroy();
