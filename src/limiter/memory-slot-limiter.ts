@@ -269,6 +269,16 @@ export class MemorySlotLimiter implements SlotLimiter {
     };
   }
 
+  /**
+   * Tells the listeners that `jobIds` hold slots their promoter will not dial (it is closing).
+   * @param key - limiter key
+   * @param jobIds - the promoted jobs handed over
+   * @param fence - the fencing token of the promotion
+   */
+  async handOver(key: string, jobIds: readonly string[], fence?: number): Promise<void> {
+    if (jobIds.length > 0) this.signal({ key, promoted: [...jobIds], handedOver: true, fence });
+  }
+
   /** Drops every listener; the limiter holds no connections. */
   async close(): Promise<void> {
     this.listeners.clear();

@@ -64,6 +64,13 @@ export interface SlotSignal {
   key: string;
   /** Jobs that were promoted from the waiting line and now hold slots. */
   promoted: string[];
+  /**
+   * The promoter will not dial these jobs (it is closing): a process waiting for one of them
+   * claims and dials it in the promoter's place. See {@link SlotLimiter.handOver}.
+   */
+  handedOver?: boolean;
+  /** With `handedOver`: the key's fencing token the promoted grants came with. */
+  fence?: number;
 }
 
 /** What a {@link SlotHolderSource} reads: a key's new fencing token and the jobs that hold calls. */
@@ -184,6 +191,15 @@ export interface SlotLimiter {
    * Tells the limiter where to read the holders of a key that has no state. Set by OutboundQueue.
    */
   setHolderSource(source: SlotHolderSource): void;
+
+  /**
+   * Tells every process that `jobIds`, promoted into slots by this one, will not be dialed here
+   * (the process is closing): the process whose feeder waits for one of them dials it at once,
+   * instead of after the slot's lease ran out. Optional: without it, such a slot is reclaimed
+   * once its lease expires.
+   * @param fence - the fencing token the promotion came with
+   */
+  handOver?(key: string, jobIds: readonly string[], fence?: number): Promise<void>;
 
   /**
    * Listens to promotions made by any process.

@@ -126,10 +126,29 @@ export class Dispatcher {
    * @param slot - the grant: counters for the logs, fencing token, when it was asked for
    */
   dialHeld(key: string, jobId: string, slot: GrantedSlot): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // Not dialed here: a live process waiting for the job dials it in this one's place.
+      void this.ctx.limiter.handOver?.(key, [jobId], slot.fence).catch((err: unknown) => {
+        this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      });
+      return;
+    }
     const task = this.claimAndDial(key, jobId, slot).catch((err) => this.reportFailure(err, key, jobId));
     this.inFlight.add(task);
     void task.finally(() => this.inFlight.delete(task));
+  }
+
+  /**
+   * Dials jobs another process promoted into slots and handed over as it closed (see
+   * {@link SlotLimiter.handOver}). Every live process tries; the claim lets one of them dial.
+   * Asked "long ago", so each slot is confirmed in the limiter before its call.
+   * @param fence - the fencing token the promotion came with
+   */
+  takeOver(key: string, jobIds: readonly string[], fence: number | undefined): void {
+    for (const jobId of jobIds) {
+      if (!this.holdings.has(jobId))
+        this.dialHeld(key, jobId, { active: 0, limit: 0, fence, askedAt: Number.NEGATIVE_INFINITY });
+    }
   }
 
   private async claimAndDial(key: string, jobId: string, slot: GrantedSlot): Promise<void> {

@@ -156,9 +156,10 @@ export class OutboundQueue {
     this.assertOpen();
     if (this.started) return;
     this.started = true;
-    this.unsubscribe = this.ctx.limiter.subscribe((signal) =>
-      this.dispatcher.waiters.promoted(signal.promoted, this.ctx.now()),
-    );
+    this.unsubscribe = this.ctx.limiter.subscribe(({ key, promoted, handedOver, fence }) => {
+      this.dispatcher.waiters.promoted(promoted, this.ctx.now());
+      if (handedOver) this.dispatcher.takeOver(key, promoted, fence);
+    });
     // Fresh: a renewal under way began before this process dispatched, and adopted nothing.
     await this.renewals.runFresh();
     await this.reconciling.runNow();

@@ -50,7 +50,11 @@ export class SlotWaiters {
     for (const id of jobIds) {
       const waiter = this.waiting.get(id);
       if (waiter) waiter(true);
-      else this.early.set(id, now);
+      else {
+        // Re-inserted, so that the map stays in the order told and the sweep below can stop early.
+        this.early.delete(id);
+        this.early.set(id, now);
+      }
     }
     for (const [id, at] of this.early) {
       if (now - at < EARLY_PROMOTION_TTL_MS) break;

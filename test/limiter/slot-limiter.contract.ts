@@ -463,6 +463,22 @@ export function slotLimiterContract(
       stop();
     });
 
+    it('tells subscribers of jobs handed over by a closing promoter, with the fence', async () => {
+      const made = await make();
+      const { limiter } = made;
+      const stop = limiter.subscribe(() => {});
+      await made.whenSubscribed?.();
+      const signal = nextSignal(limiter);
+      await limiter.handOver?.('b"\\{x}', ['jöb "2"\n', 'j3'], 7);
+      expect(await signal).toEqual({
+        key: 'b"\\{x}',
+        promoted: ['jöb "2"\n', 'j3'],
+        handedOver: true,
+        fence: 7,
+      });
+      stop();
+    });
+
     it('hands each slot to exactly one of many concurrent callers, in arrival order', async () => {
       const { limiter } = await make();
       const ids = Array.from({ length: 30 }, (_, i) => `j${String(i).padStart(2, '0')}`);

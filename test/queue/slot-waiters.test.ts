@@ -27,4 +27,13 @@ describe('SlotWaiters', () => {
     waiters.interrupt('j1');
     await expect(waiting).resolves.toBe(false);
   });
+
+  it('forgets promotions nobody waited for after a minute, counting from the last time told', async () => {
+    const waiters = new SlotWaiters();
+    waiters.promoted(['old', 'again'], 0);
+    waiters.promoted(['again'], 50_000);
+    waiters.promoted(['late'], 70_000);
+    await expect(waiters.wait('old', 10, 0)).resolves.toBe(false);
+    await expect(waiters.wait('again', 10, 50_000)).resolves.toBe(true);
+  });
 });

@@ -19,10 +19,11 @@ function parseSignal(message: string): SlotSignal | undefined {
   try {
     const value: unknown = JSON.parse(message);
     if (typeof value !== 'object' || value === null) return undefined;
-    const { key, promoted } = value as Record<string, unknown>;
+    const { key, promoted, handedOver, fence } = value as Record<string, unknown>;
     if (typeof key !== 'string' || !Array.isArray(promoted)) return undefined;
     if (!promoted.every((id): id is string => typeof id === 'string')) return undefined;
-    return { key, promoted };
+    if (handedOver !== true) return { key, promoted };
+    return { key, promoted, handedOver, fence: typeof fence === 'number' ? fence : undefined };
   } catch {
     return undefined;
   }

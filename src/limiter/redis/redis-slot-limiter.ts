@@ -295,6 +295,19 @@ export class RedisSlotLimiter implements SlotLimiter {
   }
 
   /**
+   * Publishes that `jobIds` hold slots their promoter will not dial (it is closing), to every
+   * instance: the one whose feeder waits for a job dials it.
+   * @param key - limiter key
+   * @param jobIds - the promoted jobs handed over
+   * @param fence - the fencing token of the promotion
+   */
+  async handOver(key: string, jobIds: readonly string[], fence?: number): Promise<void> {
+    if (jobIds.length === 0) return;
+    const signal: SlotSignal = { key, promoted: [...jobIds], handedOver: true, fence };
+    await this.redis.publish(this.channel, JSON.stringify(signal));
+  }
+
+  /**
    * Extends the leases of the slots held by `jobIds`.
    * @param key - limiter key
    * @param jobIds - jobs this process believes it holds slots for
