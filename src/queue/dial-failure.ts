@@ -51,8 +51,6 @@ export function classifyDialFailure(
 export interface SetbackActions {
   /** Frees the job's slot and hands it on. */
   releaseSlot(key: string, jobId: string): Promise<ReleaseResult>;
-  /** Forgets the job's slot here (it is not renewed any more). */
-  dropHolding(jobId: string): void;
   /** Ends the claimed job without a call and frees its slot. */
   finishClaim(job: ClaimedJob, status: 'failed' | 'canceled', code: string, message: string): Promise<void>;
   /** The job waits in line again (for a retry, or at once). */
@@ -150,7 +148,6 @@ export class DialSetbacks {
    */
   async putBack(key: string, job: ClaimedJob): Promise<void> {
     const { ctx, actions } = this;
-    actions.dropHolding(job.jobId);
     ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
     const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
     // It may still hold the slot (the check failed, not the slot): free it, or let it expire.

@@ -4,6 +4,7 @@ import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
+import { type Attempt, Attempts } from './attempts.js';
 import { jobStatusOfCall } from './call-status.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
@@ -49,8 +50,8 @@ export interface DispatchHooks {
 export class Dispatcher {
   /** Frees slots and hands them on: promoted jobs are dialed here. */
   private readonly slots: SlotHandOff;
-  /** Slots this process holds (job id -> limiter key), renewed by the reconciler. */
-  readonly holdings: Map<string, string>;
+  /** This process's attempts, one per job: their phases, and the slots held (renewed) for them. */
+  readonly attempts = new Attempts();
   /** Feeders waiting for a hand-off. */
   readonly waiters: SlotWaiters;
   /** Dials whose outcome is unknown, resolved without dialing again. */
@@ -59,13 +60,6 @@ export class Dispatcher {
   private readonly setbacks: DialSetbacks;
   /** Runs stopped by this process: a claim of theirs is never dialed. */
   readonly stoppedRuns = new Set<string>();
-  private readonly inFlight = new Set<Promise<void>>();
-  /** This process's claims whose call is not placed yet. */
-  private readonly preDial = new Set<Promise<void>>();
-  /** Jobs whose `dial()` has not returned yet. */
-  private readonly dialing = new Set<string>();
-  /** Jobs handed a slot whose claim has not been answered yet. */
-  private readonly claiming = new Set<string>();
   /** Replaces a limiter state made with another database, found by a refused claim. */
   private readonly foreignState: ForeignLimiterState;
   private closed = false;
@@ -82,12 +76,10 @@ export class Dispatcher {
     private readonly ctx: QueueContext,
     private readonly hooks: DispatchHooks,
   ) {
-    this.slots = new SlotHandOff(ctx, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
-    this.holdings = this.slots.holdings;
+    this.slots = new SlotHandOff(ctx, this.attempts, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
     this.waiters = new SlotWaiters(ctx.clock);
     this.setbacks = new DialSetbacks(ctx, {
       releaseSlot: (key, jobId) => this.releaseSlot(key, jobId),
-      dropHolding: (jobId) => void this.holdings.delete(jobId),
       finishClaim: (job, status, code, message) => this.finishClaim(job, status, code, message),
       jobRequeued: (runId) => this.hooks.jobRequeued(runId),
       runBlocked: (runId, error) => this.hooks.runBlocked(runId, error),
@@ -95,7 +87,7 @@ export class Dispatcher {
     });
     this.outcomes = new UnknownOutcomes(ctx, {
       adopt: async (job, call) => {
-        if (!(await this.recordCall(job, call.callId))) return;
+        if (!(await this.recordCall(job, call.callId, this.attempts.get(job.jobId)))) return;
         if (call.status !== 'initiated')
           await this.applyEvent({ ...call, jobId: job.jobId, lockToken: job.lockToken });
       },
@@ -116,7 +108,7 @@ export class Dispatcher {
 
   /** Resolves when every dial started by this process has returned. */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.attempts.drain();
   }
 
   /**
@@ -133,9 +125,9 @@ export class Dispatcher {
       });
       return;
     }
-    const task = this.claimAndDial(key, jobId, slot).catch((err) => this.reportFailure(err, key, jobId));
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
+    this.attempts.grant(key, jobId, (attempt) =>
+      this.claimAndDial(attempt, slot).catch((err) => this.reportFailure(err, key, jobId)),
+    );
   }
 
   /**
@@ -146,62 +138,45 @@ export class Dispatcher {
    */
   takeOver(key: string, jobIds: readonly string[], fence: number | undefined): void {
     for (const jobId of jobIds) {
-      if (!this.holdings.has(jobId))
-        this.dialHeld(key, jobId, { active: 0, limit: 0, fence, askedAt: Number.NEGATIVE_INFINITY });
+      this.dialHeld(key, jobId, { active: 0, limit: 0, fence, askedAt: Number.NEGATIVE_INFINITY });
     }
   }
 
-  private async claimAndDial(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
-    const { ctx } = this;
-    this.claiming.add(jobId);
-    // Held (and so renewed) from the grant on: a grant waiting its dial turn for longer than a
-    // lease must not expire and be granted again while its claim is pending.
-    this.holdings.set(jobId, key);
-    let placed!: () => void;
-    const beforeDial = new Promise<void>((resolve) => {
-      placed = resolve;
-    });
-    let claimed = false;
+  /** An attempt's work from its grant until its call is placed (or it ends without one). */
+  private async claimAndDial(attempt: Attempt, slot: GrantedSlot): Promise<void> {
+    const { ctx, attempts } = this;
+    const { key, jobId } = attempt;
     let turnAt: number | undefined;
-    try {
-      if (ctx.dialsPerSecond !== undefined) {
-        // Spaced before the claim, so that the claim (which checks the run is still running) is
-        // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
-        // up to 100 ms of jitter cannot put one start too many into the provider's second.
-        const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-        turnAt = ctx.now() + waitMs;
-        if (waitMs > 0 && !(await this.pause(waitMs))) {
-          // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
-          await this.releaseSlot(key, jobId, slot.fence);
-          return;
-        }
-      }
-      this.preDial.add(beforeDial);
-      const job = await this.claim(jobId, slot.fence);
-      this.claiming.delete(jobId);
-      if (!job) {
-        // Not queued any more (done, canceled), its run is not running, or the limiter's state was
-        // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
-        // the slot on. With the grant's fence: a slot of a state since rebuilt is not in the new
-        // one, where the job's feeder may already have acquired it again.
-        placed();
-        // A grant's fence ahead of the database's: a limiter state made with another database.
-        await this.foreignState.claimRefused(key, jobId, slot);
-        // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it.
-        if (await this.claimedElsewhere(jobId)) this.holdings.delete(jobId);
-        else await this.releaseSlot(key, jobId, slot.fence);
+    if (ctx.dialsPerSecond !== undefined) {
+      // Spaced before the claim, so that the claim (which checks the run is still running) is
+      // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
+      // up to 100 ms of jitter cannot put one start too many into the provider's second. The
+      // attempt is held (renewed) meanwhile: it must not expire and be granted again.
+      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
+      turnAt = ctx.now() + waitMs;
+      if (waitMs > 0 && !(await this.pause(waitMs))) {
+        // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
+        await this.releaseSlot(key, jobId, slot.fence);
         return;
       }
-      claimed = true;
-      await this.dialClaimed(key, job, slot, placed, turnAt);
-    } finally {
-      // A grant that never got its claim (a failure on the way) is not renewed any more: its lease
-      // runs out and the reconciler offers the job again, instead of holding its slot forever.
-      if (!claimed) this.holdings.delete(jobId);
-      this.claiming.delete(jobId);
-      placed();
-      this.preDial.delete(beforeDial);
     }
+    attempts.advance(attempt, 'claiming');
+    const job = await this.claim(jobId, slot.fence);
+    if (!job) {
+      // Not queued any more (done, canceled), its run is not running, or the limiter's state was
+      // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
+      // the slot on. With the grant's fence: a slot of a state since rebuilt is not in the new
+      // one, where the job's feeder may already have acquired it again.
+      attempts.advance(attempt, 'ending');
+      // A grant's fence ahead of the database's: a limiter state made with another database.
+      await this.foreignState.claimRefused(key, jobId, slot);
+      // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it.
+      if (await this.claimedElsewhere(jobId)) attempts.lost(jobId);
+      else await this.releaseSlot(key, jobId, slot.fence);
+      return;
+    }
+    attempts.advance(attempt, 'claimed');
+    await this.dialClaimed(attempt, job, slot, turnAt);
   }
 
   /**
@@ -276,36 +251,23 @@ export class Dispatcher {
   }
 
   /**
-   * Resolves when every claim this process has started has either placed its call or given up.
+   * Resolves when every attempt this process has started has either placed its call or given up.
    * `stop()` waits for this after the run reads `stopped`: a claim started later fails (the run is
    * not running), and one started earlier sees the stop before dialing. So no call of a stopped
    * run is placed by this process after `stop()` resolves.
    */
   async settleClaims(): Promise<void> {
-    await Promise.all([...this.preDial]);
-  }
-
-  /**
-   * Whether this process is claiming the job: it was handed a slot here and may still read as
-   * queued (the claim is being written), so it must not be offered to the limiter again.
-   */
-  isClaiming(jobId: string): boolean {
-    return this.claiming.has(jobId);
-  }
-
-  /** Whether `dial()` of this job is still running in this process. */
-  isDialing(jobId: string): boolean {
-    return this.dialing.has(jobId);
+    await this.attempts.settleClaims();
   }
 
   private async dialClaimed(
-    key: string,
+    attempt: Attempt,
     job: ClaimedJob,
     slot: GrantedSlot,
-    placed: () => void,
-    turnAt?: number,
+    turnAt: number | undefined,
   ): Promise<void> {
     const { ctx } = this;
+    const { key } = attempt;
     if (this.stoppedRuns.has(job.runId)) {
       await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       return;
@@ -324,30 +286,25 @@ export class Dispatcher {
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
     const startedAt = ctx.now();
     let dialing: Promise<DialResult>;
-    this.dialing.add(jobId);
+    this.attempts.advance(attempt, 'dialing');
     try {
       // A copy: the dialer cannot change the claim this process keeps.
       dialing = ctx.dialer.dial({ ...job }, this.dialContext());
     } catch (err) {
       dialing = Promise.reject(err);
     }
-    placed();
     // Still "dialing" for the reconciler until the outcome is written, however long that takes:
     // the failure handled, the unknown outcome resolved, or the call id recorded.
+    let callId: string;
     try {
-      let callId: string;
-      try {
-        ({ callId } = await dialing);
-      } catch (err) {
-        const error = asDialError(err);
-        if (error.kind === 'unknown') await this.outcomes.resolve(job, startedAt, error);
-        else await this.setbacks.dialFailed(key, job, error);
-        return;
-      }
-      await this.recordCall(job, callId);
-    } finally {
-      this.dialing.delete(jobId);
+      ({ callId } = await dialing);
+    } catch (err) {
+      const error = asDialError(err);
+      if (error.kind === 'unknown') await this.outcomes.resolve(job, startedAt, error);
+      else await this.setbacks.dialFailed(key, job, error);
+      return;
     }
+    await this.recordCall(job, callId, attempt);
   }
 
   /**
@@ -355,7 +312,7 @@ export class Dispatcher {
    * ended the job, or a stop took it over, while `dial()` ran), the call lives outside the limit:
    * a real conflict, reported once, and the call is hung up.
    */
-  private async recordCall(job: ClaimedJob, callId: string): Promise<boolean> {
+  private async recordCall(job: ClaimedJob, callId: string, attempt: Attempt | undefined): Promise<boolean> {
     const { ctx } = this;
     let recorded = false;
     await throughOutage(
@@ -366,6 +323,8 @@ export class Dispatcher {
       },
       this.isOpen,
     );
+    // A conflicting call stays held too, until the renewals' sweep finds its job ended.
+    this.attempts.advance(attempt, 'placed');
     if (recorded) return true;
     const error = new Error(`Lock token mismatch for job ${job.jobId}: call ${callId} may be a duplicate`);
     ctx.logger.error(

@@ -60,7 +60,7 @@ export class Reconciler {
    */
   async reconcile(): Promise<void> {
     const { ctx } = this;
-    const keys = new Set([...this.ownedKeys, ...this.dispatcher.holdings.values()]);
+    const keys = new Set([...this.ownedKeys, ...this.dispatcher.attempts.held().values()]);
     for (const key of keys) {
       await this.isolated(key, async () => {
         for (const jobId of await ctx.limiter.reclaim(key, ctx.leaseMs)) {
@@ -88,7 +88,8 @@ export class Reconciler {
    * between the two writes), and renewing it forever would stall the business.
    */
   private async renewHoldings(): Promise<void> {
-    const { holdings } = this.dispatcher;
+    const { attempts } = this.dispatcher;
+    const holdings = attempts.held();
     const ended = await this.ctx.store.endedJobIds([...holdings.keys()]).catch((err: unknown) => {
       this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
       return [];
@@ -105,9 +106,7 @@ export class Reconciler {
       else byKey.set(key, [jobId]);
     }
     for (const [key, jobIds] of byKey) {
-      for (const lost of await this.ctx.limiter.renew(key, jobIds, this.ctx.leaseMs)) {
-        this.dispatcher.holdings.delete(lost);
-      }
+      for (const lost of await this.ctx.limiter.renew(key, jobIds, this.ctx.leaseMs)) attempts.lost(lost);
     }
   }
 
@@ -117,9 +116,9 @@ export class Reconciler {
     this.ctx.logger.warn({ business_id: key, job_id: jobId, status: job?.status }, 'OUTBOUND_SLOT_EXPIRED');
     if (!job || isTerminal(job.status)) {
       await this.dispatcher.releaseSlot(key, jobId);
-    } else if (job.status === 'queued' && this.dispatcher.isClaiming(jobId)) {
+    } else if (job.status === 'queued' && this.dispatcher.attempts.isClaiming(jobId)) {
       // Granted here and waiting its dial turn: still ours (renewed from now on).
-      this.dispatcher.holdings.set(jobId, key);
+      this.dispatcher.attempts.hold(key, jobId);
     } else if (job.status === 'queued') {
       // Handed a slot by a process that died before claiming it: the slot is still its own.
       // No fencing token comes with it: asked "long ago", so the slot is confirmed before the call.
@@ -155,7 +154,7 @@ export class Reconciler {
       return;
     }
     if (job.callId === undefined) {
-      if (this.dispatcher.isDialing(job.jobId)) return; // our own dial() has not returned yet
+      if (this.dispatcher.attempts.isDialing(job.jobId)) return; // our own dial() has not returned yet
       await this.fail(
         job,
         'DIAL_OUTCOME_UNKNOWN',
@@ -172,7 +171,7 @@ export class Reconciler {
 
   /** The call is still live: this process now holds (and renews) its slot. */
   private async hold(key: string, job: JobRoute): Promise<void> {
-    this.dispatcher.holdings.set(job.jobId, key);
+    this.dispatcher.attempts.hold(key, job.jobId);
     await this.ctx.limiter.renew(key, [job.jobId], this.ctx.leaseMs);
     await this.ctx.store.touchJob(job.jobId, this.ctx.now());
   }

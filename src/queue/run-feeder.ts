@@ -150,7 +150,7 @@ export class RunFeeder {
       // skip them. (Offered again, a job whose call ended meanwhile would wait in line for nothing.)
       this.lastPage = rows.length < PAGE_SIZE;
       this.page = rows.filter(
-        (row) => !this.waiting.has(row.jobId) && !this.dispatcher.isClaiming(row.jobId),
+        (row) => !this.waiting.has(row.jobId) && !this.dispatcher.attempts.isClaiming(row.jobId),
       );
       if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
       else this.offeredInPass = true;

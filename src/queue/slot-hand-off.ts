@@ -1,4 +1,5 @@
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
+import type { Attempts } from './attempts.js';
 import type { GrantedSlot } from './dispatcher.js';
 import { emit, type QueueContext } from './queue-context.js';
 
@@ -11,19 +12,18 @@ interface FreedSlot {
 }
 
 /**
- * This process's slots: which it holds, and the release that frees one and hands it on to the
- * jobs the limiter promoted in the same step (dialed here at once, through `dial`).
+ * The release that frees a slot and hands it on to the jobs the limiter promoted in the same
+ * step (dialed here at once, through `dial`).
  */
 export class SlotHandOff {
-  /** Slots this process holds (job id -> limiter key), renewed by the reconciler. */
-  readonly holdings = new Map<string, string>();
-
   /**
    * @param ctx - the queue's limiter, logger and events
+   * @param attempts - this process's attempts: the one whose slot is freed ends
    * @param dial - claims and dials a job promoted into a freed slot
    */
   constructor(
     private readonly ctx: QueueContext,
+    private readonly attempts: Attempts,
     private readonly dial: (key: string, jobId: string, slot: GrantedSlot) => void,
   ) {}
 
@@ -33,9 +33,11 @@ export class SlotHandOff {
    * @returns the limiter's answer
    */
   async release(key: string, jobId: string, fence?: number): Promise<ReleaseResult> {
-    this.holdings.delete(jobId);
+    const attempt = this.attempts.get(jobId);
+    this.attempts.advance(attempt, 'ending');
     const askedAt = this.ctx.now();
     const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs, fence);
+    this.attempts.advance(attempt, 'ended');
     this.handOn(key, jobId, { result, askedAt });
     return result;
   }
