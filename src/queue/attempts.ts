@@ -28,6 +28,18 @@ export type AttemptPhase = (typeof ATTEMPT_PHASES)[number];
 
 const order = (phase: AttemptPhase): number => ATTEMPT_PHASES.indexOf(phase);
 
+/** A slot just granted: the key's counters for the logs, and what the claim must check. */
+export interface GrantedSlot {
+  /** Slots held after the grant. */
+  active: number;
+  /** The business's limit. */
+  limit: number;
+  /** The limiter key's fencing token that came with the grant (limiters that can lose state). */
+  fence?: number;
+  /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
+  askedAt: number;
+}
+
 /** One attempt, as the book keeps it. */
 export interface Attempt {
   /** The job the slot was granted to (the limiter's slot holder). */

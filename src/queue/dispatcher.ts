@@ -1,12 +1,14 @@
 import type { DialContext, DialResult } from '../dialer/dialer.js';
-import { type DialError, ValidationError } from '../errors.js';
+import { DialError, ValidationError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
-import { type Attempt, Attempts } from './attempts.js';
+import { type Attempt, Attempts, type GrantedSlot } from './attempts.js';
 import { jobStatusOfCall } from './call-status.js';
+import { claimJob, claimOf } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
+import { DialTurns } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { explainIgnoredEvent } from './ignored-event.js';
 import { emit, type QueueContext } from './queue-context.js';
@@ -14,23 +16,6 @@ import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
 import { throughOutage } from './through-outage.js';
 import { UnknownOutcomes } from './unknown-outcome.js';
-
-/** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
-const DIAL_SPACING_FACTOR = 1.1;
-/** The longest a claimed dial that missed its `dialsPerSecond` turn waits for a fresh one. */
-const MAX_RETURN_WAIT_MS = 5_000;
-
-/** A slot just granted: the key's counters for the logs, and what the claim must check. */
-export interface GrantedSlot {
-  /** Slots held after the grant. */
-  active: number;
-  /** The business's limit. */
-  limit: number;
-  /** The limiter key's fencing token that came with the grant (limiters that can lose state). */
-  fence?: number;
-  /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
-  askedAt: number;
-}
 
 /** What the dispatcher tells the queue about. */
 export interface DispatchHooks {
@@ -65,8 +50,8 @@ export class Dispatcher {
   private closed = false;
   /** Whether writes this process alone knows of are kept until written (until close). */
   private readonly isOpen = () => !this.closed;
-  /** Waits in progress (dial-start turns, unknown outcomes): ended early by close(). */
-  private readonly pauses = new Set<() => void>();
+  /** Dial-start turns, and the waits of this process's dials (ended early by close()). */
+  private readonly turns: DialTurns;
 
   /**
    * @param ctx - the queue's shared adapters and settings
@@ -92,9 +77,10 @@ export class Dispatcher {
           await this.applyEvent({ ...call, jobId: job.jobId, lockToken: job.lockToken });
       },
       giveUp: (job, message) => this.finishClaim(job, 'failed', 'DIAL_OUTCOME_UNKNOWN', message),
-      pause: (ms) => this.pause(ms),
+      pause: (ms) => this.turns.pause(ms),
     });
     this.foreignState = new ForeignLimiterState(ctx);
+    this.turns = new DialTurns(ctx);
   }
 
   /**
@@ -103,7 +89,7 @@ export class Dispatcher {
    */
   close(): void {
     this.closed = true;
-    for (const cancel of [...this.pauses]) cancel();
+    this.turns.close();
   }
 
   /** Resolves when every dial started by this process has returned. */
@@ -142,26 +128,45 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Resolves, in the background, a job that a process which stopped left `dialing` without a call
+   * id, as a dial with an unknown outcome: never dialed again. The dialer's `findCall` is asked, a
+   * callback with the job's token still adopts the call, and the job ends `DIAL_OUTCOME_UNKNOWN`
+   * only after the wait; its slot is held (renewed) here meanwhile, since a call may be live.
+   * @param key - the business whose expired slot the job holds
+   * @param route - the job as the reconciler read it
+   */
+  resolveUnplaced(key: string, route: JobRoute): void {
+    const { lockToken } = route;
+    if (this.closed || lockToken === undefined) return;
+    this.attempts.grant(key, route.jobId, async (attempt) => {
+      this.attempts.advance(attempt, 'dialing');
+      try {
+        const job = await this.ctx.store.getJob(route.jobId);
+        if (!job) return;
+        const error = new DialError('unknown', 'the dialing process stopped before the call id was recorded');
+        await this.outcomes.resolve(claimOf(job, lockToken), route.updatedAt, error);
+      } catch (err) {
+        this.reportFailure(err, key, route.jobId);
+      }
+    });
+  }
+
   /** An attempt's work from its grant until its call is placed (or it ends without one). */
   private async claimAndDial(attempt: Attempt, slot: GrantedSlot): Promise<void> {
-    const { ctx, attempts } = this;
+    const { attempts } = this;
     const { key, jobId } = attempt;
-    let turnAt: number | undefined;
-    if (ctx.dialsPerSecond !== undefined) {
-      // Spaced before the claim, so that the claim (which checks the run is still running) is
-      // the last word before dial(), however long the wait; and 10% wider than 1/rate, so that
-      // up to 100 ms of jitter cannot put one start too many into the provider's second. The
-      // attempt is held (renewed) meanwhile: it must not expire and be granted again.
-      const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-      turnAt = ctx.now() + waitMs;
-      if (waitMs > 0 && !(await this.pause(waitMs))) {
-        // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
-        await this.releaseSlot(key, jobId, slot.fence);
-        return;
-      }
+    // The dial-start turn comes before the claim, so that the claim (which checks the run is
+    // still running) is the last word before dial(), however long the wait. The attempt is held
+    // (renewed) meanwhile: it must not expire and be granted again.
+    const turnAt = await this.turns.take();
+    if (turnAt === false) {
+      // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
+      await this.releaseSlot(key, jobId, slot.fence);
+      return;
     }
     attempts.advance(attempt, 'claiming');
-    const job = await this.claim(jobId, slot.fence);
+    const job = await claimJob(this.ctx, jobId, slot.fence, this.isOpen);
     if (!job) {
       // Not queued any more (done, canceled), its run is not running, or the limiter's state was
       // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
@@ -177,71 +182,6 @@ export class Dispatcher {
     }
     attempts.advance(attempt, 'claimed');
     await this.dialClaimed(attempt, job, slot, turnAt);
-  }
-
-  /**
-   * Claims a job for this grant, through a database outage: a claim whose answer was lost may
-   * have been written, so each try uses the same fresh token and a refused try asks the job
-   * whether that token holds it. The grant stays held (renewed) meanwhile.
-   * @returns the claimed job, or undefined when the claim lost
-   */
-  private async claim(jobId: string, fence: number | undefined): Promise<ClaimedJob | undefined> {
-    const { ctx } = this;
-    const lockToken = ctx.newId();
-    let claimed: ClaimedJob | undefined;
-    let tries = 0;
-    await throughOutage(
-      ctx,
-      jobId,
-      async () => {
-        tries += 1;
-        claimed = await ctx.store.claimJob(jobId, lockToken, ctx.now(), fence);
-        if (claimed || tries === 1) return;
-        const job = await ctx.store.getJob(jobId);
-        if (job?.status === 'dialing' && (await ctx.store.getJobRoute(jobId))?.lockToken === lockToken) {
-          const { runId, businessId, to, from, attempt, metadata } = job;
-          claimed = { jobId, runId, businessId, to, from, attempt, lockToken, metadata };
-        }
-      },
-      this.isOpen,
-    );
-    return claimed;
-  }
-
-  /**
-   * Waits `ms` (a dial-start turn, an unknown outcome's wait); {@link Dispatcher.close} ends the
-   * wait early.
-   * @returns false when the dispatcher closed meanwhile
-   */
-  private pause(ms: number): Promise<boolean> {
-    const { clock } = this.ctx;
-    return new Promise((resolve) => {
-      const finish = (due: boolean) => {
-        clock.clearTimeout(timer);
-        this.pauses.delete(cancel);
-        resolve(due && !this.closed);
-      };
-      const cancel = () => finish(false);
-      const timer = clock.setTimeout(() => finish(true), ms);
-      this.pauses.add(cancel);
-    });
-  }
-
-  /**
-   * Keeps a claimed dial on its `dialsPerSecond` turn: one that comes later than its turn by more
-   * than the spacing's slack (a slow claim write, a busy event loop) takes a fresh turn, so that
-   * it cannot start within a second of the ones reserved after it. A fresh turn further away
-   * than {@link MAX_RETURN_WAIT_MS} is not waited for (the claim must not sit long undialed).
-   */
-  private async onTurn(turnAt: number | undefined): Promise<void> {
-    const { ctx } = this;
-    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return;
-    const slackMs = ((DIAL_SPACING_FACTOR - 1) * 1000) / ctx.dialsPerSecond / 2;
-    if (ctx.now() - turnAt <= slackMs) return;
-    const waitMs = await ctx.limiter
-      .reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR)
-      .catch(() => 0);
-    if (waitMs > 0 && waitMs <= MAX_RETURN_WAIT_MS) await this.pause(waitMs);
   }
 
   /** Whether a claim other than this process's holds the job (it reads dialing or later, not terminal). */
@@ -281,7 +221,7 @@ export class Dispatcher {
       await this.setbacks.putBack(key, job);
       return;
     }
-    await this.onTurn(turnAt);
+    await this.turns.keep(turnAt);
     const { active, limit } = slot;
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
     const startedAt = ctx.now();

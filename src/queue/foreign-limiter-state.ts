@@ -1,6 +1,6 @@
 import { sleep } from '../clock.js';
 import { InvalidStateError } from '../errors.js';
-import type { GrantedSlot } from './dispatcher.js';
+import type { GrantedSlot } from './attempts.js';
 import { emit, type QueueContext } from './queue-context.js';
 
 /** First pause before replacing a key's state found foreign again soon after the last time. */

@@ -154,12 +154,9 @@ export class Reconciler {
       return;
     }
     if (job.callId === undefined) {
-      if (this.dispatcher.attempts.isDialing(job.jobId)) return; // our own dial() has not returned yet
-      await this.fail(
-        job,
-        'DIAL_OUTCOME_UNKNOWN',
-        'the dialing process stopped before the call id was recorded',
-      );
+      // Unless it is our own dial() that has not returned yet: resolved as an unknown outcome
+      // (the call may be live), its slot held here meanwhile.
+      if (!this.dispatcher.attempts.isDialing(job.jobId)) this.dispatcher.resolveUnplaced(key, job);
       return;
     }
     if (ctx.now() - job.updatedAt >= this.silentCallMs) {

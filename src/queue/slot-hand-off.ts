@@ -1,6 +1,5 @@
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
-import type { Attempts } from './attempts.js';
-import type { GrantedSlot } from './dispatcher.js';
+import type { Attempts, GrantedSlot } from './attempts.js';
 import { emit, type QueueContext } from './queue-context.js';
 
 /** A slot freed in the limiter, not handed on yet. */

@@ -1,0 +1,49 @@
+import type { ClaimedJob } from '../store/job-store.js';
+import type { Job } from '../types.js';
+import type { QueueContext } from './queue-context.js';
+import { throughOutage } from './through-outage.js';
+
+/**
+ * The claim that `lockToken` holds on `job`, as the claim's write returns it.
+ * @param job - the job as read from the store
+ * @param lockToken - the token written with the claim
+ */
+export function claimOf(job: Job, lockToken: string): ClaimedJob {
+  const { jobId, runId, businessId, to, from, attempt, metadata } = job;
+  return { jobId, runId, businessId, to, from, attempt, lockToken, metadata };
+}
+
+/**
+ * Claims a job for a grant, through a database outage: a claim whose answer was lost may have
+ * been written, so each try uses the same fresh token and a refused try asks the job whether
+ * that token holds it. The grant stays held (renewed) meanwhile.
+ * @param ctx - the queue's store, clock and id generator
+ * @param fence - the grant's fencing token, checked by the claim
+ * @param keepTrying - whether to go on through an outage (the queue is open)
+ * @returns the claimed job, or undefined when the claim lost
+ */
+export async function claimJob(
+  ctx: QueueContext,
+  jobId: string,
+  fence: number | undefined,
+  keepTrying: () => boolean,
+): Promise<ClaimedJob | undefined> {
+  const lockToken = ctx.newId();
+  let claimed: ClaimedJob | undefined;
+  let tries = 0;
+  await throughOutage(
+    ctx,
+    jobId,
+    async () => {
+      tries += 1;
+      claimed = await ctx.store.claimJob(jobId, lockToken, ctx.now(), fence);
+      if (claimed || tries === 1) return;
+      const job = await ctx.store.getJob(jobId);
+      if (job?.status === 'dialing' && (await ctx.store.getJobRoute(jobId))?.lockToken === lockToken) {
+        claimed = claimOf(job, lockToken);
+      }
+    },
+    keepTrying,
+  );
+  return claimed;
+}
