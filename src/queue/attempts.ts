@@ -56,6 +56,8 @@ export interface Attempt {
 class AttemptRecord implements Attempt {
   phase: AttemptPhase;
   held = true;
+  /** Whether `dial()` was called and has not answered yet. */
+  awaitingAnswer = false;
   /** The work this process does for the attempt, from the grant until the call is placed. */
   task: Promise<void> | undefined;
   /** Resolves when the attempt passes `dial()` (or ends without it). */
@@ -131,10 +133,17 @@ export class Attempts {
   advance(attempt: Attempt | undefined, phase: AttemptPhase): void {
     const record = attempt && this.records.get(attempt.jobId);
     if (record !== attempt || !record || order(phase) < order(record.phase)) return;
+    if (phase === 'dialing' && record.phase !== 'dialing') record.awaitingAnswer = true;
     record.phase = phase;
     if (order(phase) >= order('dialing')) record.passDial();
     if (order(phase) >= order('ending')) record.held = false;
     this.dropIfDone(record);
+  }
+
+  /** The attempt's `dial()` answered (or threw). */
+  answered(attempt: Attempt): void {
+    const record = this.records.get(attempt.jobId);
+    if (record === attempt) record.awaitingAnswer = false;
   }
 
   /** The limiter says `jobId` holds no slot any more: stop renewing it. */
@@ -159,6 +168,11 @@ export class Attempts {
   /** Whether `dial()` of `jobId` was called here and its outcome is not written yet. */
   isDialing(jobId: string): boolean {
     return this.records.get(jobId)?.phase === 'dialing';
+  }
+
+  /** Whether `dial()` of `jobId` was called here and has not answered yet. */
+  awaitsAnswer(jobId: string): boolean {
+    return this.records.get(jobId)?.awaitingAnswer === true;
   }
 
   /** The slots this process holds: job id -> limiter key. */

@@ -140,12 +140,14 @@ export class Dispatcher {
     const { lockToken } = route;
     if (this.closed || lockToken === undefined) return;
     this.attempts.grant(key, route.jobId, async (attempt) => {
+      // No dial() here: a callback with the job's token records the call as it comes.
       this.attempts.advance(attempt, 'dialing');
+      this.attempts.answered(attempt);
       try {
         const job = await this.ctx.store.getJob(route.jobId);
         if (!job) return;
         const error = new DialError('unknown', 'the dialing process stopped before the call id was recorded');
-        await this.outcomes.resolve(claimOf(job, lockToken), route.updatedAt, error);
+        await this.resolveUnknown(attempt, claimOf(job, lockToken), route.updatedAt, error);
       } catch (err) {
         this.reportFailure(err, key, route.jobId);
       }
@@ -166,6 +168,7 @@ export class Dispatcher {
       return;
     }
     attempts.advance(attempt, 'claiming');
+    const claimedAt = this.ctx.now();
     const job = await claimJob(this.ctx, jobId, slot.fence, this.isOpen);
     if (!job) {
       // Not queued any more (done, canceled), its run is not running, or the limiter's state was
@@ -181,7 +184,43 @@ export class Dispatcher {
       return;
     }
     attempts.advance(attempt, 'claimed');
-    await this.dialClaimed(attempt, job, slot, turnAt);
+    await this.dialClaimed(attempt, job, { ...slot, claimedAt }, turnAt);
+  }
+
+  /**
+   * Resolves a dial whose outcome is unknown (see {@link UnknownOutcomes}). A callback with the
+   * job's token may have recorded the call meanwhile: then the attempt holds its slot until the
+   * call's end, as for a call id `dial()` returned.
+   */
+  private async resolveUnknown(
+    attempt: Attempt,
+    job: ClaimedJob,
+    since: number,
+    error: DialError,
+  ): Promise<void> {
+    await this.outcomes.resolve(job, since, error);
+    if (attempt.phase !== 'dialing') return;
+    const now = await this.ctx.store.getJobRoute(job.jobId).catch(() => undefined);
+    if (
+      now?.lockToken === job.lockToken &&
+      now.callId !== undefined &&
+      LIVE_JOB_STATUSES.includes(now.status)
+    )
+      this.attempts.advance(attempt, 'placed');
+  }
+
+  /** Whether the run reads `stopped`, read through an outage while the queue is open. */
+  private async runStopped(runId: string): Promise<boolean> {
+    let stopped = false;
+    await throughOutage(
+      this.ctx,
+      runId,
+      async () => {
+        stopped = (await this.ctx.store.getRun(runId))?.status === 'stopped';
+      },
+      this.isOpen,
+    );
+    return stopped;
   }
 
   /** Whether a claim other than this process's holds the job (it reads dialing or later, not terminal). */
@@ -203,15 +242,11 @@ export class Dispatcher {
   private async dialClaimed(
     attempt: Attempt,
     job: ClaimedJob,
-    slot: GrantedSlot,
+    slot: GrantedSlot & { claimedAt: number },
     turnAt: number | undefined,
   ): Promise<void> {
     const { ctx } = this;
     const { key } = attempt;
-    if (this.stoppedRuns.has(job.runId)) {
-      await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
-      return;
-    }
     const { jobId, runId } = job;
     // A claim that presented the grant's fence proves the limiter's state was not rebuilt since
     // the grant. The lease is the other way to lose a slot: past half of it (a stalled process,
@@ -222,6 +257,14 @@ export class Dispatcher {
       return;
     }
     await this.turns.keep(turnAt);
+    // The last word before dial(), after every wait: this process's stop mark and, for a claim
+    // asked for half a lease ago or more (a lost answer recovered after an outage, a fresh dial
+    // turn), the run itself: a stop written elsewhere meanwhile waits for this claim two leases at most.
+    const old = ctx.now() - slot.claimedAt >= ctx.leaseMs / 2;
+    if (this.stoppedRuns.has(runId) || (old && (await this.runStopped(runId)))) {
+      await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+      return;
+    }
     const { active, limit } = slot;
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
     const startedAt = ctx.now();
@@ -233,6 +276,7 @@ export class Dispatcher {
     } catch (err) {
       dialing = Promise.reject(err);
     }
+    dialing = dialing.finally(() => this.attempts.answered(attempt));
     // Still "dialing" for the reconciler until the outcome is written, however long that takes:
     // the failure handled, the unknown outcome resolved, or the call id recorded.
     let callId: string;
@@ -240,7 +284,7 @@ export class Dispatcher {
       ({ callId } = await dialing);
     } catch (err) {
       const error = asDialError(err);
-      if (error.kind === 'unknown') await this.outcomes.resolve(job, startedAt, error);
+      if (error.kind === 'unknown') await this.resolveUnknown(attempt, job, startedAt, error);
       else await this.setbacks.dialFailed(key, job, error);
       return;
     }
@@ -337,9 +381,10 @@ export class Dispatcher {
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
     }
-    // `initiated` moves nothing: a claimed job is `dialing` already (and the call id comes with
-    // dial()'s answer or the next event), so it costs no statement.
-    if (status === 'dialing') return false;
+    // `initiated` moves nothing: a claimed job is `dialing` already. Its call id comes with
+    // dial()'s answer, so it costs no statement while this process awaits that answer; otherwise
+    // it may be the only word that the call exists.
+    if (status === 'dialing') return this.adoptInitiated(event);
     const job = await this.ctx.store.transition(
       {
         jobId: event.jobId,
@@ -359,6 +404,20 @@ export class Dispatcher {
     }
     if (isTerminal(job.status)) await this.ended(job);
     return true;
+  }
+
+  /**
+   * An `initiated` event with the claim's token and a call id, for a job with no call id whose
+   * `dial()` answer this process does not await: the answer was lost (an unknown outcome, a
+   * process that died). The call id is written, so that the call is resolved from the provider
+   * and its slot kept, instead of the job ending `DIAL_OUTCOME_UNKNOWN` while the call is live.
+   */
+  private async adoptInitiated(event: CallEvent): Promise<boolean> {
+    const { jobId, lockToken, callId } = event;
+    if (lockToken === undefined || callId === undefined || this.attempts.awaitsAnswer(jobId)) return false;
+    const job = await this.ctx.store.getJobRoute(jobId);
+    if (job?.status !== 'dialing' || job.lockToken !== lockToken || job.callId !== undefined) return false;
+    return this.ctx.store.recordDialed(jobId, lockToken, callId, this.ctx.now());
   }
 
   /**

@@ -354,11 +354,16 @@ export class OutboundQueue {
    * Waits until no claim of the run, in any process, sits between its claim and its `dial()`:
    * such a claim was made before the stop was written, and its call must be placed before
    * `stop()` resolves, never after. A claim of a process that died is ended by the reconciler
-   * within about a lease; after two leases `stop()` stops waiting.
+   * within about a lease; one still unplaced after two leases is ended here (see
+   * {@link Reconciler.abandonUnplaced}).
    */
   private async claimsPlaced(runId: string): Promise<void> {
     const deadline = this.ctx.now() + 2 * this.ctx.leaseMs;
-    while ((await this.ctx.store.countUnplacedClaims(runId)) > 0 && this.ctx.now() < deadline) {
+    while ((await this.ctx.store.countUnplacedClaims(runId)) > 0) {
+      if (this.ctx.now() >= deadline) {
+        await this.reconciler.abandonUnplaced(runId);
+        return;
+      }
       await this.runs.nextChange(runId, 25);
     }
   }

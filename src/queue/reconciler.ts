@@ -7,6 +7,8 @@ import type { QueueContext } from './queue-context.js';
 
 /** Runs adopted per tick at most, so one process does not grab a whole backlog at once. */
 const MAX_ADOPT_PER_TICK = 100;
+/** Jobs of a stopped run read per page when its unplaced claims are ended. */
+const ABANDON_PAGE = 1000;
 /** Silent calls looked at per tick. */
 const SILENT_BATCH = 50;
 
@@ -70,6 +72,32 @@ export class Reconciler {
     }
     for (const job of await ctx.store.silentJobs(ctx.now() - this.silentCallMs, SILENT_BATCH)) {
       await this.isolated(job.businessId, () => this.resolveLive(job.businessId, job));
+    }
+  }
+
+  /**
+   * Ends the claims of a stopped run that still read `dialing` without a call id, once `stop()`
+   * waited two leases for them: their process died or stalled before `dial()` (a live one reads
+   * the run again before dialing, and finds it stopped). Ended `failed` / `DIAL_OUTCOME_UNKNOWN`
+   * under a new token, so that no late write of theirs counts. A dial this process awaits is left.
+   */
+  async abandonUnplaced(runId: string): Promise<void> {
+    const { store } = this.ctx;
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.listJobs(runId, { status: 'dialing', limit: ABANDON_PAGE, after });
+      for (const { jobId, callId } of page) {
+        if (callId !== undefined || this.dispatcher.attempts.awaitsAnswer(jobId)) continue;
+        const route = await store.getJobRoute(jobId);
+        if (route?.status === 'dialing' && route.callId === undefined)
+          await this.fail(
+            route,
+            'DIAL_OUTCOME_UNKNOWN',
+            'the run was stopped before the claim placed its call',
+          );
+      }
+      if (page.length < ABANDON_PAGE) return;
+      after = page[page.length - 1]?.jobId;
     }
   }
 

@@ -39,7 +39,7 @@ describe('Attempts', () => {
             await new Promise((resolve) => setImmediate(resolve));
           } else if (s.op === 'lost') book.lost(s.job);
           else if (s.op === 'hold') book.hold('b', s.job);
-          else book.advance(book.get(s.job), s.phase);
+          else if (s.op === 'advance') book.advance(book.get(s.job), s.phase);
 
           const held = book.held();
           for (const job of JOBS) {

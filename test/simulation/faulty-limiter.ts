@@ -63,15 +63,19 @@ export class SharedLimiterState {
     this.views.delete(view);
   }
 
-  /** The state of `key`, built anew (from the database's holders, at first use) once lost. */
-  of(key: string): MemorySlotLimiter {
+  /**
+   * The state of `key`, built anew (from the database's holders, at first use) once lost. The
+   * holders are read through the process whose call builds the state (as a Redis script's caller
+   * rebuilds it): read through another process, a crash of that one would hang the state forever.
+   */
+  of(key: string, caller?: LimiterView): MemorySlotLimiter {
     let limiter = this.keys.get(key);
     if (limiter) return limiter;
     limiter = new MemorySlotLimiter({ clock: this.clock });
     const built = limiter;
-    // Any live process's source reads the same database; a crashed one's would hang.
+    // Any live process's source reads the same database; the caller's first (a crashed one's hangs).
     limiter.setHolderSource(async (k): Promise<SlotHolders> => {
-      const view = [...this.views].find((v) => v.canRead());
+      const view = caller?.canRead() ? caller : [...this.views].find((v) => v.canRead());
       if (!view) throw new Error('no live process to read the holders');
       const state = await view.readHolders(k);
       this.fenceOfState.set(built, state.fence);
@@ -157,19 +161,19 @@ export class LimiterView implements SlotLimiter {
   }
 
   renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
-    return this.gate.run(() => this.shared.of(key).renew(key, jobIds, leaseMs));
+    return this.gate.run(() => this.shared.of(key, this).renew(key, jobIds, leaseMs));
   }
 
   remove(key: string, jobIds: readonly string[]): Promise<number> {
-    return this.gate.run(() => this.shared.of(key).remove(key, jobIds));
+    return this.gate.run(() => this.shared.of(key, this).remove(key, jobIds));
   }
 
   reclaim(key: string, leaseMs: number): Promise<string[]> {
-    return this.gate.run(() => this.shared.of(key).reclaim(key, leaseMs));
+    return this.gate.run(() => this.shared.of(key, this).reclaim(key, leaseMs));
   }
 
   rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
-    return this.gate.run(() => this.shared.of(key).rebuild(key, state, limit, leaseMs));
+    return this.gate.run(() => this.shared.of(key, this).rebuild(key, state, limit, leaseMs));
   }
 
   reserveDialStart(scope: string, perSecond: number): Promise<number> {
@@ -197,7 +201,7 @@ export class LimiterView implements SlotLimiter {
     key: string,
     op: (state: MemorySlotLimiter) => Promise<R>,
   ): Promise<R & { fence?: number }> {
-    const state = this.shared.of(key);
+    const state = this.shared.of(key, this);
     const result = await op(state);
     return { ...result, fence: this.shared.fenceOfState.get(state) };
   }

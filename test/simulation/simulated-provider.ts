@@ -1,4 +1,10 @@
-import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
+import type {
+  DialContext,
+  Dialer,
+  DialRequest,
+  DialResult,
+  FindCallResult,
+} from '../../src/dialer/dialer.js';
 import { DialError } from '../../src/errors.js';
 import type { CallEvent, CallStatus } from '../../src/types.js';
 import type { FaultFlags } from './faults.js';
@@ -77,6 +83,7 @@ export class SimulatedProvider {
       dial: (req, ctx) => this.dial(process, gate, alive, req, ctx),
       hangup: (callId) => gate.run(async () => this.hangup(callId)),
       fetchCall: (callId) => gate.run(async () => this.fetchCall(callId)),
+      findCall: (req) => gate.run(async () => this.findCall(req)),
     };
   }
 
@@ -191,6 +198,16 @@ export class SimulatedProvider {
     const call = this.calls.get(callId);
     if (!call || call.ended) return;
     this.reach(call, call.status === 'in-progress' ? 'completed' : 'canceled');
+  }
+
+  /** The call placed for the job's attempt (a provider lists calls by number and start time; here by token). */
+  private findCall(req: DialRequest): FindCallResult {
+    const placed = [...this.calls.values()].filter(
+      (call) => call.req.jobId === req.jobId && call.req.lockToken === req.lockToken,
+    );
+    const [call] = placed;
+    if (!call) return { match: 'none' };
+    return { match: 'found', call: { jobId: req.jobId, callId: call.callId, status: call.status } };
   }
 
   private fetchCall(callId: string): CallEvent | undefined {
