@@ -1,5 +1,5 @@
 import type { ClaimedJob } from '../store/job-store.js';
-import type { Job } from '../types.js';
+import { type Job, LIVE_JOB_STATUSES } from '../types.js';
 import type { QueueContext } from './queue-context.js';
 import { throughOutage } from './through-outage.js';
 
@@ -46,4 +46,48 @@ export async function claimJob(
     keepTrying,
   );
   return claimed;
+}
+
+/**
+ * Whether the run reads `stopped`, read through an outage while `keepTrying` says so.
+ * @param ctx - the queue's store
+ */
+export async function runStopped(
+  ctx: QueueContext,
+  runId: string,
+  keepTrying: () => boolean,
+): Promise<boolean> {
+  let stopped = false;
+  await throughOutage(
+    ctx,
+    runId,
+    async () => {
+      stopped = (await ctx.store.getRun(runId))?.status === 'stopped';
+    },
+    keepTrying,
+  );
+  return stopped;
+}
+
+/**
+ * Whether a claim other than this process's holds the job: it reads dialing or later, not terminal.
+ * @param ctx - the queue's store
+ */
+export async function claimedElsewhere(ctx: QueueContext, jobId: string): Promise<boolean> {
+  const job = await ctx.store.getJobRoute(jobId);
+  return job !== undefined && LIVE_JOB_STATUSES.includes(job.status);
+}
+
+/**
+ * Renews the slot of `jobId` before its call.
+ * @param ctx - the queue's limiter, lease and logger
+ * @returns whether it still holds one (false too when the limiter is unreachable)
+ */
+export async function confirmSlot(ctx: QueueContext, key: string, jobId: string): Promise<boolean> {
+  try {
+    return (await ctx.limiter.renew(key, [jobId], ctx.leaseMs)).length === 0;
+  } catch (err) {
+    ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    return false;
+  }
 }

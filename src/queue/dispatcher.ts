@@ -1,16 +1,14 @@
 import type { DialContext, DialResult } from '../dialer/dialer.js';
-import { DialError, ValidationError } from '../errors.js';
+import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
-import { isTerminal } from '../store/job-transitions.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
 import { type Attempt, Attempts, type GrantedSlot } from './attempts.js';
-import { jobStatusOfCall } from './call-status.js';
-import { claimJob, claimOf } from './claim-job.js';
+import { CallEvents } from './call-events.js';
+import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
 import { DialTurns } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
-import { explainIgnoredEvent } from './ignored-event.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
@@ -52,6 +50,8 @@ export class Dispatcher {
   private readonly isOpen = () => !this.closed;
   /** Dial-start turns, and the waits of this process's dials (ended early by close()). */
   private readonly turns: DialTurns;
+  /** Applies call events to the jobs. */
+  private readonly events: CallEvents;
 
   /**
    * @param ctx - the queue's shared adapters and settings
@@ -81,6 +81,7 @@ export class Dispatcher {
     });
     this.foreignState = new ForeignLimiterState(ctx);
     this.turns = new DialTurns(ctx);
+    this.events = new CallEvents(ctx, this.attempts, (job) => this.ended(job));
   }
 
   /**
@@ -179,7 +180,7 @@ export class Dispatcher {
       // A grant's fence ahead of the database's: a limiter state made with another database.
       await this.foreignState.claimRefused(key, jobId, slot);
       // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it.
-      if (await this.claimedElsewhere(jobId)) attempts.lost(jobId);
+      if (await claimedElsewhere(this.ctx, jobId)) attempts.lost(jobId);
       else await this.releaseSlot(key, jobId, slot.fence);
       return;
     }
@@ -209,26 +210,6 @@ export class Dispatcher {
       this.attempts.advance(attempt, 'placed');
   }
 
-  /** Whether the run reads `stopped`, read through an outage while the queue is open. */
-  private async runStopped(runId: string): Promise<boolean> {
-    let stopped = false;
-    await throughOutage(
-      this.ctx,
-      runId,
-      async () => {
-        stopped = (await this.ctx.store.getRun(runId))?.status === 'stopped';
-      },
-      this.isOpen,
-    );
-    return stopped;
-  }
-
-  /** Whether a claim other than this process's holds the job (it reads dialing or later, not terminal). */
-  private async claimedElsewhere(jobId: string): Promise<boolean> {
-    const job = await this.ctx.store.getJobRoute(jobId);
-    return job !== undefined && LIVE_JOB_STATUSES.includes(job.status);
-  }
-
   /**
    * Resolves when every attempt this process has started has either placed its call or given up.
    * `stop()` waits for this after the run reads `stopped`: a claim started later fails (the run is
@@ -252,7 +233,7 @@ export class Dispatcher {
     // the grant. The lease is the other way to lose a slot: past half of it (a stalled process,
     // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
     // lost it goes back in line, never dialed beyond the limit.
-    if (ctx.now() - slot.askedAt >= ctx.leaseMs / 2 && !(await this.confirmSlot(key, jobId))) {
+    if (ctx.now() - slot.askedAt >= ctx.leaseMs / 2 && !(await confirmSlot(ctx, key, jobId))) {
       await this.setbacks.putBack(key, job);
       return;
     }
@@ -261,7 +242,7 @@ export class Dispatcher {
     // asked for half a lease ago or more (a lost answer recovered after an outage, a fresh dial
     // turn), the run itself: a stop written elsewhere meanwhile waits for this claim two leases at most.
     const old = ctx.now() - slot.claimedAt >= ctx.leaseMs / 2;
-    if (this.stoppedRuns.has(runId) || (old && (await this.runStopped(runId)))) {
+    if (this.stoppedRuns.has(runId) || (old && (await runStopped(ctx, runId, this.isOpen)))) {
       await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       return;
     }
@@ -322,16 +303,6 @@ export class Dispatcher {
     return false;
   }
 
-  /** Renews the slot of `jobId`: whether it still holds one (false too when the limiter is unreachable). */
-  private async confirmSlot(key: string, jobId: string): Promise<boolean> {
-    try {
-      return (await this.ctx.limiter.renew(key, [jobId], this.ctx.leaseMs)).length === 0;
-    } catch (err) {
-      this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-      return false;
-    }
-  }
-
   /**
    * How an in-process dialer reports progress on the call of `job`. Its events have no provider
    * to send them again, so this process keeps each until it is written, through an outage of any
@@ -372,52 +343,11 @@ export class Dispatcher {
   }
 
   /**
-   * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
-   * token (or its call id) and moves the job forward changes anything.
+   * Applies a call event from a dialer or a webhook (see {@link CallEvents.apply}).
    * @returns whether the event changed the job
    */
-  async applyEvent(event: CallEvent): Promise<boolean> {
-    const status = jobStatusOfCall(event?.status);
-    if (!event || typeof event.jobId !== 'string' || status === undefined) {
-      throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
-    }
-    // `initiated` moves nothing: a claimed job is `dialing` already. Its call id comes with
-    // dial()'s answer, so it costs no statement while this process awaits that answer; otherwise
-    // it may be the only word that the call exists.
-    if (status === 'dialing') return this.adoptInitiated(event);
-    const job = await this.ctx.store.transition(
-      {
-        jobId: event.jobId,
-        lockToken: event.lockToken,
-        callId: event.callId,
-        status,
-        errorCode: event.errorCode,
-        errorMessage: event.errorMessage,
-        durationSec: event.durationSec,
-        answeredBy: event.answeredBy,
-      },
-      this.ctx.now(),
-    );
-    if (!job) {
-      await explainIgnoredEvent(this.ctx, event);
-      return false;
-    }
-    if (isTerminal(job.status)) await this.ended(job);
-    return true;
-  }
-
-  /**
-   * An `initiated` event with the claim's token and a call id, for a job with no call id whose
-   * `dial()` answer this process does not await: the answer was lost (an unknown outcome, a
-   * process that died). The call id is written, so that the call is resolved from the provider
-   * and its slot kept, instead of the job ending `DIAL_OUTCOME_UNKNOWN` while the call is live.
-   */
-  private async adoptInitiated(event: CallEvent): Promise<boolean> {
-    const { jobId, lockToken, callId } = event;
-    if (lockToken === undefined || callId === undefined || this.attempts.awaitsAnswer(jobId)) return false;
-    const job = await this.ctx.store.getJobRoute(jobId);
-    if (job?.status !== 'dialing' || job.lockToken !== lockToken || job.callId !== undefined) return false;
-    return this.ctx.store.recordDialed(jobId, lockToken, callId, this.ctx.now());
+  applyEvent(event: CallEvent): Promise<boolean> {
+    return this.events.apply(event);
   }
 
   /**

@@ -1,0 +1,71 @@
+import { ValidationError } from '../errors.js';
+import type { JobRoute } from '../store/job-store.js';
+import { isTerminal } from '../store/job-transitions.js';
+import type { CallEvent } from '../types.js';
+import type { Attempts } from './attempts.js';
+import { jobStatusOfCall } from './call-status.js';
+import { explainIgnoredEvent } from './ignored-event.js';
+import type { QueueContext } from './queue-context.js';
+
+/** Applies call events (a dialer's reports, a host's webhooks) to the jobs they are about. */
+export class CallEvents {
+  /**
+   * @param ctx - the queue's store, clock and logger
+   * @param attempts - this process's attempts: whose `dial()` answer is awaited here
+   * @param ended - frees the slot of a job an event ended, and hands it on
+   */
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly attempts: Attempts,
+    private readonly ended: (job: JobRoute) => Promise<void>,
+  ) {}
+
+  /**
+   * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
+   * token (or its call id) and moves the job forward changes anything.
+   * @returns whether the event changed the job
+   */
+  async apply(event: CallEvent): Promise<boolean> {
+    const status = jobStatusOfCall(event?.status);
+    if (!event || typeof event.jobId !== 'string' || status === undefined) {
+      throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
+    }
+    // `initiated` moves nothing: a claimed job is `dialing` already. Its call id comes with
+    // dial()'s answer, so it costs no statement while this process awaits that answer; otherwise
+    // it may be the only word that the call exists.
+    if (status === 'dialing') return this.adoptInitiated(event);
+    const job = await this.ctx.store.transition(
+      {
+        jobId: event.jobId,
+        lockToken: event.lockToken,
+        callId: event.callId,
+        status,
+        errorCode: event.errorCode,
+        errorMessage: event.errorMessage,
+        durationSec: event.durationSec,
+        answeredBy: event.answeredBy,
+      },
+      this.ctx.now(),
+    );
+    if (!job) {
+      await explainIgnoredEvent(this.ctx, event);
+      return false;
+    }
+    if (isTerminal(job.status)) await this.ended(job);
+    return true;
+  }
+
+  /**
+   * An `initiated` event with the claim's token and a call id, for a job with no call id whose
+   * `dial()` answer this process does not await: the answer was lost (an unknown outcome, a
+   * process that died). The call id is written, so that the call is resolved from the provider
+   * and its slot kept, instead of the job ending `DIAL_OUTCOME_UNKNOWN` while the call is live.
+   */
+  private async adoptInitiated(event: CallEvent): Promise<boolean> {
+    const { jobId, lockToken, callId } = event;
+    if (lockToken === undefined || callId === undefined || this.attempts.awaitsAnswer(jobId)) return false;
+    const job = await this.ctx.store.getJobRoute(jobId);
+    if (job?.status !== 'dialing' || job.lockToken !== lockToken || job.callId !== undefined) return false;
+    return this.ctx.store.recordDialed(jobId, lockToken, callId, this.ctx.now());
+  }
+}
