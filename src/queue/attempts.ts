@@ -120,7 +120,7 @@ export class Attempts {
    */
   hold(key: string, jobId: string): void {
     const record = this.records.get(jobId);
-    if (record) record.held = true;
+    if (record && order(record.phase) < order('ending')) record.held = true;
     else this.records.set(jobId, new AttemptRecord(jobId, key, 'placed'));
   }
 

@@ -2,8 +2,6 @@ import type { QueueContext } from './queue-context.js';
 
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
 const DIAL_SPACING_FACTOR = 1.1;
-/** The longest a claimed dial that missed its `dialsPerSecond` turn waits for a fresh one. */
-const MAX_RETURN_WAIT_MS = 5_000;
 
 /**
  * Keeps this process's dial starts on `dialsPerSecond` turns, reserved in the shared limiter,
@@ -37,8 +35,9 @@ export class DialTurns {
   /**
    * Keeps a claimed dial on its turn: one that comes later than its turn by more than the
    * spacing's slack (a slow claim write, a busy event loop) takes a fresh turn, so that it cannot
-   * start within a second of the ones reserved after it. A fresh turn further away than
-   * {@link MAX_RETURN_WAIT_MS} is not waited for (the claim must not sit long undialed).
+   * start within a second of the ones reserved after it. The fresh turn is waited for however
+   * far away it is (in a backlog, seconds): a dial that started at once would break the rate. The
+   * claim's run is checked again after the wait (see the dispatcher), and its slot is renewed.
    * @param turnAt - what {@link DialTurns.take} gave
    */
   async keep(turnAt: number | undefined): Promise<void> {
@@ -49,7 +48,7 @@ export class DialTurns {
     const waitMs = await ctx.limiter
       .reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR)
       .catch(() => 0);
-    if (waitMs > 0 && waitMs <= MAX_RETURN_WAIT_MS) await this.pause(waitMs);
+    if (waitMs > 0) await this.pause(waitMs);
   }
 
   /**

@@ -86,7 +86,7 @@ export class Dispatcher {
 
   /**
    * Stops placing calls here. Events are still applied and slots released; a job handed a slot
-   * from now on keeps it until its lease runs out and a live process's reconciler dials it.
+   * from now on is handed over to the live processes (see {@link Dispatcher.dialHeld}).
    */
   close(): void {
     this.closed = true;

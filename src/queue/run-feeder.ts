@@ -9,6 +9,44 @@ const PAGE_SIZE = 256;
 const MAX_BACKOFF_MS = 5000;
 
 /**
+ * Where a feeder stands. Each pass reads the run's queued jobs in `seq` order and offers those
+ * not in line yet; between passes the feeder waits for whatever can change its answer.
+ *
+ * - `offering`: reading the pass's pages and offering their jobs, up to the run's room in line.
+ * - `full`: the run has `concurrency` jobs in line: waiting for one of them to be handed a slot.
+ * - `awaiting-hand-offs`: the pass found only jobs already in line: nothing to read until a hand-off.
+ * - `resting`: every job offered is held by a slot nobody dials yet (the reconciler resolves it):
+ *   waits a safety period before the next pass.
+ * - `drained`: nothing left to offer: each job end re-checks completion, until a retry is due.
+ * - `backing-off`: the database or the limiter failed: the next try waits, with backoff.
+ * - `stopped`: the loop has ended (or is ending) and the run's jobs leave the line.
+ */
+export type FeederPhase =
+  | 'offering'
+  | 'full'
+  | 'awaiting-hand-offs'
+  | 'resting'
+  | 'drained'
+  | 'backing-off'
+  | 'stopped';
+
+/** One pass over the run's queued jobs. */
+interface Pass {
+  /** Jobs up to this `seq` were offered in the pass. */
+  cursor: number;
+  /** The rest of the page being offered. */
+  page: QueuedJobRef[];
+  /** The page being offered is the pass's last (it was short). */
+  lastPage: boolean;
+  /** The pass found jobs that were not in line yet. */
+  offered: boolean;
+  /** The pass dialed or handed off anything (a pass that did not must not spin). */
+  progress: boolean;
+}
+
+const newPass = (): Pass => ({ cursor: 0, page: [], lastPage: false, offered: false, progress: false });
+
+/**
  * Feeds one run's queued jobs to the limiter, in order, in the process that owns the run. It
  * keeps up to `concurrency` of the run's jobs in the business's line, asked for in one limiter
  * call per batch, so that each freed slot goes to the next job in the same step that frees it.
@@ -16,24 +54,15 @@ const MAX_BACKOFF_MS = 5000;
  * never a poll: waiting is never skipping); `inflight` means another holder dials it, so move on.
  */
 export class RunFeeder {
+  private current: FeederPhase = 'offering';
   private stopped = false;
   private wake: (() => void) | undefined;
   /** The run's jobs waiting in the business's line -> the ask they wait on. */
   private readonly waiting = new Map<string, object>();
   /** Waiting jobs whose safety timeout passed: asked for again, in case their line was lost. */
   private readonly overdue = new Set<string>();
-  /** The rest of the page being offered. */
-  private page: QueuedJobRef[] = [];
-  /** The page being offered is the last of the pass (it was short). */
-  private lastPage = false;
-  /** Position in the run: jobs up to this `seq` were offered in the current pass. */
-  private cursor = 0;
-  /** Whether the current pass found jobs that were not in line yet. */
-  private offeredInPass = false;
-  /** The last pass found only jobs already in line: nothing to read until one is handed off. */
-  private exhausted = false;
-  /** Whether the current pass dialed or handed off anything (a pass that did not must not spin). */
-  private progress = false;
+  /** The pass under way. */
+  private pass: Pass = newPass();
   /** Set by {@link RunFeeder.poke} (and pause timers): whatever the feeder waits for, start a pass. */
   private passDue = false;
   /** A job of the run ended since the last completion check. */
@@ -61,6 +90,11 @@ export class RunFeeder {
   /** Whether {@link RunFeeder.stop} was called. */
   get isStopped(): boolean {
     return this.stopped;
+  }
+
+  /** Where the feeder stands (see {@link FeederPhase}). */
+  get phase(): FeederPhase {
+    return this.current;
   }
 
   /** Stops feeding and takes the run's waiting jobs out of the line. */
@@ -107,27 +141,32 @@ export class RunFeeder {
           'OUTBOUND_BACKEND_UNAVAILABLE',
         );
         emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));
+        this.current = 'backing-off';
         await this.sleep(delay);
       }
     }
+    this.current = 'stopped';
     await this.leaveLine();
   }
 
   /** Asks again for overdue jobs, or offers the next jobs while the run has room in the line. */
   private async step(): Promise<void> {
+    const { pass } = this;
+    if (this.current !== 'awaiting-hand-offs') this.current = 'offering';
     if (this.overdue.size > 0) {
       await this.offer([...this.overdue]);
       return;
     }
     const room = this.run.concurrency - this.waiting.size;
     if (room <= 0) {
+      this.current = 'full';
       await this.sleep();
       return;
     }
-    if (this.page.length === 0 && !(await this.nextPage())) return;
-    const batch = this.page.splice(0, room);
+    if (pass.page.length === 0 && !(await this.nextPage())) return;
+    const batch = pass.page.splice(0, room);
     await this.offer(batch.map((job) => job.jobId));
-    this.cursor = batch[batch.length - 1]?.seq ?? this.cursor;
+    pass.cursor = batch[batch.length - 1]?.seq ?? pass.cursor;
   }
 
   /**
@@ -135,40 +174,40 @@ export class RunFeeder {
    * @returns whether a page with jobs to offer was read
    */
   private async nextPage(): Promise<boolean> {
-    const { ctx, run } = this;
-    if (this.exhausted && this.waiting.size > 0 && !this.passDue) {
-      await this.sleep();
-      return false;
+    const { ctx, run, pass } = this;
+    if (this.current === 'awaiting-hand-offs') {
+      if (this.waiting.size > 0 && !this.passDue) {
+        await this.sleep();
+        return false;
+      }
+      this.current = 'offering';
     }
-    if (this.cursor === 0) this.passDue = false;
-    this.exhausted = false;
-    const rows = this.lastPage
+    if (pass.cursor === 0) this.passDue = false;
+    const rows = pass.lastPage
       ? []
-      : await ctx.store.nextQueuedJobs(run.runId, this.cursor, PAGE_SIZE, ctx.now());
+      : await ctx.store.nextQueuedJobs(run.runId, pass.cursor, PAGE_SIZE, ctx.now());
     if (rows.length > 0) {
       // Jobs in line, and jobs handed a slot whose claim is being written, still read as queued:
       // skip them. (Offered again, a job whose call ended meanwhile would wait in line for nothing.)
-      this.lastPage = rows.length < PAGE_SIZE;
-      this.page = rows.filter(
+      pass.lastPage = rows.length < PAGE_SIZE;
+      pass.page = rows.filter(
         (row) => !this.waiting.has(row.jobId) && !this.dispatcher.attempts.isClaiming(row.jobId),
       );
-      if (this.page.length === 0) this.cursor = rows[rows.length - 1]?.seq ?? this.cursor;
-      else this.offeredInPass = true;
-      return this.page.length > 0;
+      if (pass.page.length === 0) pass.cursor = rows[rows.length - 1]?.seq ?? pass.cursor;
+      else pass.offered = true;
+      return pass.page.length > 0;
     }
-    const offered = this.offeredInPass;
-    const progress = this.progress;
-    this.cursor = 0;
-    this.lastPage = false;
-    this.offeredInPass = false;
-    this.progress = false;
+    // The pass is over: the next one starts from the run's first job.
+    this.pass = newPass();
     if (this.waiting.size > 0) {
       // Reading again now would find only jobs in line: wait for their hand-offs first.
-      this.exhausted = true;
-    } else if (offered) {
+      this.current = 'awaiting-hand-offs';
+    } else if (pass.offered) {
       // Every job offered is held by a slot nobody dials yet: the reconciler will resolve it.
-      if (!progress) await this.sleep(this.safetyMs);
+      this.current = 'resting';
+      if (!pass.progress) await this.sleep(this.safetyMs);
     } else {
+      this.current = 'drained';
       this.passDue = false;
       this.endedSinceCheck = false;
       await this.drained(run.runId);
@@ -209,7 +248,7 @@ export class RunFeeder {
         this.waiting.delete(jobId);
         ctx.logger.info({ ...fields, active }, 'OUTBOUND_ENQUEUE');
         this.dispatcher.dialHeld(key, jobId, { active, limit: slot.limit, fence: slot.fence, askedAt });
-        this.progress = true;
+        this.pass.progress = true;
       } else if (status === 'inflight') {
         this.waiting.delete(jobId);
       } else {
@@ -241,7 +280,7 @@ export class RunFeeder {
       if (this.waiting.get(jobId) !== ask) return;
       if (promoted) {
         this.waiting.delete(jobId);
-        this.progress = true;
+        this.pass.progress = true;
       } else if (!this.stopped) {
         this.overdue.add(jobId);
       }

@@ -35,7 +35,8 @@ export function mostLiveAtOnce(calls: readonly RecordedCall[], businessId: strin
  */
 export function attemptsDialedTwice(calls: readonly RecordedCall[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const c of calls) counts.set(`${c.jobId}#${c.attempt}`, (counts.get(`${c.jobId}#${c.attempt}`) ?? 0) + 1);
+  for (const c of calls)
+    counts.set(`${c.jobId}#${c.attempt}`, (counts.get(`${c.jobId}#${c.attempt}`) ?? 0) + 1);
   for (const [attempt, n] of counts) if (n < 2) counts.delete(attempt);
   return counts;
 }

@@ -1,8 +1,8 @@
 import type { Random } from './random.js';
 
 /**
- * The fault classes, each switchable on its own: the suite in `npm test` runs the classes the
- * engine passes today, `npm run simulate -- --faults all` the rest (see `KNOWN_FAILING`).
+ * The fault classes, each switchable on its own (`--faults`); `npm test` and `npm run simulate`
+ * run them all at once by default.
  */
 export interface FaultFlags {
   /** The database unreachable for short windows (under 2 s): every store call throws. */
@@ -57,11 +57,9 @@ export const FAULT_NAMES = [
 ] as const satisfies readonly (keyof FaultFlags)[];
 
 /**
- * The classes the engine is known to fail alone today: none (the three the simulation found at
- * first, `unknownOutcome`, `longStoreOutages` and `dialRateBacklog`, were fixed in issue 11).
- * With every class on at once, a few seeds in a hundred still fail: a crash or an ambiguous write
- * (a requeue applied but reported failed) leaves a job queued that no feeder offers again, or a
- * second process dials beside a slot the first still holds (`--faults all`; see issue 11's note).
+ * The classes the engine is known to fail today: none. (The simulation found `unknownOutcome`,
+ * `longStoreOutages` and `dialRateBacklog` failing alone at first, then a few seeds in a hundred
+ * with every class at once; all were fixed in issue 11.) `passing` runs every class but these.
  */
 export const KNOWN_FAILING: readonly (keyof FaultFlags)[] = [];
 
