@@ -13,6 +13,8 @@ import type { ProcessGate } from './process-gate.js';
 
 /** The scope `reserveDialStart` is kept under, apart from the businesses' keys. */
 const RATES = '\u0000rates';
+/** How often a holder read through a process checks that the process is still alive (virtual ms). */
+const CRASH_CHECK_MS = 100;
 
 /**
  * The limiter's shared state (what Redis holds), one `MemorySlotLimiter` per business so that the
@@ -77,7 +79,7 @@ export class SharedLimiterState {
     limiter.setHolderSource(async (k): Promise<SlotHolders> => {
       const view = caller?.canRead() ? caller : [...this.views].find((v) => v.canRead());
       if (!view) throw new Error('no live process to read the holders');
-      const state = await view.readHolders(k);
+      const state = await this.whileAlive(view, view.readHolders(k));
       this.fenceOfState.set(built, state.fence);
       if (this.keys.get(k) === built) this.fences.set(k, state.fence);
       return state;
@@ -87,6 +89,32 @@ export class SharedLimiterState {
     });
     this.keys.set(key, limiter);
     return limiter;
+  }
+
+  /**
+   * `read`, or a rejection once the reading process crashed: its read never answers, and the
+   * calls of other processes that joined it must not hang with it (a failed read leaves the key
+   * without state, so the next call reads again, as a Redis caller's own rebuild would).
+   */
+  private whileAlive<T>(view: LimiterView, read: Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      let timer: unknown;
+      const check = () => {
+        if (view.canRead()) timer = this.clock.setTimeout(check, CRASH_CHECK_MS);
+        else reject(new Error('the process reading the holders crashed'));
+      };
+      timer = this.clock.setTimeout(check, CRASH_CHECK_MS);
+      read.then(
+        (value) => {
+          this.clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.clock.clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** The dial-rate reservations (lost with the whole state). */
