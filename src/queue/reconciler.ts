@@ -149,8 +149,19 @@ export class Reconciler {
       this.dispatcher.attempts.hold(key, jobId);
     } else if (job.status === 'queued') {
       // Handed a slot by a process that died before claiming it: the slot is still its own.
-      // No fencing token comes with it: asked "long ago", so the slot is confirmed before the call.
-      this.dispatcher.dialHeld(key, jobId, { active: 0, limit: 0, askedAt: Number.NEGATIVE_INFINITY });
+      // No fencing token comes with it, so the database's is read first and the slot confirmed
+      // after: the claim presents that token, and a rebuild of the limiter's state since (which
+      // dropped the slot of this queued job and may have granted it again) makes the claim fail,
+      // instead of the database showing one live job more than the limit. Asked "long ago", so
+      // the slot is confirmed again before the call.
+      const fence = await this.ctx.store.slotFence(key);
+      if ((await this.ctx.limiter.renew(key, [jobId], this.ctx.leaseMs)).length > 0) return;
+      this.dispatcher.dialHeld(key, jobId, {
+        active: 0,
+        limit: 0,
+        fence: fence > 0 ? fence : undefined,
+        askedAt: Number.NEGATIVE_INFINITY,
+      });
     } else {
       await this.resolveLive(key, job);
     }
