@@ -40,6 +40,15 @@ export interface GrantedSlot {
   askedAt: number;
 }
 
+/**
+ * A grant whose counters and age nobody knows (a slot reclaimed from a dead process, a job handed
+ * over): asked "long ago", so the slot is confirmed in the limiter before the call.
+ * @param fence - the fencing token to claim with, when known
+ */
+export function unconfirmedGrant(fence: number | undefined): GrantedSlot {
+  return { active: 0, limit: 0, fence, askedAt: Number.NEGATIVE_INFINITY };
+}
+
 /** One attempt, as the book keeps it. */
 export interface Attempt {
   /** The job the slot was granted to (the limiter's slot holder). */
@@ -50,6 +59,8 @@ export interface Attempt {
   readonly phase: AttemptPhase;
   /** Whether this process holds the slot: renewed from the grant until it is freed or lost. */
   readonly held: boolean;
+  /** The run of the job, once claimed. */
+  readonly runId: string | undefined;
 }
 
 /** The book's record of an attempt: only {@link Attempts} changes it. */
@@ -58,6 +69,7 @@ class AttemptRecord implements Attempt {
   held = true;
   /** Whether `dial()` was called and has not answered yet. */
   awaitingAnswer = false;
+  runId: string | undefined;
   /** The work this process does for the attempt, from the grant until the call is placed. */
   task: Promise<void> | undefined;
   /** Resolves when the attempt passes `dial()` (or ends without it). */
@@ -90,6 +102,8 @@ export class Attempts {
 
   /**
    * Starts an attempt for a slot just granted to `jobId`, and runs its work.
+   * @param key - limiter key (business id)
+   * @param jobId - the job granted the slot
    * @param work - claims and dials the job, moving its attempt on; the attempt is held (renewed)
    *   while it runs
    * @returns false when this process has a live attempt on the job already (nothing started);
@@ -117,6 +131,8 @@ export class Attempts {
   /**
    * Holds the slot of a live call this process did not place (adopted by the reconciler), or
    * holds again a slot the reconciler found expired while this process's attempt was under way.
+   * @param key - limiter key (business id)
+   * @param jobId - the job whose slot is held
    */
   hold(key: string, jobId: string): void {
     const record = this.records.get(jobId);
@@ -129,10 +145,13 @@ export class Attempts {
    * (a call's end written before `dial()` returned leaves the attempt `ending`).
    * @param attempt - the attempt, as {@link Attempts.grant} or {@link Attempts.get} gave it: a
    *   newer attempt on the same job is never moved by the older one's work
+   * @param phase - the phase it reached
+   * @param runId - with `claimed`: the run of the claimed job
    */
-  advance(attempt: Attempt | undefined, phase: AttemptPhase): void {
+  advance(attempt: Attempt | undefined, phase: AttemptPhase, runId?: string): void {
     const record = attempt && this.records.get(attempt.jobId);
     if (record !== attempt || !record || order(phase) < order(record.phase)) return;
+    if (runId !== undefined) record.runId = runId;
     if (phase === 'dialing' && record.phase !== 'dialing') record.awaitingAnswer = true;
     record.phase = phase;
     if (order(phase) >= order('dialing')) record.passDial();
@@ -182,9 +201,16 @@ export class Attempts {
     return held;
   }
 
-  /** Resolves when every attempt granted so far has passed `dial()` or ended. */
-  async settleClaims(): Promise<void> {
-    await Promise.all([...this.records.values()].map((record) => record.pastDial));
+  /**
+   * Resolves when every claim of `runId` made so far (and every claim being written, whose run is
+   * not known yet) has passed `dial()` or ended. A grant still waiting for its claim is not waited
+   * for: its claim comes after the run's stop and fails.
+   */
+  async settleClaims(runId: string): Promise<void> {
+    const claims = [...this.records.values()].filter(
+      (record) => record.phase === 'claiming' || (record.phase === 'claimed' && record.runId === runId),
+    );
+    await Promise.all(claims.map((record) => record.pastDial));
   }
 
   /** Resolves when the work of every attempt (up to its call placed) has finished. */

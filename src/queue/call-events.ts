@@ -63,7 +63,10 @@ export class CallEvents {
    */
   private async adoptInitiated(event: CallEvent): Promise<boolean> {
     const { jobId, lockToken, callId } = event;
-    if (lockToken === undefined || callId === undefined || this.attempts.awaitsAnswer(jobId)) return false;
+    if (lockToken === undefined || callId === undefined) return false;
+    // Awaited or recorded here already: the usual case of a webhook after dial() answered.
+    const here = this.attempts.get(jobId)?.phase;
+    if (this.attempts.awaitsAnswer(jobId) || here === 'placed' || here === 'ending') return false;
     const job = await this.ctx.store.getJobRoute(jobId);
     if (job?.status !== 'dialing' || job.lockToken !== lockToken || job.callId !== undefined) return false;
     return this.ctx.store.recordDialed(jobId, lockToken, callId, this.ctx.now());

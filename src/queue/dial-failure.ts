@@ -143,13 +143,17 @@ export class DialSetbacks {
 
   /**
    * Returns a claimed job to the line before its call was placed (its slot could not be
-   * confirmed). Retried through a short outage; should every try fail, the claim's lease runs out
+   * confirmed, or the queue closed while it waited for a dial turn). Retried through a short outage; should every try fail, the claim's lease runs out
    * and the reconciler ends it, since nobody can then prove it was not dialed.
    */
-  async putBack(key: string, job: ClaimedJob): Promise<void> {
+  async putBack(key: string, job: ClaimedJob, why: 'slot-lost' | 'closing'): Promise<void> {
     const { ctx, actions } = this;
-    ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
-    const back = { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' };
+    const back =
+      why === 'slot-lost'
+        ? { code: 'SLOT_LOST', message: 'the slot could not be confirmed before the call' }
+        : { code: 'CLOSING', message: 'the queue closed before the call was placed' };
+    if (why === 'slot-lost')
+      ctx.logger.warn({ business_id: key, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SLOT_LOST');
     // It may still hold the slot (the check failed, not the slot): free it, or let it expire.
     // Freed while the job is still claimed, so that nobody can acquire it anew in between.
     await actions.releaseSlot(key, job.jobId).catch((err: unknown) => {

@@ -37,18 +37,20 @@ export class DialTurns {
    * spacing's slack (a slow claim write, a busy event loop) takes a fresh turn, so that it cannot
    * start within a second of the ones reserved after it. The fresh turn is waited for however
    * far away it is (in a backlog, seconds): a dial that started at once would break the rate. The
-   * claim's run is checked again after the wait (see the dispatcher), and its slot is renewed.
+   * claim's run and its slot are checked again after the wait (see the dispatcher).
    * @param turnAt - what {@link DialTurns.take} gave
+   * @returns false when closed meanwhile (the dial must not start off its turn)
    */
-  async keep(turnAt: number | undefined): Promise<void> {
+  async keep(turnAt: number | undefined): Promise<boolean> {
     const { ctx } = this;
-    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return;
+    if (this.closed) return false;
+    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return true;
     const slackMs = ((DIAL_SPACING_FACTOR - 1) * 1000) / ctx.dialsPerSecond / 2;
-    if (ctx.now() - turnAt <= slackMs) return;
+    if (ctx.now() - turnAt <= slackMs) return true;
     const waitMs = await ctx.limiter
       .reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR)
       .catch(() => 0);
-    if (waitMs > 0) await this.pause(waitMs);
+    return waitMs <= 0 ? !this.closed : this.pause(waitMs);
   }
 
   /**

@@ -3,7 +3,7 @@ import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
-import { type Attempt, Attempts, type GrantedSlot } from './attempts.js';
+import { type Attempt, Attempts, type GrantedSlot, unconfirmedGrant } from './attempts.js';
 import { CallEvents } from './call-events.js';
 import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
@@ -121,12 +121,12 @@ export class Dispatcher {
    * Dials jobs another process promoted into slots and handed over as it closed (see
    * {@link SlotLimiter.handOver}). Every live process tries; the claim lets one of them dial.
    * Asked "long ago", so each slot is confirmed in the limiter before its call.
+   * @param key - limiter key (business id)
+   * @param jobIds - the jobs handed over
    * @param fence - the fencing token the promotion came with
    */
   takeOver(key: string, jobIds: readonly string[], fence: number | undefined): void {
-    for (const jobId of jobIds) {
-      this.dialHeld(key, jobId, { active: 0, limit: 0, fence, askedAt: Number.NEGATIVE_INFINITY });
-    }
+    for (const jobId of jobIds) this.dialHeld(key, jobId, unconfirmedGrant(fence));
   }
 
   /**
@@ -181,10 +181,10 @@ export class Dispatcher {
       await this.foreignState.claimRefused(key, jobId, slot);
       // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it.
       if (await claimedElsewhere(this.ctx, jobId)) attempts.lost(jobId);
-      else await this.releaseSlot(key, jobId, slot.fence);
+      else await this.releaseSlot(key, jobId, slot.fence, attempt);
       return;
     }
-    attempts.advance(attempt, 'claimed');
+    attempts.advance(attempt, 'claimed', job.runId);
     await this.dialClaimed(attempt, job, { ...slot, claimedAt }, turnAt);
   }
 
@@ -211,13 +211,13 @@ export class Dispatcher {
   }
 
   /**
-   * Resolves when every attempt this process has started has either placed its call or given up.
+   * Resolves when every claim of the run made here has either placed its call or given up.
    * `stop()` waits for this after the run reads `stopped`: a claim started later fails (the run is
    * not running), and one started earlier sees the stop before dialing. So no call of a stopped
    * run is placed by this process after `stop()` resolves.
    */
-  async settleClaims(): Promise<void> {
-    await this.attempts.settleClaims();
+  async settleClaims(runId: string): Promise<void> {
+    await this.attempts.settleClaims(runId);
   }
 
   private async dialClaimed(
@@ -229,15 +229,19 @@ export class Dispatcher {
     const { ctx } = this;
     const { key } = attempt;
     const { jobId, runId } = job;
+    if (!(await this.turns.keep(turnAt))) {
+      // Closed while waiting for a fresh turn: back in line, its slot handed over.
+      await this.setbacks.putBack(key, job, 'closing');
+      return;
+    }
     // A claim that presented the grant's fence proves the limiter's state was not rebuilt since
     // the grant. The lease is the other way to lose a slot: past half of it (a stalled process,
     // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
     // lost it goes back in line, never dialed beyond the limit.
     if (ctx.now() - slot.askedAt >= ctx.leaseMs / 2 && !(await confirmSlot(ctx, key, jobId))) {
-      await this.setbacks.putBack(key, job);
+      await this.setbacks.putBack(key, job, 'slot-lost');
       return;
     }
-    await this.turns.keep(turnAt);
     // The last word before dial(), after every wait: this process's stop mark and, for a claim
     // asked for half a lease ago or more (a lost answer recovered after an outage, a fresh dial
     // turn), the run itself: a stop written elsewhere meanwhile waits for this claim two leases at most.
@@ -368,10 +372,14 @@ export class Dispatcher {
 
   /**
    * Frees the slot of `jobId` and dials every job promoted into the freed slots, at once.
+   * @param key - limiter key (business id)
+   * @param jobId - the job whose slot is freed
+   * @param fence - the grant's fencing token, for a grant given back unused
+   * @param attempt - the attempt that frees it (default: this process's current one on the job)
    * @returns the limiter's answer
    */
-  releaseSlot(key: string, jobId: string, fence?: number): Promise<ReleaseResult> {
-    return this.slots.release(key, jobId, fence);
+  releaseSlot(key: string, jobId: string, fence?: number, attempt?: Attempt): Promise<ReleaseResult> {
+    return this.slots.release(key, jobId, fence, attempt);
   }
 
   private reportFailure(err: unknown, key: string, jobId: string): void {

@@ -42,7 +42,9 @@ export class ForeignLimiterState {
    * @param slot - the grant, with its fence and the business's limit
    */
   claimRefused(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
-    if (slot.fence === undefined) return Promise.resolve();
+    // Without a fence, or a limit to rebuild with (a job handed over), there is nothing to check:
+    // the next grant of the business tells.
+    if (slot.fence === undefined || slot.limit < 1) return Promise.resolve();
     const running = this.pending.get(key);
     if (running) return running;
     const task = this.check(key, jobId, slot.fence, slot.limit)

@@ -258,7 +258,7 @@ export class OutboundQueue {
       changed = await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
       await this.runs.unfeed(runId);
       canceled = await store.cancelQueuedJobs(runId, now());
-      await this.dispatcher.settleClaims();
+      await this.dispatcher.settleClaims(runId);
       await this.claimsPlaced(runId);
     } finally {
       this.dispatcher.stoppedRuns.delete(runId);

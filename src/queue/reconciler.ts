@@ -1,6 +1,7 @@
 import type { JobRoute, RunRecord } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
 import type { JobStatus } from '../types.js';
+import { unconfirmedGrant } from './attempts.js';
 import { jobStatusOfCall } from './call-status.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { QueueContext } from './queue-context.js';
@@ -87,7 +88,8 @@ export class Reconciler {
     for (;;) {
       const page = await store.listJobs(runId, { status: 'dialing', limit: ABANDON_PAGE, after });
       for (const { jobId, callId } of page) {
-        if (callId !== undefined || this.dispatcher.attempts.awaitsAnswer(jobId)) continue;
+        // Dialing here (its answer awaited, or its unknown outcome being resolved) is left alone.
+        if (callId !== undefined || this.dispatcher.attempts.isDialing(jobId)) continue;
         const route = await store.getJobRoute(jobId);
         if (route?.status === 'dialing' && route.callId === undefined)
           await this.fail(
@@ -156,12 +158,7 @@ export class Reconciler {
       // the slot is confirmed again before the call.
       const fence = await this.ctx.store.slotFence(key);
       if ((await this.ctx.limiter.renew(key, [jobId], this.ctx.leaseMs)).length > 0) return;
-      this.dispatcher.dialHeld(key, jobId, {
-        active: 0,
-        limit: 0,
-        fence: fence > 0 ? fence : undefined,
-        askedAt: Number.NEGATIVE_INFINITY,
-      });
+      this.dispatcher.dialHeld(key, jobId, unconfirmedGrant(fence > 0 ? fence : undefined));
     } else {
       await this.resolveLive(key, job);
     }

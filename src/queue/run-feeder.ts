@@ -13,7 +13,8 @@ const MAX_BACKOFF_MS = 5000;
  * not in line yet; between passes the feeder waits for whatever can change its answer.
  *
  * - `offering`: reading the pass's pages and offering their jobs, up to the run's room in line.
- * - `full`: the run has `concurrency` jobs in line: waiting for one of them to be handed a slot.
+ * - `full`: the run has `concurrency` jobs in line: waiting for one of them to be handed a slot
+ *   (a feeder awaiting hand-offs stays in that phase, as it does when backing off).
  * - `awaiting-hand-offs`: the pass found only jobs already in line: nothing to read until a hand-off.
  * - `resting`: every job offered is held by a slot nobody dials yet (the reconciler resolves it):
  *   waits a safety period before the next pass.
@@ -141,7 +142,7 @@ export class RunFeeder {
           'OUTBOUND_BACKEND_UNAVAILABLE',
         );
         emit(this.ctx, 'error', err instanceof Error ? err : new Error(String(err)));
-        this.current = 'backing-off';
+        if (this.current !== 'awaiting-hand-offs') this.current = 'backing-off';
         await this.sleep(delay);
       }
     }
@@ -159,7 +160,8 @@ export class RunFeeder {
     }
     const room = this.run.concurrency - this.waiting.size;
     if (room <= 0) {
-      this.current = 'full';
+      // Full while awaiting hand-offs stays awaiting them: nothing to read until one comes.
+      if (this.current !== 'awaiting-hand-offs') this.current = 'full';
       await this.sleep();
       return;
     }

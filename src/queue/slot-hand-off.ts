@@ -1,5 +1,5 @@
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
-import type { Attempts, GrantedSlot } from './attempts.js';
+import type { Attempt, Attempts, GrantedSlot } from './attempts.js';
 import { emit, type QueueContext } from './queue-context.js';
 
 /** A slot freed in the limiter, not handed on yet. */
@@ -31,8 +31,12 @@ export class SlotHandOff {
    * @param fence - the grant's fencing token, for a grant given back unused
    * @returns the limiter's answer
    */
-  async release(key: string, jobId: string, fence?: number): Promise<ReleaseResult> {
-    const attempt = this.attempts.get(jobId);
+  async release(
+    key: string,
+    jobId: string,
+    fence?: number,
+    attempt: Attempt | undefined = this.attempts.get(jobId),
+  ): Promise<ReleaseResult> {
     this.attempts.advance(attempt, 'ending');
     const askedAt = this.ctx.now();
     const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs, fence);

@@ -57,7 +57,7 @@ describe('Attempts', () => {
         // Once every attempt's work is done, nothing waits for a claim or a drain.
         for (const finishers of granted.values()) for (const finish of finishers) finish();
         await book.drain();
-        await book.settleClaims();
+        await book.settleClaims('run');
       }),
       { numRuns: 300 },
     );

@@ -123,6 +123,25 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(await store.recordDialed(job!.jobId, 'tok', 'CA1', 2001)).toBe(true);
     });
 
+    it('recordDialed gives no call id to a job ended without one, even under its own token', async () => {
+      const { store } = setup();
+      const [gaveUp, endedFirst] = newJobs(2);
+      await createRun(store, 'r-gave-up', [gaveUp!, endedFirst!]);
+      await store.claimJob(gaveUp!.jobId, 'tok', 2000);
+      await store.transition(
+        { jobId: gaveUp!.jobId, lockToken: 'tok', status: 'failed', errorCode: 'X' },
+        2001,
+      );
+      expect(await store.recordDialed(gaveUp!.jobId, 'tok', 'CA1', 2002)).toBe(false);
+      // The call's own end, written before dial() answered, keeps the call id: not a conflict.
+      await store.claimJob(endedFirst!.jobId, 'tok2', 2000);
+      await store.transition(
+        { jobId: endedFirst!.jobId, lockToken: 'tok2', callId: 'CA2', status: 'completed' },
+        2001,
+      );
+      expect(await store.recordDialed(endedFirst!.jobId, 'tok2', 'CA2', 2002)).toBe(true);
+    });
+
     it('requeues a transient failure with a retry time and a fresh claim later', async () => {
       const { store } = setup();
       const [job] = newJobs(1);

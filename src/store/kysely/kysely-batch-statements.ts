@@ -1,9 +1,12 @@
 import { CompiledQuery } from 'kysely';
+import { LIVE_JOB_STATUSES } from '../../types.js';
 import type { JobTransition } from '../job-store.js';
 import { isTerminal, LIVE_STATUS_RANKS, statusRank } from '../job-transitions.js';
 import { JOB_ROUTE_COLUMNS } from './kysely-row-mappers.js';
 import type { JobRow, TableNames } from './kysely-schema.js';
 
+/** The live statuses as an SQL list (constants, not user input). */
+const LIVE_LIST = LIVE_JOB_STATUSES.map((status) => `'${status}'`).join(', ');
 /** The columns a claim returns. */
 const CLAIMED_COLUMNS = [
   'id',
@@ -117,8 +120,10 @@ export class BatchStatements {
       `update ${jobs} set "call_id" = "v"."call_id", "dialed_at" = "v"."now" ` +
       `from ${this.rows(DIALED_COLUMNS)} where ${this.matchesRow()} ` +
       `and ${jobs}."lock_token" = "v"."lock_token" ` +
-      // A call id an event recorded first stays: another call id is not this job's call.
-      `and (${jobs}."call_id" is null or ${jobs}."call_id" = "v"."call_id") returning ${jobs}."id" as "id"`;
+      // A call id an event recorded first stays: another call id is not this job's call. A job
+      // ended meanwhile without this call (given up by a reconciler) takes no call id: a conflict.
+      `and (${jobs}."call_id" = "v"."call_id" or (${jobs}."call_id" is null and ${jobs}."status" in (${LIVE_LIST}))) ` +
+      `returning ${jobs}."id" as "id"`;
     this.transitionSql = this.transitionText();
   }
 
