@@ -80,7 +80,9 @@ export class Reconciler {
    * Ends the claims of a stopped run that still read `dialing` without a call id, once `stop()`
    * waited two leases for them: their process died or stalled before `dial()` (a live one reads
    * the run again before dialing, and finds it stopped). Ended `failed` / `DIAL_OUTCOME_UNKNOWN`
-   * under a new token, so that no late write of theirs counts. A dial this process awaits is left.
+   * under a new token, so that no late write of theirs counts, and their slots are freed (an
+   * unknown outcome still being resolved too: the stop's promise comes first). A `dial()` this
+   * process awaits is left.
    */
   async abandonUnplaced(runId: string): Promise<void> {
     const { store } = this.ctx;
@@ -88,8 +90,8 @@ export class Reconciler {
     for (;;) {
       const page = await store.listJobs(runId, { status: 'dialing', limit: ABANDON_PAGE, after });
       for (const { jobId, callId } of page) {
-        // Dialing here (its answer awaited, or its unknown outcome being resolved) is left alone.
-        if (callId !== undefined || this.dispatcher.attempts.isDialing(jobId)) continue;
+        // A dial() of this process whose answer is awaited is left alone: it is placing the call.
+        if (callId !== undefined || this.dispatcher.attempts.awaitsAnswer(jobId)) continue;
         const route = await store.getJobRoute(jobId);
         if (route?.status === 'dialing' && route.callId === undefined)
           await this.fail(
