@@ -16,9 +16,11 @@ const QUIET_MS = 60_000;
  *
  * A grant carries the fence of the limiter state that made it; the claim presents it, and the
  * database refuses it unless its own fence for the business is that one. A database fence above
- * the grant's means the state was rebuilt since the grant: normal, the job is offered again. One
- * below it means Redis holds a state this database never fenced (one Redis used with two
- * databases, or a database restored from a backup): every grant of it would be refused, forever.
+ * the grant's means the state was rebuilt since the grant: normal, the job is offered again,
+ * unless grants keep coming under that same fence for a lease (the state was never rebuilt from
+ * this database: another one made it under a lower fence, or a rebuild failed). One below it means
+ * Redis holds a state this database never fenced (one Redis used with two databases, or a
+ * database restored from a backup). Either way every grant of it would be refused, forever.
  * Then the database raises its fence above Redis's, the state is rebuilt from the database's
  * holders under it (unless a newer one replaced it meanwhile), and it is reported once. Should it
  * keep happening (two databases live on one Redis at once), each replacement waits longer, up to
@@ -29,6 +31,9 @@ export class ForeignLimiterState {
   private readonly pending = new Map<string, Promise<void>>();
   /** The last replacement per key: when it ended and the pause it took. */
   private readonly last = new Map<string, { at: number; pauseMs: number }>();
+
+  /** Per key: the stale fence grants were last refused with, and since when. */
+  private readonly behind = new Map<string, { fence: number; since: number }>();
 
   /** @param ctx - the queue's store, limiter, logger and events */
   constructor(private readonly ctx: QueueContext) {}
@@ -47,7 +52,7 @@ export class ForeignLimiterState {
     if (slot.fence === undefined || slot.limit < 1) return Promise.resolve();
     const running = this.pending.get(key);
     if (running) return running;
-    const task = this.check(key, jobId, slot.fence, slot.limit)
+    const task = this.check(key, jobId, { ...slot, fence: slot.fence })
       .catch((err: unknown) => {
         this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
       })
@@ -56,11 +61,31 @@ export class ForeignLimiterState {
     return task;
   }
 
-  private async check(key: string, jobId: string, fence: number, limit: number): Promise<void> {
+  /**
+   * Whether the state of `key` still made a grant under the stale `fence` a lease or more after a
+   * claim of it was first refused. Grants made before a rebuild are refused for a while after it
+   * (a dial turn can hold one back for seconds), but the rebuilt state grants under its new fence
+   * only. One that still grants under a fence this database left behind was never rebuilt from it
+   * (another database made it, or its rebuild failed), and every claim of it would be refused.
+   * @param askedAt - when the refused grant was asked for
+   */
+  private stuckBehind(key: string, fence: number, askedAt: number): boolean {
+    const seen = this.behind.get(key);
+    if (seen?.fence !== fence) {
+      this.behind.set(key, { fence, since: this.ctx.now() });
+      return false;
+    }
+    return askedAt - seen.since >= this.ctx.leaseMs;
+  }
+
+  private async check(key: string, jobId: string, slot: GrantedSlot & { fence: number }): Promise<void> {
     const { ctx } = this;
+    const { fence, limit } = slot;
     const stored = await ctx.store.slotFence(key);
-    // Equal: refused for another reason (done, canceled, run not running). Above: a stale grant.
-    if (stored >= fence) return;
+    // Equal: refused for another reason (done, canceled, run not running).
+    if (stored === fence) return;
+    if (stored > fence && !this.stuckBehind(key, fence, slot.askedAt)) return;
+    this.behind.delete(key);
     const previous = this.last.get(key);
     const pauseMs =
       previous && ctx.now() - previous.at < QUIET_MS
@@ -68,7 +93,7 @@ export class ForeignLimiterState {
         : 0;
     const error = new InvalidStateError(
       `the limiter state of business ${key} was made with another database (its fence ${fence} is ` +
-        `ahead of this database's ${stored}): it is rebuilt from this database`,
+        `${fence > stored ? 'ahead of' : 'still behind'} this database's ${stored}): it is rebuilt from this database`,
     );
     ctx.logger.error(
       {

@@ -132,6 +132,35 @@ describe.skipIf(!requireServer('redis'))('Redis state made with another database
     expect(await b.store.slotFence('4')).toBeGreaterThan(3);
   });
 
+  it('is replaced a lease later when its fence is below the database’s (made by a database that fenced less)', async () => {
+    const dbLow = sqliteDb();
+    const dbHigh = sqliteDb();
+    closers.push(async () => {
+      await dbLow.destroy();
+      await dbHigh.destroy();
+    });
+    const dialer = new RecordingDialer({ durationMs: 20 });
+    const low = node(dbLow, dialer);
+    const high = node(dbHigh, dialer);
+    await Promise.all([low.queue.migrate(), high.queue.migrate()]);
+    await high.store.fenceSlots('behind');
+    await high.store.fenceSlots('behind');
+    // The state in Redis is made with the database whose fence is lower (1, against 2).
+    await low.queue.start();
+    const first = await low.queue.startRun({ businessId: 'behind', concurrency: 1, leads: leads(1) });
+    await low.queue.waitForRun(first.runId, { timeoutMs: 10_000 });
+    await low.queue.close();
+
+    // Every grant of it carries fence 1, which the other database left behind: refused as stale,
+    // until the same stale fence has come back for a lease.
+    await high.queue.start();
+    const run = await high.queue.startRun({ businessId: 'behind', concurrency: 2, leads: leads(4, 10) });
+    const done = await high.queue.waitForRun(run.runId, { timeoutMs: 20_000 });
+    expect(done.counts.completed).toBe(4);
+    expect(high.logger.count('OUTBOUND_LIMITER_FOREIGN_STATE')).toBe(1);
+    expect(high.errors[0]?.message).toMatch(/still behind/);
+  });
+
   it('two databases live on one Redis at once: both runs complete, reported with back-off, never spinning', async () => {
     const dbA = sqliteDb();
     const dbB = sqliteDb();
