@@ -39,18 +39,20 @@ export class DialTurns {
    * far away it is (in a backlog, seconds): a dial that started at once would break the rate. The
    * claim's run and its slot are checked again after the wait (see the dispatcher).
    * @param turnAt - what {@link DialTurns.take} gave
-   * @returns false when closed meanwhile (the dial must not start off its turn)
+   * @returns `on-turn` (dial now), `waited` (a fresh turn came after a wait: what was checked
+   *   before it may have changed), or `closed` (closed meanwhile: the dial must not start)
    */
-  async keep(turnAt: number | undefined): Promise<boolean> {
+  async keep(turnAt: number | undefined): Promise<'on-turn' | 'waited' | 'closed'> {
     const { ctx } = this;
-    if (this.closed) return false;
-    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return true;
+    if (this.closed) return 'closed';
+    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return 'on-turn';
     const slackMs = ((DIAL_SPACING_FACTOR - 1) * 1000) / ctx.dialsPerSecond / 2;
-    if (ctx.now() - turnAt <= slackMs) return true;
+    if (ctx.now() - turnAt <= slackMs) return 'on-turn';
     const waitMs = await ctx.limiter
       .reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR)
       .catch(() => 0);
-    return waitMs <= 0 ? !this.closed : this.pause(waitMs);
+    if (waitMs <= 0) return this.closed ? 'closed' : 'on-turn';
+    return (await this.pause(waitMs)) ? 'waited' : 'closed';
   }
 
   /**

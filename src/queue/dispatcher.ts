@@ -229,16 +229,23 @@ export class Dispatcher {
     const { ctx } = this;
     const { key } = attempt;
     const { jobId, runId } = job;
-    if (!(await this.turns.keep(turnAt))) {
+    // A claim that presented the grant's fence proves the limiter's state was not rebuilt since
+    // the grant. The lease is the other way to lose a slot: past half of it (a stalled process,
+    // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
+    // lost it goes back in line, never dialed beyond the limit. Checked before the turn is kept,
+    // so that nothing slow comes between the turn and dial(), and again after a fresh turn's wait.
+    const slotHeld = () => ctx.now() - slot.askedAt < ctx.leaseMs / 2 || confirmSlot(ctx, key, jobId);
+    if (!(await slotHeld())) {
+      await this.setbacks.putBack(key, job, 'slot-lost');
+      return;
+    }
+    const turn = await this.turns.keep(turnAt);
+    if (turn === 'closed') {
       // Closed while waiting for a fresh turn: back in line, its slot handed over.
       await this.setbacks.putBack(key, job, 'closing');
       return;
     }
-    // A claim that presented the grant's fence proves the limiter's state was not rebuilt since
-    // the grant. The lease is the other way to lose a slot: past half of it (a stalled process,
-    // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
-    // lost it goes back in line, never dialed beyond the limit.
-    if (ctx.now() - slot.askedAt >= ctx.leaseMs / 2 && !(await confirmSlot(ctx, key, jobId))) {
+    if (turn === 'waited' && !(await slotHeld())) {
       await this.setbacks.putBack(key, job, 'slot-lost');
       return;
     }
