@@ -19,6 +19,12 @@ import { planWorkload, type Workload } from './workload.js';
 const FAULT_END_MS = 30_000;
 /** The engines' `silentCallMs` (its minimum): a call with lost events is resolved after it. */
 const SILENT_CALL_MS = 60_000;
+/**
+ * The shortest wait of an unknown dial outcome before its job is given up (the engine's
+ * `MIN_WAIT_MS` in unknown-outcome.ts): a job a dead process left dialing without a call id and
+ * that only the silent-call sweep finds is resolved after both.
+ */
+const UNKNOWN_OUTCOME_WAIT_MS = 60_000;
 /** How often the simulation looks at the database for progress (virtual ms). */
 const POLL_MS = 1_000;
 const TERMINAL = ['completed', 'busy', 'no_answer', 'failed', 'canceled'];
@@ -104,7 +110,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const plan = new Driver(world, processes, trace, routeRng.fork());
     plan.schedule();
     for (const p of processes) void p.queue.start().catch(() => {});
-    const stallBoundMs = SILENT_CALL_MS + 4 * workload.leaseMs + workload.maxCallMs + 15_000;
+    const stallBoundMs =
+      SILENT_CALL_MS + UNKNOWN_OUTCOME_WAIT_MS + 4 * workload.leaseMs + workload.maxCallMs + 15_000;
     let lastProgress = 0;
     let signature = '';
     let gaveUp: Outcome['gaveUp'];
