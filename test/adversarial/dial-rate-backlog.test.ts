@@ -8,15 +8,14 @@
  */
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OutboundQueue } from '../../src/queue/outbound-queue.js';
 import { RedisSlotLimiter } from '../../src/redis.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import { postgresDb } from '../support/postgres.js';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { leads } from '../support/queue-fixture.js';
+import { useRealServers } from '../support/real-servers.js';
 import { MemoryLogger } from '../support/recording-dialer.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
 import { attemptsDialedTwice, mostLiveAtOnce, mostStartsInWindow } from './call-checks.js';
 import { seededRandom, TimedDialer } from './timed-dialer.js';
@@ -52,22 +51,14 @@ class SlowClaimStore extends KyselyStore {
 }
 
 describe.skipIf(!available)('a dial-rate backlog many leases long (PostgreSQL, Redis)', () => {
-  let redisServer: RedisServerHandle;
-  let pgServer: PostgresServerHandle;
-  beforeAll(async () => {
-    [redisServer, pgServer] = await Promise.all([startRedisServer(), startPostgresServer()]);
-  });
-  afterAll(async () => {
-    await redisServer?.stop();
-    await pgServer?.stop();
-  });
+  const servers = useRealServers();
 
   it('dials every job once at the rate, within the limit, no grant expiring; close() returns promptly', async () => {
     const seed = Number(process.env.OQ_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`dial-rate backlog: seed ${seed} (OQ_SEED=${seed} replays the call lengths)`);
     const random = seededRandom(seed);
-    const db = postgresDb(await pgServer.createDatabase('dial_rate_backlog'), 6);
-    const redis = new Redis(redisServer.url);
+    const db = postgresDb(await servers.postgres.createDatabase('dial_rate_backlog'), 6);
+    const redis = new Redis(servers.redis.url);
     redis.on('error', () => {});
     const dialer = new TimedDialer(() => 1_000 + Math.floor(random() * 1_000));
     const logger = new MemoryLogger();

@@ -8,15 +8,14 @@
  */
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OutboundQueue } from '../../src/queue/outbound-queue.js';
 import { RedisSlotLimiter } from '../../src/redis.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import { postgresDb } from '../support/postgres.js';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { eventually, leads } from '../support/queue-fixture.js';
+import { useRealServers } from '../support/real-servers.js';
 import { MemoryLogger, RecordingDialer } from '../support/recording-dialer.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
 import { attemptsDialedTwice, mostLiveAtOnce } from './call-checks.js';
 import { seededRandom, TimedDialer } from './timed-dialer.js';
@@ -34,25 +33,17 @@ const HAND_OVER_MS = 1_000;
 const available = requireServer('redis') && requireServer('postgres');
 
 describe.skipIf(!available)('close() during a busy run with another process live', () => {
-  let redisServer: RedisServerHandle;
-  let pgServer: PostgresServerHandle;
-  beforeAll(async () => {
-    [redisServer, pgServer] = await Promise.all([startRedisServer(), startPostgresServer()]);
-  });
-  afterAll(async () => {
-    await redisServer?.stop();
-    await pgServer?.stop();
-  });
+  const servers = useRealServers();
 
   it('has every job promoted by the closed process dialed by the live one within a second, none twice', async () => {
     const seed = Number(process.env.OQ_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`rolling close: seed ${seed} (OQ_SEED=${seed} replays the call lengths)`);
     const random = seededRandom(seed);
-    const dbUrl = await pgServer.createDatabase('rolling_close');
+    const dbUrl = await servers.postgres.createDatabase('rolling_close');
     const cleanups: (() => Promise<void>)[] = [];
     const node = (dialer: RecordingDialer) => {
       const db: Kysely<unknown> = postgresDb(dbUrl, 4);
-      const redis = new Redis(redisServer.url);
+      const redis = new Redis(servers.redis.url);
       redis.on('error', () => {});
       const logger = new MemoryLogger();
       const queue = new OutboundQueue({

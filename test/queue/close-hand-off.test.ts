@@ -1,14 +1,13 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
 import type { SlotLimiter } from '../../src/limiter/slot-limiter.js';
 import { postgresDb } from '../support/postgres.js';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
+import { useRealServers } from '../support/real-servers.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
 import { sqliteDb } from '../support/sqlite.js';
 
@@ -78,19 +77,11 @@ describe('close() while another process is live', () => {
 
   const available = requireServer('redis') && requireServer('postgres');
   describe.skipIf(!available)('on PostgreSQL and Redis', () => {
-    let redisServer: RedisServerHandle;
-    let pgServer: PostgresServerHandle;
-    beforeAll(async () => {
-      [redisServer, pgServer] = await Promise.all([startRedisServer(), startPostgresServer()]);
-    });
-    afterAll(async () => {
-      await redisServer?.stop();
-      await pgServer?.stop();
-    });
+    const servers = useRealServers();
 
     it('hands each slot freed afterwards to the live process within a second (PostgreSQL, Redis)', async () => {
-      const db = postgresDb(await pgServer.createDatabase('close_hand_off'), 4);
-      const connections = [new Redis(redisServer.url), new Redis(redisServer.url)];
+      const db = postgresDb(await servers.postgres.createDatabase('close_hand_off'), 4);
+      const connections = [new Redis(servers.redis.url), new Redis(servers.redis.url)];
       try {
         const [a, b] = connections.map((redis) => new RedisSlotLimiter({ redis }));
         await closeHandsOver(db, [a!, b!]);

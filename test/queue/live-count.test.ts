@@ -1,15 +1,14 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedDialer } from '../../src/dialer/simulated-dialer.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
 import type { SlotLimiter } from '../../src/limiter/slot-limiter.js';
 import type { RunSummary } from '../../src/types.js';
 import { postgresDb } from '../support/postgres.js';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
 import { leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { useRealServers } from '../support/real-servers.js';
 import { requireServer } from '../support/servers.js';
 import { sqliteDb } from '../support/sqlite.js';
 
@@ -93,20 +92,12 @@ describe('live calls counted from the events and from getRun', () => {
 
   const available = requireServer('redis') && requireServer('postgres');
   describe.skipIf(!available)('on PostgreSQL and Redis', () => {
-    let redisServer: RedisServerHandle;
-    let pgServer: PostgresServerHandle;
-    beforeAll(async () => {
-      [redisServer, pgServer] = await Promise.all([startRedisServer(), startPostgresServer()]);
-    });
-    afterAll(async () => {
-      await redisServer?.stop();
-      await pgServer?.stop();
-    });
+    const servers = useRealServers();
 
     it('never exceed the limit in a busy multi-business run (PostgreSQL, Redis limiter)', async () => {
       // Several connections: the writes of one batch and the reads run at once.
-      const db = postgresDb(await pgServer.createDatabase('live_count'), 8);
-      const redis = new Redis(redisServer.url);
+      const db = postgresDb(await servers.postgres.createDatabase('live_count'), 8);
+      const redis = new Redis(servers.redis.url);
       try {
         await neverOverTheLimit(db, new RedisSlotLimiter({ redis }));
       } finally {
