@@ -179,9 +179,9 @@ export class Dispatcher {
       attempts.advance(attempt, 'ending');
       // A grant's fence ahead of the database's: a limiter state made with another database.
       await this.foreignState.claimRefused(key, jobId, slot);
-      // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it.
-      if (await claimedElsewhere(this.ctx, jobId)) attempts.lost(jobId);
-      else await this.releaseSlot(key, jobId, slot.fence, attempt);
+      // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it
+      // (this attempt, ending, renews it no more).
+      if (!(await claimedElsewhere(this.ctx, jobId))) await this.releaseSlot(key, jobId, slot.fence, attempt);
       return;
     }
     attempts.advance(attempt, 'claimed', job.runId);
