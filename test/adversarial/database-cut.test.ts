@@ -4,27 +4,22 @@
  * the slots of calls live through the cut must not be handed on meanwhile. Real PostgreSQL and
  * Redis; the guarantees are measured on the calls the dialer saw.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { useRealServers } from '../support/real-servers.js';
 import { requireServer } from '../support/servers.js';
 import { expectCutGuarantees, runThroughCut } from './cut-run.js';
 
 const available = requireServer('redis') && requireServer('postgres');
 
 describe.skipIf(!available)('the database cut for 10 s while calls end', () => {
-  let redis: RedisServerHandle;
-  let pg: PostgresServerHandle;
-  beforeAll(async () => {
-    [redis, pg] = await Promise.all([startRedisServer(), startPostgresServer()]);
-  });
-  afterAll(async () => {
-    await redis?.stop();
-    await pg?.stop();
-  });
+  const servers = useRealServers();
 
   it('keeps every end report until written: all jobs terminal, dialed once, never over the limit', async () => {
-    const result = await runThroughCut('database', { pg, redis }, 'database_cut');
+    const result = await runThroughCut(
+      'database',
+      { pg: servers.postgres, redis: servers.redis },
+      'database_cut',
+    );
     expectCutGuarantees(result);
     // The cut was seen and waited out, not mistaken for the end of the calls.
     expect(result.logger.named('OUTBOUND_BACKEND_UNAVAILABLE').length).toBeGreaterThan(0);

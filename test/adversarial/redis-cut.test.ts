@@ -5,26 +5,19 @@
  * live through the cut must not be granted again; every end is released once Redis answers.
  * Real PostgreSQL and Redis; the guarantees are measured on the calls the dialer saw.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type PostgresServerHandle, startPostgresServer } from '../support/postgres-server.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { describe, it } from 'vitest';
+import { useRealServers } from '../support/real-servers.js';
 import { requireServer } from '../support/servers.js';
 import { expectCutGuarantees, runThroughCut } from './cut-run.js';
 
 const available = requireServer('redis') && requireServer('postgres');
 
 describe.skipIf(!available)('Redis cut for 10 s while calls end', () => {
-  let redis: RedisServerHandle;
-  let pg: PostgresServerHandle;
-  beforeAll(async () => {
-    [redis, pg] = await Promise.all([startRedisServer(), startPostgresServer()]);
-  });
-  afterAll(async () => {
-    await redis?.stop();
-    await pg?.stop();
-  });
+  const servers = useRealServers();
 
   it('hands no stale slot out twice: all jobs terminal, dialed once, never over the limit', async () => {
-    expectCutGuarantees(await runThroughCut('redis', { pg, redis }, 'redis_cut'));
+    expectCutGuarantees(
+      await runThroughCut('redis', { pg: servers.postgres, redis: servers.redis }, 'redis_cut'),
+    );
   }, 45_000);
 });
