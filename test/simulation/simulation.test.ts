@@ -34,6 +34,19 @@ describe('deterministic fault simulation (issue 11)', () => {
     SWEEP_TIMEOUT_MS,
   );
 
+  it(
+    'keeps every guarantee on the seeds that found bugs in issue 11 (each named in its fix)',
+    async () => {
+      const found = [
+        158, 234, 243, 269, 342, 351, 517, 558, 582, 722, 750, 761, 828, 913, 936, 980, 4266, 5014,
+      ];
+      const broken: string[] = [];
+      for (const seed of found) broken.push(...(await sweep(ALL, seed, 1)));
+      expect(broken).toEqual([]);
+    },
+    SWEEP_TIMEOUT_MS,
+  );
+
   it('replays a seed exactly: the same seed gives the same trace, another seed another', async () => {
     const flags = parseFaults('all');
     const first = await simulate({ seed: 42, flags });
