@@ -5,5 +5,6 @@
  */
 
 export type { NodeEvictionPolicy } from './limiter/redis/redis-eviction-policy.js';
-export type { RedisSlotKeyNames, RedisSlotLimiterOptions } from './limiter/redis/redis-slot-limiter.js';
+export type { RedisSlotKeyNames } from './limiter/redis/redis-key-names.js';
+export type { RedisSlotLimiterOptions } from './limiter/redis/redis-slot-limiter.js';
 export { RedisSlotLimiter } from './limiter/redis/redis-slot-limiter.js';

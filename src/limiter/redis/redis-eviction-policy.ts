@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../../logger.js';
 
 /** What `RedisSlotLimiter.checkEvictionPolicy` found on one Redis node. */
 export interface NodeEvictionPolicy {
@@ -59,4 +60,38 @@ export async function readEvictionPolicies(redis: Redis | Cluster): Promise<Node
   const masters = cluster.nodes('master');
   if (masters.length === 0) return [first];
   return Promise.all(masters.map((node) => readPolicy(node, `${node.options.host}:${node.options.port}`)));
+}
+
+/**
+ * Reads the eviction policies (see {@link readEvictionPolicies}) and warns once through `logger`
+ * (`OUTBOUND_REDIS_EVICTION_POLICY`) unless every node answers `noeviction`; a node that tells
+ * neither by `CONFIG GET` nor by `INFO memory` is logged at debug level.
+ * @param redis - the limiter's connection
+ * @param logger - where the warning goes
+ * @returns what each node answered; never rejects
+ */
+export async function warnUnlessNoEviction(
+  redis: Redis | Cluster,
+  logger: Logger,
+): Promise<NodeEvictionPolicy[]> {
+  const nodes = await readEvictionPolicies(redis);
+  const unsafe = nodes.filter((n) => n.policy !== undefined && n.policy !== 'noeviction');
+  const unknown = nodes.filter((n) => n.policy === undefined);
+  if (unsafe.length > 0) {
+    logger.warn(
+      {
+        policy: unsafe[0]?.policy,
+        nodes: unsafe.map((n) => `${n.node}=${n.policy}`),
+        expected: 'noeviction',
+      },
+      'OUTBOUND_REDIS_EVICTION_POLICY',
+    );
+  }
+  if (unknown.length > 0) {
+    logger.debug(
+      { err: unknown[0]?.error, nodes: unknown.map((n) => n.node), policy: 'unknown' },
+      'OUTBOUND_REDIS_EVICTION_POLICY',
+    );
+  }
+  return nodes;
 }

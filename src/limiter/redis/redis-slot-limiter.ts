@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { InvalidStateError, ValidationError } from '../../errors.js';
+import { ValidationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import {
@@ -20,15 +20,10 @@ import type {
   SlotLimiter,
   SlotSignal,
 } from '../slot-limiter.js';
-import { type NodeEvictionPolicy, readEvictionPolicies } from './redis-eviction-policy.js';
-import {
-  replyIds,
-  replyInt,
-  replyList,
-  type SlotScripts,
-  slotScripts,
-  UNINITIALIZED,
-} from './redis-scripts.js';
+import { type NodeEvictionPolicy, warnUnlessNoEviction } from './redis-eviction-policy.js';
+import { escapeTag, type RedisSlotKeyNames, slotKeyNames } from './redis-key-names.js';
+import { RedisKeyState } from './redis-key-state.js';
+import { replyIds, replyInt, replyList, type SlotScripts, slotScripts } from './redis-scripts.js';
 import { RedisSignalChannel } from './redis-signal-channel.js';
 
 /** Options of {@link RedisSlotLimiter}. */
@@ -58,27 +53,6 @@ const ACQUIRE_STATUSES: Record<number, AcquireStatus> = {
   3: 'already_queued',
   4: 'inflight',
 };
-
-/**
- * Escapes a key for use inside a hash tag. Braces would cut the tag short (a key starting with `}`
- * would make it empty, spreading one business's keys over slots); `%` is escaped too so that
- * different keys stay different.
- */
-function escapeTag(key: string): string {
-  return key.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** The Redis keys of one limiter key (business); the `{key}` hash tag puts them on one Cluster slot. */
-export interface RedisSlotKeyNames {
-  /** ZSET: job id -> lease expiry (epoch ms) of the slots held. */
-  slots: string;
-  /** ZSET: job id -> arrival number, the FIFO waiting line. */
-  wait: string;
-  /** HASH: `fence` (the key's fencing token, set once it has state), `limit`, `leaseMs`, `seq` (last arrival number). */
-  meta: string;
-  /** HASH: waiting job id -> id of the limiter instance that asked for it (who to tell of its promotion). */
-  origin: string;
-}
 
 /**
  * A {@link SlotLimiter} in Redis, shared by every process that uses the same Redis (or Redis
@@ -130,13 +104,13 @@ export class RedisSlotLimiter implements SlotLimiter {
   private readonly prefix: string;
   private readonly holderLeaseMs: number;
   private readonly signals: RedisSignalChannel;
-  private readonly initializing = new Map<string, Promise<void>>();
   private readonly redis: Redis | Cluster;
   private readonly logger: Logger;
   private evictionCheck: Promise<NodeEvictionPolicy[]> | undefined;
   /** This instance's id: promotions of jobs it asked for are told to its listeners, not published. */
   private readonly instanceId = randomUUID();
-  private source: SlotHolderSource | undefined;
+  /** The keys' states in Redis, rebuilt from the holder source when lost. */
+  private readonly state: RedisKeyState;
 
   /**
    * @param options - the host's connection, key prefix, optional subscriber connection
@@ -153,6 +127,7 @@ export class RedisSlotLimiter implements SlotLimiter {
     this.redis = options.redis;
     this.logger = options.logger ?? silentLogger;
     this.scripts = slotScripts(options.redis);
+    this.state = new RedisKeyState(this.scripts, (key) => this.names(key));
     this.signals = new RedisSignalChannel({
       channel: `${this.prefix}:signals`,
       redis: options.redis,
@@ -169,27 +144,7 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @returns what each node answered; never rejects
    */
   checkEvictionPolicy(): Promise<NodeEvictionPolicy[]> {
-    this.evictionCheck ??= readEvictionPolicies(this.redis).then((nodes) => {
-      const unsafe = nodes.filter((n) => n.policy !== undefined && n.policy !== 'noeviction');
-      const unknown = nodes.filter((n) => n.policy === undefined);
-      if (unsafe.length > 0) {
-        this.logger.warn(
-          {
-            policy: unsafe[0]?.policy,
-            nodes: unsafe.map((n) => `${n.node}=${n.policy}`),
-            expected: 'noeviction',
-          },
-          'OUTBOUND_REDIS_EVICTION_POLICY',
-        );
-      }
-      if (unknown.length > 0) {
-        this.logger.debug(
-          { err: unknown[0]?.error, nodes: unknown.map((n) => n.node), policy: 'unknown' },
-          'OUTBOUND_REDIS_EVICTION_POLICY',
-        );
-      }
-      return nodes;
-    });
+    this.evictionCheck ??= warnUnlessNoEviction(this.redis, this.logger);
     return this.evictionCheck;
   }
 
@@ -204,8 +159,7 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @returns the slots, wait and meta key names
    */
   keyNames(key: string): RedisSlotKeyNames {
-    const base = `${this.prefix}:{${escapeTag(key)}}`;
-    return { slots: `${base}:slots`, wait: `${base}:wait`, meta: `${base}:meta`, origin: `${base}:origin` };
+    return slotKeyNames(this.prefix, key);
   }
 
   /**
@@ -238,7 +192,7 @@ export class RedisSlotLimiter implements SlotLimiter {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
     const k = this.names(key);
-    const reply = await this.withState(key, limit, leaseMs, 'acquire', () =>
+    const reply = await this.state.withState(key, limit, leaseMs, 'acquire', () =>
       this.scripts.acquire(k.slots, k.wait, k.meta, k.origin, limit, leaseMs, this.instanceId, ...jobIds),
     );
     const codes = replyList(reply[5], 'acquire');
@@ -267,7 +221,7 @@ export class RedisSlotLimiter implements SlotLimiter {
   async release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
     const k = this.names(key);
     const lease = leaseMs === undefined ? this.holderLeaseMs : checkLeaseMs(leaseMs);
-    const reply = await this.withState(key, 0, lease, 'release', () =>
+    const reply = await this.state.withState(key, 0, lease, 'release', () =>
       this.scripts.release(
         k.slots,
         k.wait,
@@ -318,7 +272,7 @@ export class RedisSlotLimiter implements SlotLimiter {
     checkLeaseMs(leaseMs);
     if (jobIds.length === 0) return [];
     const k = this.names(key);
-    const reply = await this.withState(key, 0, leaseMs, 'renew', () =>
+    const reply = await this.state.withState(key, 0, leaseMs, 'renew', () =>
       this.scripts.renew(k.slots, k.meta, leaseMs, ...jobIds),
     );
     return replyIds(reply[1], 'renew');
@@ -368,7 +322,7 @@ export class RedisSlotLimiter implements SlotLimiter {
   ): Promise<boolean> {
     checkLimit(limit);
     checkLeaseMs(leaseMs);
-    return this.runRebuild(key, options.ifNewer ? 'if-newer' : 'always', state, limit, leaseMs);
+    return this.state.rebuild(key, options.ifNewer ? 'if-newer' : 'always', state, limit, leaseMs);
   }
 
   /**
@@ -390,7 +344,7 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @param source - reads the jobs that hold calls for a key
    */
   setHolderSource(source: SlotHolderSource): void {
-    this.source = source;
+    this.state.setSource(source);
   }
 
   /**
@@ -424,69 +378,5 @@ export class RedisSlotLimiter implements SlotLimiter {
     if (key.length === 0) throw new ValidationError([{ field: 'key', message: 'must not be empty' }]);
     if (!this.evictionCheck) void this.checkEvictionPolicy();
     return this.keyNames(key);
-  }
-
-  /**
-   * Runs a script that answers {@link UNINITIALIZED} when the key has no state; then rebuilds the
-   * key from the holder source and runs it again. The rebuild only applies when the key is still
-   * without state, so processes that race to initialise it agree on one state.
-   */
-  private async withState(
-    key: string,
-    limit: number,
-    leaseMs: number,
-    what: string,
-    run: () => Promise<unknown>,
-  ): Promise<unknown[]> {
-    for (let attempt = 0; ; attempt++) {
-      const reply = replyList(await run(), what);
-      if (replyInt(reply[0], what) !== UNINITIALIZED) return reply;
-      // Still without state after two rebuilds: Redis keeps losing the key between our calls.
-      if (attempt === 2)
-        throw new InvalidStateError(`limiter state of key ${key} keeps vanishing from Redis`);
-      await this.initialize(key, limit, leaseMs);
-    }
-  }
-
-  /** Runs the rebuild script: `if-newer` applies only over no state or a state with an older fence. */
-  private async runRebuild(
-    key: string,
-    when: 'always' | 'if-newer',
-    state: SlotHolders,
-    limit: number,
-    leaseMs: number,
-  ): Promise<boolean> {
-    const k = this.names(key);
-    const mode = when === 'always' ? '0' : '1';
-    const reply = await this.scripts.rebuild(
-      k.slots,
-      k.wait,
-      k.meta,
-      k.origin,
-      mode,
-      limit,
-      leaseMs,
-      state.fence,
-      ...state.holders,
-    );
-    return replyInt(reply, 'rebuild') === 1;
-  }
-
-  /** Rebuilds a key from the holder source; concurrent callers in this process share one rebuild. */
-  private initialize(key: string, limit: number, leaseMs: number): Promise<void> {
-    let pending = this.initializing.get(key);
-    if (!pending) {
-      pending = (async () => {
-        try {
-          // Without a source (a limiter used on its own) nothing can be fenced: token 1, no holders.
-          const state = this.source ? await this.source(key) : { fence: 1, holders: [] };
-          await this.runRebuild(key, 'if-newer', state, limit, leaseMs);
-        } finally {
-          this.initializing.delete(key);
-        }
-      })();
-      this.initializing.set(key, pending);
-    }
-    return pending;
   }
 }
