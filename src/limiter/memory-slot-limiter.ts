@@ -44,6 +44,8 @@ interface KeyState {
   waiting: Set<string>;
   limit: number;
   leaseMs: number;
+  /** job id -> the job whose slot was passed to it ({@link MemorySlotLimiter.pass}), until its own slot is freed. */
+  passed: Map<string, string>;
 }
 
 /**
@@ -134,8 +136,38 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
    */
   async release(key: string, jobId: string, leaseMs?: number, _fence?: number): Promise<ReleaseResult> {
-    const state = await this.stateOf(key, leaseMs ?? this.holderLeaseMs);
+    return this.freeSlot(await this.stateOf(key, leaseMs ?? this.holderLeaseMs), key, jobId);
+  }
+
+  /**
+   * Frees the slot of `jobId` into a promotion only: when it holds a slot, a job waits and the
+   * limit leaves room, as {@link MemorySlotLimiter.release} does, linking the promoted job to
+   * `jobId` until its own slot is freed; otherwise nothing changes.
+   * @param key - limiter key
+   * @param jobId - the job whose call ended, its end not written yet
+   * @returns as for release; `released` false and no promotion when nothing changed
+   */
+  async pass(key: string, jobId: string): Promise<ReleaseResult> {
+    const state = await this.stateOf(key, this.holderLeaseMs);
+    if (!state.slots.has(jobId) || state.waiting.size === 0 || state.slots.size - 1 >= state.limit) {
+      const { limit } = state;
+      return {
+        released: false,
+        promoted: [],
+        active: state.slots.size,
+        limit,
+        queueLength: state.waiting.size,
+      };
+    }
+    const result = this.freeSlot(state, key, jobId);
+    const [first] = result.promoted;
+    if (first !== undefined) state.passed.set(first, jobId);
+    return result;
+  }
+
+  private freeSlot(state: KeyState, key: string, jobId: string): ReleaseResult {
     const released = state.slots.delete(jobId);
+    state.passed.delete(jobId);
     const promoted: string[] = [];
     const expiry = this.now() + state.leaseMs;
     for (const head of state.waiting) {
@@ -191,7 +223,8 @@ export class MemorySlotLimiter implements SlotLimiter {
    * Reports slots whose lease expired and extends each by `leaseMs`, so one reconciler resolves it.
    * @param key - limiter key
    * @param leaseMs - extension given to each expired slot
-   * @returns the expired slots' job ids, oldest lease first
+   * @returns the expired slots' job ids, oldest lease first, each preceded by the job whose slot
+   *   was passed to it (see {@link MemorySlotLimiter.pass}), if any
    */
   async reclaim(key: string, leaseMs: number): Promise<string[]> {
     checkLeaseMs(leaseMs);
@@ -204,7 +237,10 @@ export class MemorySlotLimiter implements SlotLimiter {
       .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
       .map(([jobId]) => jobId);
     for (const jobId of expired) state.slots.set(jobId, now + leaseMs);
-    return expired;
+    return expired.flatMap((jobId) => {
+      const from = state.passed.get(jobId);
+      return from === undefined ? [jobId] : [from, jobId];
+    });
   }
 
   /**
@@ -229,6 +265,7 @@ export class MemorySlotLimiter implements SlotLimiter {
     const known = this.keys.get(key) ?? this.emptyState(key, leaseMs);
     known.slots.clear();
     known.waiting.clear();
+    known.passed.clear();
     known.limit = limit;
     known.leaseMs = leaseMs;
     const expiry = this.now() + leaseMs;
@@ -298,7 +335,7 @@ export class MemorySlotLimiter implements SlotLimiter {
   }
 
   private emptyState(key: string, leaseMs: number): KeyState {
-    const state: KeyState = { slots: new Map(), waiting: new Set(), limit: 0, leaseMs };
+    const state: KeyState = { slots: new Map(), waiting: new Set(), limit: 0, leaseMs, passed: new Map() };
     this.keys.set(key, state);
     return state;
   }

@@ -146,6 +146,19 @@ export interface SlotLimiter {
   release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult>;
 
   /**
+   * Hands the slot of `jobId` straight on, in one atomic step, when that frees it into a promotion
+   * (the job holds a slot, a job waits, and the limit leaves room): as {@link SlotLimiter.release}
+   * does then. Otherwise nothing changes and the job keeps its slot. For a call whose end is
+   * reported but not written yet: the promoted job is claimed in the same write as that end,
+   * after it. Until the promoted job's own slot is freed, the limiter remembers whose slot it
+   * took, and {@link SlotLimiter.reclaim} reports that job before it: a holder that died between
+   * the pass and the write leaves an end to be resolved. Optional: without it, an end is written
+   * before its slot is released.
+   * @returns as for release; `released` false and no promotion when nothing changed
+   */
+  pass?(key: string, jobId: string): Promise<ReleaseResult>;
+
+  /**
    * Extends the leases of slots held by `jobIds`.
    * @returns the ids among `jobIds` that hold no slot any more (released elsewhere, or reclaimed)
    */
@@ -161,7 +174,8 @@ export interface SlotLimiter {
    * Finds slots whose lease expired and extends each by `leaseMs`, so that exactly one reconciler
    * resolves it (by {@link SlotLimiter.release} or {@link SlotLimiter.renew}). Expired slots keep
    * counting toward the limit until then: a call may still be live.
-   * @returns the job ids of the expired slots
+   * @returns the job ids of the expired slots, each preceded by the job whose slot was passed to
+   *   it ({@link SlotLimiter.pass}), if any: that one holds no slot, but its end may be unwritten
    */
   reclaim(key: string, leaseMs: number): Promise<string[]>;
 

@@ -28,6 +28,14 @@ export type AttemptPhase = (typeof ATTEMPT_PHASES)[number];
 
 const order = (phase: AttemptPhase): number => ATTEMPT_PHASES.indexOf(phase);
 
+/** The end of a call whose slot was passed on before the end was written (`SlotLimiter.pass`). */
+export interface PendingEnd {
+  /** The job whose call ended. */
+  jobId: string;
+  /** Resolves true once the end is written (or found written by another), false if it was given up. */
+  written: Promise<boolean>;
+}
+
 /** A slot just granted: the key's counters for the logs, and what the claim must check. */
 export interface GrantedSlot {
   /** Slots held after the grant. */
@@ -38,6 +46,11 @@ export interface GrantedSlot {
   fence?: number;
   /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
   askedAt: number;
+  /**
+   * The end whose slot this grant took, still being written: the claim is written with it, after
+   * it, and never before it.
+   */
+  after?: PendingEnd;
 }
 
 /**

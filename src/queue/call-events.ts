@@ -26,6 +26,18 @@ export class CallEvents {
    * @returns whether the event changed the job
    */
   async apply(event: CallEvent): Promise<boolean> {
+    const job = await this.write(event);
+    if (job === false) return false;
+    if (job && isTerminal(job.status)) await this.ended(job);
+    return true;
+  }
+
+  /**
+   * Writes a call event as {@link CallEvents.apply} does, without freeing the slot of a job it
+   * ended.
+   * @returns the job it moved, undefined when it only recorded a call id, false when it changed nothing
+   */
+  async write(event: CallEvent): Promise<JobRoute | undefined | false> {
     const status = jobStatusOfCall(event?.status);
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
@@ -33,7 +45,7 @@ export class CallEvents {
     // `initiated` moves nothing: a claimed job is `dialing` already. Its call id comes with
     // dial()'s answer, so it costs no statement while this process awaits that answer; otherwise
     // it may be the only word that the call exists.
-    if (status === 'dialing') return this.adoptInitiated(event);
+    if (status === 'dialing') return (await this.adoptInitiated(event)) ? undefined : false;
     const job = await this.ctx.store.transition(
       {
         jobId: event.jobId,
@@ -51,8 +63,7 @@ export class CallEvents {
       await explainIgnoredEvent(this.ctx, event);
       return false;
     }
-    if (isTerminal(job.status)) await this.ended(job);
-    return true;
+    return job;
   }
 
   /**

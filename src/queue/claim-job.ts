@@ -1,5 +1,6 @@
 import type { ClaimedJob } from '../store/job-store.js';
 import { type Job, LIVE_JOB_STATUSES } from '../types.js';
+import type { PendingEnd } from './attempts.js';
 import type { QueueContext } from './queue-context.js';
 import { throughOutage } from './through-outage.js';
 
@@ -17,9 +18,15 @@ export function claimOf(job: Job, lockToken: string): ClaimedJob {
  * Claims a job for a grant, through a database outage: a claim whose answer was lost may have
  * been written, so each try uses the same fresh token and a refused try asks the job whether
  * that token holds it. The grant stays held (renewed) meanwhile.
+ *
+ * A grant that took the slot of a call whose end is still being written (`after`) is claimed in
+ * the same write as that end, after it, where the store can; otherwise (and for every retry) once
+ * the end is written. An end given up leaves the job unclaimed: its slot then runs out, and the
+ * reconciler resolves the end first.
  * @param ctx - the queue's store, clock and id generator
  * @param fence - the grant's fencing token, checked by the claim
  * @param keepTrying - whether to go on through an outage (the queue is open)
+ * @param after - the end the claim must follow
  * @returns the claimed job, or undefined when the claim lost
  */
 export async function claimJob(
@@ -27,10 +34,23 @@ export async function claimJob(
   jobId: string,
   fence: number | undefined,
   keepTrying: () => boolean,
+  after?: PendingEnd,
 ): Promise<ClaimedJob | undefined> {
   const lockToken = ctx.newId();
   let claimed: ClaimedJob | undefined;
   let tries = 0;
+  if (after && ctx.store.claimJobAfter) {
+    tries = 1;
+    try {
+      const together = await ctx.store.claimJobAfter(after.jobId, jobId, lockToken, ctx.now(), fence);
+      if (together !== 'apart') return together;
+      tries = 0;
+    } catch (err) {
+      // The end failed with it, or the answer was lost: try again below, after the end.
+      ctx.logger.warn({ err, job_id: jobId, attempt: 1 }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    }
+  }
+  if (after && !(await after.written)) return undefined;
   await throughOutage(
     ctx,
     jobId,

@@ -9,6 +9,7 @@ import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './
 import { asDialError, DialSetbacks } from './dial-failure.js';
 import { DialTurns } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
+import { OwnEnds } from './own-end.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
@@ -32,7 +33,7 @@ export interface DispatchHooks {
  */
 export class Dispatcher {
   /** Frees slots and hands them on: promoted jobs are dialed here. */
-  private readonly slots: SlotHandOff;
+  readonly slots: SlotHandOff;
   /** This process's attempts, one per job: their phases, and the slots held (renewed) for them. */
   readonly attempts = new Attempts();
   /** Feeders waiting for a hand-off. */
@@ -52,6 +53,8 @@ export class Dispatcher {
   private readonly turns: DialTurns;
   /** Applies call events to the jobs. */
   private readonly events: CallEvents;
+  /** Applies the events of this process's own calls: an end passes its slot on. */
+  private readonly ownEnds: OwnEnds;
 
   /**
    * @param ctx - the queue's shared adapters and settings
@@ -82,6 +85,11 @@ export class Dispatcher {
     this.foreignState = new ForeignLimiterState(ctx);
     this.turns = new DialTurns(ctx);
     this.events = new CallEvents(ctx, this.attempts, (job) => this.ended(job));
+    this.ownEnds = new OwnEnds(ctx, this.attempts, this.events, this.slots, {
+      apply: (event) => this.applyEvent(event),
+      jobEnded: (job, release) => this.hooks.jobEnded(job, release),
+      keepWriting: this.isOpen,
+    });
   }
 
   /**
@@ -107,9 +115,7 @@ export class Dispatcher {
   dialHeld(key: string, jobId: string, slot: GrantedSlot): void {
     if (this.closed) {
       // Not dialed here: a live process waiting for the job dials it in this one's place.
-      void this.ctx.limiter.handOver?.(key, [jobId], slot.fence).catch((err: unknown) => {
-        this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-      });
+      void this.slots.handOver(key, jobId, slot);
       return;
     }
     this.attempts.grant(key, jobId, (attempt) =>
@@ -164,13 +170,17 @@ export class Dispatcher {
     // (renewed) meanwhile: it must not expire and be granted again.
     const turnAt = await this.turns.take();
     if (turnAt === false) {
-      // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on).
-      await this.releaseSlot(key, jobId, slot.fence);
+      // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on),
+      // after the end whose slot it took.
+      if (!slot.after || (await slot.after.written)) await this.releaseSlot(key, jobId, slot.fence);
       return;
     }
     attempts.advance(attempt, 'claiming');
     const claimedAt = this.ctx.now();
-    const job = await claimJob(this.ctx, jobId, slot.fence, this.isOpen);
+    const job = await claimJob(this.ctx, jobId, slot.fence, this.isOpen, slot.after);
+    // The end whose slot this is first: `job:ended` before `job:dialing`. One given up leaves
+    // the slot to run out, the reconciler resolving that end first.
+    if (slot.after && !(await slot.after.written)) return;
     if (!job) {
       // Not queued any more (done, canceled), its run is not running, or the limiter's state was
       // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass
@@ -264,7 +274,7 @@ export class Dispatcher {
     this.attempts.advance(attempt, 'dialing');
     try {
       // A copy: the dialer cannot change the claim this process keeps.
-      dialing = ctx.dialer.dial({ ...job }, this.dialContext());
+      dialing = ctx.dialer.dial({ ...job }, this.dialContext(attempt, job));
     } catch (err) {
       dialing = Promise.reject(err);
     }
@@ -315,16 +325,12 @@ export class Dispatcher {
   }
 
   /**
-   * How an in-process dialer reports progress on the call of `job`. Its events have no provider
-   * to send them again, so this process keeps each until it is written, through an outage of any
-   * length while the queue is open. An end frees the slot only once it is written (as a webhook's
-   * does): the limiter never counts a call over that the database still counts live, so no read
-   * counts more live calls than the limit, and `job:ended` comes before the next `job:dialing`.
+   * How an in-process dialer reports progress on the call `attempt` placed. Its events have no
+   * provider to send them again, so this process keeps each until it is written, through an
+   * outage of any length while the queue is open. Its end passes the slot on (see {@link OwnEnds}).
    */
-  private dialContext(): DialContext {
-    return {
-      report: (event) => throughOutage(this.ctx, event?.jobId, () => this.applyEvent(event), this.isOpen),
-    };
+  private dialContext(attempt: Attempt, job: ClaimedJob): DialContext {
+    return { report: (event) => this.ownEnds.report(attempt, job, event) };
   }
 
   /**

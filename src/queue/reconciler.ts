@@ -128,7 +128,9 @@ export class Reconciler {
     });
     for (const jobId of ended) {
       const key = holdings.get(jobId);
-      if (key !== undefined)
+      // A grant whose claim is under way frees its own slot when the claim fails, and only once
+      // the end it may follow is written (a slot passed on before its end was).
+      if (key !== undefined && !attempts.isClaiming(jobId))
         await this.isolated(key, async () => void (await this.dispatcher.releaseSlot(key, jobId)));
     }
     const byKey = new Map<string, string[]>();

@@ -238,6 +238,7 @@ export class RunFeeder {
     const key = run.businessId;
     const askedAt = ctx.now();
     const slot = await ctx.limiter.acquireMany(key, jobIds, run.concurrency, ctx.leaseMs);
+    this.dispatcher.slots.sawLine(key, slot.queueLength);
     // The log reads as the steps happened, one job at a time.
     let active = slot.active - slot.statuses.filter((s) => s === 'acquired').length;
     let queueLength = slot.queueLength - slot.statuses.filter((s) => s === 'enqueued').length;

@@ -1,20 +1,27 @@
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
-import type { Attempt, Attempts, GrantedSlot } from './attempts.js';
+import type { Attempt, Attempts, GrantedSlot, PendingEnd } from './attempts.js';
 import { emit, type QueueContext } from './queue-context.js';
 
 /** A slot freed in the limiter, not handed on yet. */
-interface FreedSlot {
+export interface FreedSlot {
   /** The limiter's answer: counters and the jobs promoted into the freed slot. */
   result: ReleaseResult;
   /** When the release was asked for: the promoted grants' age counts from then. */
   askedAt: number;
 }
 
+/** Keys whose waiting line was last seen empty are remembered up to this many (a hint, dropped whole past it). */
+const EMPTY_LINES_KEPT = 10_000;
+
 /**
  * The release that frees a slot and hands it on to the jobs the limiter promoted in the same
- * step (dialed here at once, through `dial`).
+ * step (dialed here at once, through `dial`), and the pass that does so before the end of the
+ * slot's call is written.
  */
 export class SlotHandOff {
+  /** Keys whose waiting line the limiter last answered empty: a pass would change nothing. */
+  private readonly emptyLines = new Set<string>();
+
   /**
    * @param ctx - the queue's limiter, logger and events
    * @param attempts - this process's attempts: the one whose slot is freed ends
@@ -40,15 +47,89 @@ export class SlotHandOff {
     this.attempts.advance(attempt, 'ending');
     const askedAt = this.ctx.now();
     const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs, fence);
+    this.sawLine(key, result.queueLength);
     this.attempts.advance(attempt, 'ended');
     this.handOn(key, jobId, { result, askedAt });
     return result;
   }
 
-  /** Tells of a freed slot, then dials the jobs the limiter promoted into it, in line order. */
-  private handOn(key: string, jobId: string, { result, askedAt }: FreedSlot): void {
+  /**
+   * Passes the slot of `jobId`, whose call ended but whose end is not written yet, to the jobs in
+   * line (`SlotLimiter.pass`), without dialing them yet: see {@link SlotHandOff.handOnPassed}.
+   * @param attempt - the attempt whose slot it is: it holds nothing once the slot is passed
+   * @returns the freed slot when it was passed; undefined when nothing changed (nobody waits, the
+   *   limiter cannot pass, or it is unreachable): the job keeps its slot
+   */
+  async pass(key: string, jobId: string, attempt: Attempt): Promise<FreedSlot | undefined> {
     const { ctx } = this;
-    // The log reads as the steps happened: the slot freed, then handed on one job at a time.
+    // Nobody waited at the last word from the limiter: the usual release, one round trip fewer.
+    if (!ctx.limiter.pass || this.emptyLines.has(key)) return undefined;
+    const askedAt = ctx.now();
+    let result: ReleaseResult;
+    try {
+      result = await ctx.limiter.pass(key, jobId);
+    } catch (err) {
+      ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+      return undefined;
+    }
+    this.sawLine(key, result.queueLength);
+    if (!result.released) return undefined;
+    this.attempts.advance(attempt, 'ended');
+    return { result, askedAt };
+  }
+
+  /**
+   * Dials the jobs a slot was passed to, their claims following `end` (written with it, after
+   * it). Call it once the end is on its way to the store, in the same turn.
+   * @param freed - what {@link SlotHandOff.pass} answered
+   * @param end - the end being written
+   * @returns tells of the freed slot and its hand-off: call it once the end is written, so that
+   *   `slot:released` comes after `job:ended`
+   */
+  handOnPassed(key: string, jobId: string, freed: FreedSlot, end: PendingEnd): () => void {
+    this.dialPromoted(key, freed, end);
+    return () => this.tell(key, jobId, freed.result);
+  }
+
+  /**
+   * Notes how many jobs wait in the line of `key`, as the limiter last answered (a release, a
+   * pass, an acquire): a line seen empty is not offered a pass until it is seen otherwise.
+   * @param queueLength - the limiter's `queueLength`
+   */
+  sawLine(key: string, queueLength: number): void {
+    if (queueLength > 0) {
+      this.emptyLines.delete(key);
+      return;
+    }
+    if (this.emptyLines.size >= EMPTY_LINES_KEPT) this.emptyLines.clear();
+    this.emptyLines.add(key);
+  }
+
+  /**
+   * Hands a job granted a slot over to the live processes, since this one (closing) will not dial
+   * it (`SlotLimiter.handOver`): once the end whose slot it took is written, if any (one given
+   * up leaves the slot to run out). Never rejects.
+   * @param slot - the grant
+   */
+  async handOver(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
+    try {
+      if (slot.after && !(await slot.after.written)) return;
+      await this.ctx.limiter.handOver?.(key, [jobId], slot.fence);
+    } catch (err) {
+      this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    }
+  }
+
+  /** Tells of a freed slot, then dials the jobs the limiter promoted into it, in line order. */
+  private handOn(key: string, jobId: string, freed: FreedSlot): void {
+    this.tell(key, jobId, freed.result);
+    this.dialPromoted(key, freed);
+    // The promoted jobs' feeders hear of it from the limiter's signal (see OutboundQueue.start).
+  }
+
+  /** Logs and emits a freed slot and its hand-off, as the steps happened: one job at a time. */
+  private tell(key: string, jobId: string, result: ReleaseResult): void {
+    const { ctx } = this;
     const { limit, promoted } = result;
     let active = result.active - promoted.length;
     let queueLength = result.queueLength + promoted.length;
@@ -66,8 +147,16 @@ export class SlotHandOff {
         { business_id: key, job_id: next, active, limit, queue_len: queueLength },
         'OUTBOUND_NEXT',
       );
-      this.dial(key, next, { active, limit, fence: result.fence, askedAt });
     }
-    // The promoted jobs' feeders hear of it from the limiter's signal (see OutboundQueue.start).
+  }
+
+  /** Dials the promoted jobs in line order, each with the counters its grant left. */
+  private dialPromoted(key: string, { result, askedAt }: FreedSlot, after?: PendingEnd): void {
+    const { limit, promoted, fence } = result;
+    let active = result.active - promoted.length;
+    for (const next of promoted) {
+      active += 1;
+      this.dial(key, next, { active, limit, fence, askedAt, after });
+    }
   }
 }

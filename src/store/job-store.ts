@@ -208,6 +208,21 @@ export interface JobStore {
    */
   claimJob(jobId: string, lockToken: string, now: number, fence?: number): Promise<ClaimedJob | undefined>;
   /**
+   * Claims as {@link JobStore.claimJob} does, in the same write as the status change of
+   * `endedJobId` that waits to be written, after it: the hand-off of a slot passed on before its
+   * call's end was written (`SlotLimiter.pass`), so that no read sees both calls live. Nothing is
+   * claimed when that change fails to be written (the claim throws its error). Optional: without
+   * it, the engine claims once the end is written.
+   * @returns as claimJob, or `'apart'` (nothing written) when no change of `endedJobId` waits
+   */
+  claimJobAfter?(
+    endedJobId: string,
+    jobId: string,
+    lockToken: string,
+    now: number,
+    fence?: number,
+  ): Promise<ClaimedJob | undefined | 'apart'>;
+  /**
    * Records the provider's call id after `dial()` returned.
    * @returns false when the lock token no longer matches (a real conflict)
    */

@@ -256,6 +256,49 @@ export function slotLimiterContract(
       expect(await limiter.release('b', 'j3')).toMatchObject({ promoted: ['j4'], active: 1, queueLength: 0 });
     });
 
+    it('passes a slot only into a promotion, and otherwise changes nothing', async () => {
+      const { limiter } = await make();
+      const pass = (jobId: string) => {
+        if (!limiter.pass) throw new Error('the limiter has no pass');
+        return limiter.pass('b', jobId);
+      };
+      await limiter.acquire('b', 'j1', 1, LONG);
+      // Nobody waits: j1 keeps its slot.
+      expect(await pass('j1')).toMatchObject({ released: false, promoted: [], active: 1, queueLength: 0 });
+      expect(await limiter.acquire('b', 'j2', 1, LONG)).toMatchObject({ status: 'enqueued', active: 1 });
+      // A job that holds no slot passes nothing.
+      expect(await pass('ghost')).toMatchObject({ released: false, promoted: [], active: 1, queueLength: 1 });
+      expect(await pass('j1')).toMatchObject({ released: true, promoted: ['j2'], active: 1, queueLength: 0 });
+      expect((await limiter.acquire('b', 'j1', 1, LONG)).status).toBe('enqueued');
+      // A lowered limit leaves no room: the holders keep their slots.
+      await limiter.acquire('c', 'k1', 2, LONG);
+      await limiter.acquire('c', 'k2', 2, LONG);
+      await limiter.acquire('c', 'k3', 1, LONG);
+      expect(await limiter.pass?.('c', 'k1')).toMatchObject({ released: false, promoted: [], active: 2 });
+    });
+
+    timed('reclaims a passed slot after the job it was passed from, until the slot is released', async () => {
+      const { limiter } = await make();
+      await limiter.acquire('b', 'j1', 1, LONG);
+      await limiter.acquire('b', 'j2', 1, SHORT);
+      expect((await limiter.pass?.('b', 'j1'))?.promoted).toEqual(['j2']);
+      // j2's holder died before writing j1's end: both are reported, j1 first.
+      expect(
+        await eventually(
+          () => limiter.reclaim('b', SHORT),
+          (ids) => ids.length > 0,
+        ),
+      ).toEqual(['j1', 'j2']);
+      await limiter.release('b', 'j2');
+      await limiter.acquire('b', 'j3', 1, SHORT);
+      expect(
+        await eventually(
+          () => limiter.reclaim('b', LONG),
+          (ids) => ids.length > 0,
+        ),
+      ).toEqual(['j3']);
+    });
+
     it('removes waiting jobs only', async () => {
       const { limiter } = await make();
       await limiter.acquire('b', 'j1', 1, LONG);

@@ -188,6 +188,10 @@ export class LimiterView implements SlotLimiter {
     });
   }
 
+  pass(key: string, jobId: string): Promise<ReleaseResult> {
+    return this.gate.run(() => this.answer(key, (s) => s.pass(key, jobId)));
+  }
+
   renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
     return this.gate.run(() => this.shared.of(key, this).renew(key, jobIds, leaseMs));
   }

@@ -6,6 +6,7 @@ const WRITES = new Set<keyof JobStore>([
   'migrate',
   'createRun',
   'claimJob',
+  'claimJobAfter',
   'recordDialed',
   'transition',
   'requeueJob',

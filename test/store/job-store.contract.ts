@@ -142,6 +142,45 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(await store.recordDialed(endedFirst!.jobId, 'tok2', 'CA2', 2002)).toBe(true);
     });
 
+    it('claims after an end in one write with it, and tells when no end waits', async () => {
+      const { store } = setup();
+      if (!store.claimJobAfter) throw new Error('the store has no claimJobAfter');
+      const [ended, next, again, stopped] = newJobs(4);
+      await createRun(store, 'r-hand-off', [ended!, next!, again!]);
+      await createRun(store, 'r-hand-off-stopped', [stopped!]);
+      await store.setRunStatus('r-hand-off-stopped', ['running'], 'stopped', 1500);
+      await store.claimJob(ended!.jobId, 'tok', 2000);
+      // No end of that job waits to be written: nothing is claimed.
+      expect(await store.claimJobAfter(ended!.jobId, next!.jobId, 'tok-next', 2001)).toBe('apart');
+      expect((await store.getJob(next!.jobId))?.status).toBe('queued');
+      const [end, claimed, refused] = await Promise.all([
+        store.transition(
+          { jobId: ended!.jobId, lockToken: 'tok', status: 'completed', durationSec: 3 },
+          2002,
+        ),
+        store.claimJobAfter(ended!.jobId, next!.jobId, 'tok-next', 2002),
+        // A claim the store refuses (its run is stopped) leaves the end written.
+        store.claimJobAfter(ended!.jobId, stopped!.jobId, 'tok-stopped', 2002),
+      ]);
+      expect(end?.status).toBe('completed');
+      expect(claimed).toMatchObject({
+        jobId: next!.jobId,
+        lockToken: 'tok-next',
+        attempt: 1,
+        runId: 'r-hand-off',
+      });
+      expect(refused).toBeUndefined();
+      expect((await store.getJob(ended!.jobId))?.status).toBe('completed');
+      expect((await store.getJob(stopped!.jobId))?.status).toBe('queued');
+      // An end that changes nothing (already written) still lets the claim after it through.
+      const [same, third] = await Promise.all([
+        store.transition({ jobId: ended!.jobId, lockToken: 'tok', status: 'completed' }, 2003),
+        store.claimJobAfter(ended!.jobId, again!.jobId, 'tok-again', 2003),
+      ]);
+      expect(same).toBeUndefined();
+      expect(third).toMatchObject({ jobId: again!.jobId, lockToken: 'tok-again' });
+    });
+
     it('requeues a transient failure with a retry time and a fresh claim later', async () => {
       const { store } = setup();
       const [job] = newJobs(1);

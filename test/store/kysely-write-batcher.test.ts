@@ -43,11 +43,11 @@ describe('WriteBatcher (on SQLite)', () => {
     await db.destroy();
   });
 
-  it('writes at once when idle, then the rest of the turn in one statement; answers each caller', async () => {
+  it('writes what one turn of work asks for in one statement, once that work settles; answers each caller', async () => {
     const claims = await Promise.all(
       ['j1', 'j2', 'j3', 'nope'].map((jobId) => batcher.claim({ jobId, lockToken: `t-${jobId}`, now: 2 })),
     );
-    expect(statements).toEqual([['j1'], ['j2', 'j3', 'nope']]);
+    expect(statements).toEqual([['j1', 'j2', 'j3', 'nope']]);
     expect(claims.map((row) => row?.id)).toEqual(['j1', 'j2', 'j3', undefined]);
     expect(claims[0]).toMatchObject({ id: 'j1', run_id: 'r', business_id: 'b', attempt: 1 });
   });
@@ -88,11 +88,71 @@ describe('WriteBatcher (on SQLite)', () => {
       ['j1', 'j2', 'j3'].map((jobId) => batcher.claim({ jobId, lockToken: 't', now: 2 })),
     );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(statements).toEqual([['j1'], ['j2', 'j3'], ['j2'], ['j3']]);
+    expect(statements).toEqual([['j1', 'j2', 'j3'], ['j1'], ['j2'], ['j3']]);
     const claimed = await db.selectFrom('oq_jobs').select('id').where('status', '=', 'dialing').execute();
     expect(claimed.map((row) => row.id).sort()).toEqual(['j1', 'j3']);
     // And the batcher goes on.
     poison = undefined;
     expect(await batcher.claim({ jobId: 'j4', lockToken: 't', now: 3 })).toMatchObject({ id: 'j4' });
+  });
+
+  describe('a claim after a status change (a slot passed on before its end was written)', () => {
+    /** j1 claimed under token `x`, so that its end can be written. */
+    async function claimedJ1(): Promise<void> {
+      await batcher.claim({ jobId: 'j1', lockToken: 'x', now: 2 });
+      statements = [];
+    }
+    const end = () =>
+      batcher.transition({ change: { jobId: 'j1', lockToken: 'x', status: 'completed' }, now: 3 });
+
+    it('joins the batch of that change and is written in one statement with it', async () => {
+      await claimedJ1();
+      const ending = end();
+      const claiming = batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 });
+      const other = batcher.claim({ jobId: 'j3', lockToken: 'z', now: 3 });
+      expect(claiming).toBeDefined();
+      const [ended, claimed] = await Promise.all([ending, claiming, other]);
+      expect(ended?.status).toBe('completed');
+      expect(claimed?.id).toBe('j2');
+      // The other claim in its own statement; the end and the claim that follows it in one.
+      expect(statements).toEqual([['j3'], ['j1', 'j2']]);
+      const rows = await db.selectFrom('oq_jobs').select(['id', 'status', 'lock_token', 'attempt']).execute();
+      expect(rows.filter((row) => ['j1', 'j2', 'j3'].includes(row.id))).toEqual([
+        { id: 'j1', status: 'completed', lock_token: 'x', attempt: 1 },
+        { id: 'j2', status: 'dialing', lock_token: 'y', attempt: 1 },
+        { id: 'j3', status: 'dialing', lock_token: 'z', attempt: 1 },
+      ]);
+    });
+
+    it('is not written when the change fails, and fails with its error', async () => {
+      await claimedJ1();
+      poison = 'j1';
+      const ending = end();
+      const claiming = batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 });
+      const other = batcher.claim({ jobId: 'j3', lockToken: 'z', now: 3 });
+      await expect(ending).rejects.toThrow('poisoned by j1');
+      await expect(claiming).rejects.toThrow('poisoned by j1');
+      expect((await other)?.id).toBe('j3');
+      const rows = await db
+        .selectFrom('oq_jobs')
+        .select(['id', 'status'])
+        .where('id', 'in', ['j1', 'j2'])
+        .execute();
+      expect(Object.fromEntries(rows.map((row) => [row.id, row.status]))).toEqual({
+        j1: 'dialing',
+        j2: 'queued',
+      });
+    });
+
+    it('is refused when no change of that job waits to be written', async () => {
+      await claimedJ1();
+      expect(batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
+      const ending = end();
+      while (statements.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      // Written (or being written) already: too late to join it.
+      expect(batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
+      await ending;
+      expect(statements).toEqual([['j1']]);
+    });
   });
 });

@@ -8,6 +8,8 @@ export interface RedisSlotKeyNames {
   meta: string;
   /** HASH: waiting job id -> id of the limiter instance that asked for it (who to tell of its promotion). */
   origin: string;
+  /** HASH: job id -> the job whose slot was passed to it (`SlotLimiter.pass`), until its own slot is freed. */
+  passed: string;
 }
 
 /**
@@ -27,5 +29,11 @@ export function escapeTag(key: string): string {
  */
 export function slotKeyNames(prefix: string, key: string): RedisSlotKeyNames {
   const base = `${prefix}:{${escapeTag(key)}}`;
-  return { slots: `${base}:slots`, wait: `${base}:wait`, meta: `${base}:meta`, origin: `${base}:origin` };
+  return {
+    slots: `${base}:slots`,
+    wait: `${base}:wait`,
+    meta: `${base}:meta`,
+    origin: `${base}:origin`,
+    passed: `${base}:passed`,
+  };
 }

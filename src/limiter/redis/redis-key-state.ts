@@ -75,6 +75,7 @@ export class RedisKeyState {
       k.wait,
       k.meta,
       k.origin,
+      k.passed,
       mode,
       limit,
       leaseMs,

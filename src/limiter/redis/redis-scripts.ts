@@ -16,11 +16,11 @@ export type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unk
  */
 const SCRIPTS = {
   acquire: { command: 'oqSlotAcquire', numberOfKeys: 4, lua: acquireLua },
-  release: { command: 'oqSlotRelease', numberOfKeys: 4, lua: releaseLua },
+  release: { command: 'oqSlotRelease', numberOfKeys: 5, lua: releaseLua },
   renew: { command: 'oqSlotRenew', numberOfKeys: 2, lua: renewLua },
   remove: { command: 'oqSlotRemove', numberOfKeys: 3, lua: removeLua },
-  reclaim: { command: 'oqSlotReclaim', numberOfKeys: 1, lua: reclaimLua },
-  rebuild: { command: 'oqSlotRebuild', numberOfKeys: 4, lua: rebuildLua },
+  reclaim: { command: 'oqSlotReclaim', numberOfKeys: 2, lua: reclaimLua },
+  rebuild: { command: 'oqSlotRebuild', numberOfKeys: 5, lua: rebuildLua },
   reserveDialStart: { command: 'oqReserveDialStart', numberOfKeys: 1, lua: reserveDialStartLua },
 } as const;
 

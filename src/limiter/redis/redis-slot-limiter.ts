@@ -80,7 +80,8 @@ const ACQUIRE_STATUSES: Record<number, AcquireStatus> = {
  *
  * Keys: `<prefix>:{<key>}:slots` (ZSET job id -> lease expiry ms), `<prefix>:{<key>}:wait` (ZSET
  * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH fence, limit, leaseMs, seq),
- * `<prefix>:{<key>}:origin` (HASH waiting job id -> asking instance), and
+ * `<prefix>:{<key>}:origin` (HASH waiting job id -> asking instance), `<prefix>:{<key>}:passed`
+ * (HASH job id -> the job whose slot was passed to it), and
  * `<prefix>:{rate:<scope>}` for {@link RedisSlotLimiter.reserveDialStart}; `%`, `{` and `}` in a
  * key or scope are written `%25`, `%7B` and `%7D` so that the braces always delimit the hash tag.
  *
@@ -219,6 +220,28 @@ export class RedisSlotLimiter implements SlotLimiter {
    * @returns whether a slot was freed, the promoted jobs in line order, and the counters
    */
   async release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
+    return this.runRelease(key, jobId, leaseMs, fence, false);
+  }
+
+  /**
+   * Frees the slot of `jobId` into a promotion only: when it holds a slot and a job waits, as
+   * {@link RedisSlotLimiter.release} does, linking the promoted job to `jobId` until its own slot
+   * is freed; otherwise nothing changes. One round trip.
+   * @param key - limiter key
+   * @param jobId - the job whose call ended, its end not written yet
+   * @returns as for release; `released` false and no promotion when nothing changed
+   */
+  async pass(key: string, jobId: string): Promise<ReleaseResult> {
+    return this.runRelease(key, jobId, undefined, undefined, true);
+  }
+
+  private async runRelease(
+    key: string,
+    jobId: string,
+    leaseMs: number | undefined,
+    fence: number | undefined,
+    pass: boolean,
+  ): Promise<ReleaseResult> {
     const k = this.names(key);
     const lease = leaseMs === undefined ? this.holderLeaseMs : checkLeaseMs(leaseMs);
     const reply = await this.state.withState(key, 0, lease, 'release', () =>
@@ -227,12 +250,14 @@ export class RedisSlotLimiter implements SlotLimiter {
         k.wait,
         k.meta,
         k.origin,
+        k.passed,
         jobId,
         this.channel,
         key,
         lease,
         this.instanceId,
         fence === undefined ? '' : String(fence),
+        pass ? '1' : '0',
       ),
     );
     // Promotions of jobs this instance asked for were not published: tell its listeners here.
@@ -294,12 +319,13 @@ export class RedisSlotLimiter implements SlotLimiter {
    * Reports slots whose lease expired and extends each by `leaseMs`, so one reconciler resolves it.
    * @param key - limiter key
    * @param leaseMs - extension given to each expired slot
-   * @returns the expired slots' job ids, oldest lease first
+   * @returns the expired slots' job ids, oldest lease first, each preceded by the job whose slot
+   *   was passed to it (see {@link RedisSlotLimiter.pass}), if any
    */
   async reclaim(key: string, leaseMs: number): Promise<string[]> {
     checkLeaseMs(leaseMs);
     const k = this.names(key);
-    return replyIds(await this.scripts.reclaim(k.slots, leaseMs), 'reclaim');
+    return replyIds(await this.scripts.reclaim(k.slots, k.passed, leaseMs), 'reclaim');
   }
 
   /**

@@ -5,6 +5,9 @@ import { isTerminal, LIVE_STATUS_RANKS, statusRank } from '../job-transitions.js
 import { JOB_ROUTE_COLUMNS } from './kysely-row-mappers.js';
 import type { JobRow, TableNames } from './kysely-schema.js';
 
+/** A column a statement sets, and the SQL expression it is set to. */
+type Assignment = readonly [column: string, expression: string];
+
 /** The live statuses as an SQL list (constants, not user input). */
 const LIVE_LIST = LIVE_JOB_STATUSES.map((status) => `'${status}'`).join(', ');
 /** The columns a claim returns. */
@@ -26,6 +29,9 @@ export type RoutedRow = Pick<JobRow, (typeof JOB_ROUTE_COLUMNS)[number]>;
 
 /** A row a call-id write returns. */
 export type DialedRow = Pick<JobRow, 'id'>;
+
+/** A row a hand-off statement returns: a claimed row's columns and a moved row's, whichever it is. */
+export type HandOffRow = ClaimedRow & RoutedRow;
 
 /** One claim of a batch. */
 export interface ClaimInput {
@@ -82,6 +88,13 @@ const TRANSITION_COLUMNS: readonly Column[] = [
   ['new_lock_token', 'text'],
 ];
 
+/** The columns of a hand-off's rows: a claim's and a status change's, told apart by `kind`. */
+const HAND_OFF_COLUMNS: readonly Column[] = [
+  ['kind', 'text'],
+  ...TRANSITION_COLUMNS,
+  ...CLAIM_COLUMNS.filter(([name]) => !TRANSITION_COLUMNS.some(([other]) => other === name)),
+];
+
 /** A whole number of seconds for the integer column, or null. */
 function wholeSeconds(value: number | undefined): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
@@ -101,6 +114,7 @@ export class BatchStatements {
   private readonly claimSql: string;
   private readonly dialedSql: string;
   private readonly transitionSql: string;
+  private readonly handOffSql: string;
 
   /**
    * @param t - the store's table names
@@ -115,7 +129,7 @@ export class BatchStatements {
     // An expression keeps the planner off the status indexes: it must find each job by id, not
     // scan every queued job of the table and join (`+` on SQLite, `|| ''` on PostgreSQL).
     const status = postgres ? `(${jobs}."status" || '')` : `+${jobs}."status"`;
-    this.claimSql = this.claimText(status);
+    this.claimSql = this.update(this.claimSets(), CLAIM_COLUMNS, this.claimWhere(status), CLAIMED_COLUMNS);
     this.dialedSql =
       `update ${jobs} set "call_id" = "v"."call_id", "dialed_at" = "v"."now" ` +
       `from ${this.rows(DIALED_COLUMNS)} where ${this.matchesRow()} ` +
@@ -124,7 +138,13 @@ export class BatchStatements {
       // ended meanwhile without this call (given up by a reconciler) takes no call id: a conflict.
       `and (${jobs}."call_id" = "v"."call_id" or (${jobs}."call_id" is null and ${jobs}."status" in (${LIVE_LIST}))) ` +
       `returning ${jobs}."id" as "id"`;
-    this.transitionSql = this.transitionText();
+    this.transitionSql = this.update(
+      this.transitionSets(),
+      TRANSITION_COLUMNS,
+      this.transitionWhere(),
+      JOB_ROUTE_COLUMNS,
+    );
+    this.handOffSql = this.handOffText(status);
   }
 
   /**
@@ -133,13 +153,23 @@ export class BatchStatements {
    * @returns the statement; it returns the claimed rows
    */
   claim(items: readonly ClaimInput[]): CompiledQuery<ClaimedRow> {
-    const rows = items.map((c) => ({
-      id: c.jobId,
-      lock_token: c.lockToken,
-      now: c.now,
-      fence: c.fence ?? null,
-    }));
-    return CompiledQuery.raw(this.claimSql, this.parameters(rows));
+    return CompiledQuery.raw(this.claimSql, this.parameters(items.map(claimRow)));
+  }
+
+  /**
+   * Moves jobs forward as {@link BatchStatements.transition} does and claims others as
+   * {@link BatchStatements.claim} does, in one statement: a call's end and the claim of the job
+   * its slot was passed to are written at once, and no read sees one without the other.
+   * @returns the statement; it returns the rows it changed, by id
+   */
+  handOff(transitions: readonly TransitionInput[], claims: readonly ClaimInput[]): CompiledQuery<HandOffRow> {
+    const rows = [
+      ...transitions.map((t) => ({ kind: 't', ...transitionRow(t) })),
+      ...claims.map((c) => ({ kind: 'c', ...claimRow(c) })),
+    ];
+    // In id order, as the batcher orders each statement's rows (PostgreSQL's lock order).
+    rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return CompiledQuery.raw(this.handOffSql, this.parameters(rows));
   }
 
   /**
@@ -158,24 +188,7 @@ export class BatchStatements {
    * @returns the statement; it returns the routing columns of the moved jobs
    */
   transition(items: readonly TransitionInput[]): CompiledQuery<RoutedRow> {
-    const rows = items.map(({ change, now }) => {
-      const terminal = isTerminal(change.status);
-      return {
-        id: change.jobId,
-        lock_token: change.lockToken ?? null,
-        call_id: change.callId ?? null,
-        status: change.status,
-        rank: statusRank(change.status),
-        terminal,
-        now,
-        answered_by: change.answeredBy ?? null,
-        error_code: terminal ? (change.errorCode ?? null) : null,
-        error_message: terminal ? (change.errorMessage ?? null) : null,
-        duration_sec: terminal ? wholeSeconds(change.durationSec) : null,
-        new_lock_token: change.newLockToken ?? null,
-      };
-    });
-    return CompiledQuery.raw(this.transitionSql, this.parameters(rows));
+    return CompiledQuery.raw(this.transitionSql, this.parameters(items.map(transitionRow)));
   }
 
   /**
@@ -209,49 +222,125 @@ export class BatchStatements {
     return columns.map((name) => `"${this.t.jobs}"."${name}" as "${name}"`).join(', ');
   }
 
-  private claimText(status: string): string {
+  /** `update <jobs> set … from <rows> where <the row's job> and … returning …`. */
+  private update(
+    sets: readonly Assignment[],
+    columns: readonly Column[],
+    where: string,
+    returning: readonly string[],
+  ): string {
+    const set = sets.map(([column, expression]) => `"${column}" = ${expression}`).join(', ');
+    return (
+      `update "${this.t.jobs}" set ${set} from ${this.rows(columns)} ` +
+      `where ${this.matchesRow()} and ${where} returning ${this.returning(returning)}`
+    );
+  }
+
+  /** What a claim sets: `dialing`, its lock token, one more attempt. */
+  private claimSets(): Assignment[] {
+    const jobs = `"${this.t.jobs}"`;
+    return [
+      ['status', `'dialing'`],
+      ['lock_token', '"v"."lock_token"'],
+      ['attempt', `${jobs}."attempt" + 1`],
+      ['claimed_at', '"v"."now"'],
+      ['updated_at', '"v"."now"'],
+      ['not_before', 'null'],
+    ];
+  }
+
+  /** Which jobs a claim takes: queued, of a running run, under the grant's fence (if any). */
+  private claimWhere(status: string): string {
     const { runs, jobs, fences } = this.t;
     // On PostgreSQL the share lock makes a concurrent fenceSlots() wait for this claim to commit
     // (then it reads this job as a holder), or makes this claim see the raised token and fail.
     const share = this.postgres ? ' for share' : '';
     return (
-      `update "${jobs}" set "status" = 'dialing', "lock_token" = "v"."lock_token", ` +
-      `"attempt" = "${jobs}"."attempt" + 1, "claimed_at" = "v"."now", "updated_at" = "v"."now", ` +
-      `"not_before" = null from ${this.rows(CLAIM_COLUMNS)} ` +
-      `where ${this.matchesRow()} and ${status} = 'queued' and exists (select 1 from "${runs}" ` +
+      `${status} = 'queued' and exists (select 1 from "${runs}" ` +
       `where "${runs}"."id" = "${jobs}"."run_id" and "${runs}"."status" = 'running') ` +
       `and ("v"."fence" is null or exists (select 1 from "${fences}" ` +
-      `where "${fences}"."business_id" = "${jobs}"."business_id" and "${fences}"."fence" = "v"."fence"${share})) ` +
-      `returning ${this.returning(CLAIMED_COLUMNS)}`
+      `where "${fences}"."business_id" = "${jobs}"."business_id" and "${fences}"."fence" = "v"."fence"${share}))`
     );
   }
 
-  private transitionText(): string {
+  /** What a status change sets: the status, and the outcome columns when it is terminal. */
+  private transitionSets(): Assignment[] {
     const jobs = `"${this.t.jobs}"`;
-    const terminalOr = (column: string, value: string) =>
-      `"${column}" = case when "v"."terminal" then ${value} else ${jobs}."${column}" end`;
-    const set = [
-      '"status" = "v"."status"',
-      `"lock_token" = coalesce("v"."new_lock_token", ${jobs}."lock_token")`,
-      '"updated_at" = "v"."now"',
-      `"call_id" = coalesce(${jobs}."call_id", "v"."call_id")`,
-      `"answered_by" = coalesce("v"."answered_by", ${jobs}."answered_by")`,
+    const terminalOr = (column: string, value: string): Assignment => [
+      column,
+      `case when "v"."terminal" then ${value} else ${jobs}."${column}" end`,
+    ];
+    return [
+      ['status', '"v"."status"'],
+      ['lock_token', `coalesce("v"."new_lock_token", ${jobs}."lock_token")`],
+      ['updated_at', '"v"."now"'],
+      ['call_id', `coalesce(${jobs}."call_id", "v"."call_id")`],
+      ['answered_by', `coalesce("v"."answered_by", ${jobs}."answered_by")`],
       terminalOr('ended_at', '"v"."now"'),
       terminalOr('error_code', '"v"."error_code"'),
       terminalOr('error_message', '"v"."error_message"'),
       terminalOr('duration_sec', '"v"."duration_sec"'),
     ];
+  }
+
+  /** Which jobs a status change moves: forward from a live status, its token or call id matching. */
+  private transitionWhere(): string {
+    const jobs = `"${this.t.jobs}"`;
     // A job moves only forward from a live status; queued and terminal jobs rank above every target.
     const ranks = Object.entries(LIVE_STATUS_RANKS)
       .map(([name, rank]) => `when '${name}' then ${rank}`)
       .join(' ');
     return (
-      `update ${jobs} set ${set.join(', ')} from ${this.rows(TRANSITION_COLUMNS)} ` +
-      `where ${this.matchesRow()} and (case ${jobs}."status" ${ranks} else 99 end) < "v"."rank" ` +
+      `(case ${jobs}."status" ${ranks} else 99 end) < "v"."rank" ` +
       `and (${jobs}."lock_token" = "v"."lock_token" or ${jobs}."call_id" = "v"."call_id") ` +
       // An event about another call than the one the job holds changes nothing, token or not.
-      `and ("v"."call_id" is null or ${jobs}."call_id" is null or ${jobs}."call_id" = "v"."call_id") ` +
-      `returning ${this.returning(JOB_ROUTE_COLUMNS)}`
+      `and ("v"."call_id" is null or ${jobs}."call_id" is null or ${jobs}."call_id" = "v"."call_id")`
     );
   }
+
+  /**
+   * Claims and status changes in one statement: each column is set as the row's kind sets it
+   * (a column the kind does not set keeps its value), and each row is held to its kind's condition.
+   */
+  private handOffText(status: string): string {
+    const jobs = `"${this.t.jobs}"`;
+    const claim = new Map(this.claimSets());
+    const transition = new Map(this.transitionSets());
+    const columns = [...new Set([...transition.keys(), ...claim.keys()])];
+    const sets = columns.map((column): Assignment => {
+      const keep = `${jobs}."${column}"`;
+      const whenClaim = claim.get(column) ?? keep;
+      const otherwise = transition.get(column) ?? keep;
+      return [column, `case when "v"."kind" = 'c' then ${whenClaim} else ${otherwise} end`];
+    });
+    const where =
+      `(("v"."kind" = 'c' and ${this.claimWhere(status)}) or ` +
+      `("v"."kind" = 't' and ${this.transitionWhere()}))`;
+    const returning = [...new Set<string>([...CLAIMED_COLUMNS, ...JOB_ROUTE_COLUMNS])];
+    return this.update(sets, HAND_OFF_COLUMNS, where, returning);
+  }
+}
+
+/** A claim as a row of the statement's JSON. */
+function claimRow(c: ClaimInput) {
+  return { id: c.jobId, lock_token: c.lockToken, now: c.now, fence: c.fence ?? null };
+}
+
+/** A status change as a row of the statement's JSON. */
+function transitionRow({ change, now }: TransitionInput) {
+  const terminal = isTerminal(change.status);
+  return {
+    id: change.jobId,
+    lock_token: change.lockToken ?? null,
+    call_id: change.callId ?? null,
+    status: change.status,
+    rank: statusRank(change.status),
+    terminal,
+    now,
+    answered_by: change.answeredBy ?? null,
+    error_code: terminal ? (change.errorCode ?? null) : null,
+    error_message: terminal ? (change.errorMessage ?? null) : null,
+    duration_sec: terminal ? wholeSeconds(change.durationSec) : null,
+    new_lock_token: change.newLockToken ?? null,
+  };
 }

@@ -1,5 +1,6 @@
 import type { Job, JobMetadata, JobStatus, RunStatus } from '../../types.js';
-import type { JobRoute, RunRecord } from '../job-store.js';
+import type { ClaimedJob, JobRoute, RunRecord } from '../job-store.js';
+import type { ClaimedRow } from './kysely-batch-statements.js';
 import type { JobRow, RunRow } from './kysely-schema.js';
 
 /** Reads a bigint column that PostgreSQL returns as a string. */
@@ -81,5 +82,24 @@ export function toJobRoute(row: Pick<JobRow, (typeof JOB_ROUTE_COLUMNS)[number]>
     lockToken: optional(row.lock_token),
     callId: optional(row.call_id),
     updatedAt: toNumber(row.updated_at),
+  };
+}
+
+/**
+ * The claim a claim statement's row stands for.
+ * @param row - the claimed row, or undefined when the claim lost
+ * @param lockToken - the token the claim wrote
+ */
+export function toClaimedJob(row: ClaimedRow | undefined, lockToken: string): ClaimedJob | undefined {
+  if (!row) return undefined;
+  return {
+    jobId: row.id,
+    runId: row.run_id,
+    businessId: row.business_id,
+    to: row.to_number,
+    from: row.from_number ?? undefined,
+    attempt: toNumber(row.attempt),
+    lockToken,
+    metadata: JSON.parse(row.metadata),
   };
 }

@@ -34,7 +34,14 @@ import { statusesBefore } from '../job-transitions.js';
 import { BatchStatements } from './kysely-batch-statements.js';
 import { HotStatements } from './kysely-hot-statements.js';
 import { migrateStore } from './kysely-migrations.js';
-import { JOB_ROUTE_COLUMNS, toJob, toJobRoute, toNumber, toRunRecord } from './kysely-row-mappers.js';
+import {
+  JOB_ROUTE_COLUMNS,
+  toClaimedJob,
+  toJob,
+  toJobRoute,
+  toNumber,
+  toRunRecord,
+} from './kysely-row-mappers.js';
 import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
 import { countJobsByRun, listRuns } from './kysely-run-listing.js';
 import { writeRun } from './kysely-run-writer.js';
@@ -235,18 +242,18 @@ export class KyselyStore implements JobStore {
     now: number,
     fence?: number,
   ): Promise<ClaimedJob | undefined> {
-    const row = await this.writes.claim({ jobId, lockToken, now, fence });
-    if (!row) return undefined;
-    return {
-      jobId: row.id,
-      runId: row.run_id,
-      businessId: row.business_id,
-      to: row.to_number,
-      from: row.from_number ?? undefined,
-      attempt: toNumber(row.attempt),
-      lockToken,
-      metadata: JSON.parse(row.metadata),
-    };
+    return toClaimedJob(await this.writes.claim({ jobId, lockToken, now, fence }), lockToken);
+  }
+
+  async claimJobAfter(
+    endedJobId: string,
+    jobId: string,
+    lockToken: string,
+    now: number,
+    fence?: number,
+  ): Promise<ClaimedJob | undefined | 'apart'> {
+    const claiming = this.writes.claimAfter(endedJobId, { jobId, lockToken, now, fence });
+    return claiming === undefined ? 'apart' : toClaimedJob(await claiming, lockToken);
   }
 
   async recordDialed(jobId: string, lockToken: string, callId: string, now: number): Promise<boolean> {

@@ -5,6 +5,7 @@ import type {
   ClaimInput,
   DialedInput,
   DialedRow,
+  HandOffRow,
   RoutedRow,
   TransitionInput,
 } from './kysely-batch-statements.js';
@@ -15,6 +16,8 @@ interface Waiting<I, R> {
   input: I;
   resolve(row: R | undefined): void;
   reject(err: unknown): void;
+  /** A claim's: the job whose status change of the same batch it follows, if any. */
+  after?: string;
 }
 
 /** The writes of one batch: each job appears at most once, across all three kinds. */
@@ -23,7 +26,12 @@ class Batch {
   readonly claims: Waiting<ClaimInput, ClaimedRow>[] = [];
   readonly dialed: Waiting<DialedInput, DialedRow>[] = [];
   readonly transitions: Waiting<TransitionInput, RoutedRow>[] = [];
+  /** Some claim follows a status change of this batch: the changes are written first. */
+  ordered = false;
 }
+
+/** The writes of a list that failed, by job id, with their errors. */
+type Failures = Map<string, unknown>;
 
 /** Runs one statement on the store's database (serialized on SQLite). */
 export type ExecuteQuery = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R>>;
@@ -63,6 +71,24 @@ export class WriteBatcher {
     return this.add(input.jobId, input, (batch) => batch.claims);
   }
 
+  /**
+   * Claims a job in the same batch as the status change of `afterJobId` that waits to be written,
+   * after that change, and only if it was written (the claim fails with its error otherwise).
+   * @returns the claim's answer, or undefined (nothing added) when no change of `afterJobId`
+   *   waits in the batch not yet written
+   */
+  claimAfter(afterJobId: string, input: ClaimInput): Promise<ClaimedRow | undefined> | undefined {
+    const batch = this.open;
+    if (!batch || batch.jobs.has(input.jobId)) return undefined;
+    if (!batch.transitions.some((w) => w.jobId === afterJobId)) return undefined;
+    batch.jobs.add(input.jobId);
+    batch.ordered = true;
+    // The batch is due already: its status change scheduled it.
+    return new Promise<ClaimedRow | undefined>((resolve, reject) => {
+      batch.claims.push({ jobId: input.jobId, input, resolve, reject, after: afterJobId });
+    });
+  }
+
   /** Records a call id: the job's id when its lock token still matched, else undefined. */
   dialed(input: DialedInput): Promise<DialedRow | undefined> {
     return this.add(input.jobId, input, (batch) => batch.dialed);
@@ -97,17 +123,19 @@ export class WriteBatcher {
   }
 
   /**
-   * Writes the waiting batches soon. The first write of a turn of the event loop goes out at once:
-   * an idle process does not wait (a hand-off's claim is written before anything else the freed
-   * slot set off). Later writes of the same turn, and writes made while one is in flight, wait for
-   * the next turn (`setImmediate`) and go together: under load, one batch per kind per turn.
+   * Writes the waiting batches soon. The first write of a turn of the event loop goes out as soon
+   * as the work under way settles (`process.nextTick`, after the promise jobs queued): an idle
+   * process does not wait, and what one event set off goes in one batch (a call's end and the
+   * claim of the job its slot was passed to). Later writes of the same turn, and writes made while
+   * one is in flight, wait for the next turn (`setImmediate`) and go together: under load, one
+   * batch per kind per turn.
    */
   private schedule(): void {
     if (this.due) return;
     this.due = true;
     if (this.writing) return;
     if (this.turnUsed) setImmediate(() => void this.writeAll());
-    else void this.writeAll();
+    else process.nextTick(() => void this.writeAll());
   }
 
   private async writeAll(): Promise<void> {
@@ -133,19 +161,68 @@ export class WriteBatcher {
 
   private async write(batch: Batch): Promise<void> {
     const { statements } = this;
-    await Promise.all([
-      this.apply(batch.claims, (items) => statements.claim(items)),
-      this.apply(batch.dialed, (items) => statements.dialed(items)),
-      this.apply(batch.transitions, (items) => statements.transition(items)),
-    ]);
+    const claim = (items: ClaimInput[]) => statements.claim(items);
+    const dialed = this.apply(batch.dialed, (items) => statements.dialed(items));
+    if (!batch.ordered) {
+      await Promise.all([
+        this.apply(batch.claims, claim),
+        dialed,
+        this.apply(batch.transitions, (items) => statements.transition(items)),
+      ]);
+      return;
+    }
+    // A claim that follows a status change is written in one statement with it: no read sees the
+    // new call live beside the one that ended. Should that statement fail, each change is written
+    // on its own first, and a claim only after its own change was.
+    const following = batch.claims.filter((w) => w.after !== undefined);
+    const others = this.apply(
+      batch.claims.filter((w) => w.after === undefined),
+      claim,
+    );
+    if (!(await this.handOff(batch.transitions, following))) {
+      const failed = await this.apply(batch.transitions, (items) => statements.transition(items));
+      const claims: Batch['claims'] = [];
+      for (const w of following) {
+        const error = w.after === undefined ? undefined : failed.get(w.after);
+        if (error !== undefined) w.reject(error);
+        else claims.push(w);
+      }
+      await this.apply(claims, claim);
+    }
+    await Promise.all([others, dialed]);
   }
 
-  /** Writes `waiting` in one statement and answers each caller; never rejects. */
+  /**
+   * Writes status changes and the claims that follow them in one statement, and answers each.
+   * @returns false when the statement failed (nobody is answered: the caller writes them apart)
+   */
+  private async handOff(transitions: Batch['transitions'], claims: Batch['claims']): Promise<boolean> {
+    let rows: HandOffRow[];
+    try {
+      const query = this.statements.handOff(
+        transitions.map((w) => w.input),
+        claims.map((w) => w.input),
+      );
+      ({ rows } = await this.execute(query));
+    } catch {
+      return false;
+    }
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const one of transitions) one.resolve(byId.get(one.jobId));
+    for (const one of claims) one.resolve(byId.get(one.jobId));
+    return true;
+  }
+
+  /**
+   * Writes `waiting` in one statement and answers each caller; never rejects.
+   * @returns the writes that failed, with their errors
+   */
   private async apply<I, R extends { id: string }>(
     waiting: Waiting<I, R>[],
     build: (items: I[]) => CompiledQuery<R>,
-  ): Promise<void> {
-    if (waiting.length === 0) return;
+  ): Promise<Failures> {
+    const failures: Failures = new Map();
+    if (waiting.length === 0) return failures;
     // In id order, as PostgreSQL's primary key index has them (job ids are lowercase letters and
     // digits, which sort alike in JavaScript and in any collation): concurrent batches, and a
     // cancel, then lock shared rows in one order and cannot deadlock.
@@ -154,16 +231,19 @@ export class WriteBatcher {
     try {
       ({ rows } = await this.execute(build(waiting.map((w) => w.input))));
     } catch (err) {
-      if (waiting.length === 1) {
-        waiting[0]?.reject(err);
-        return;
+      const [only] = waiting;
+      if (waiting.length === 1 && only) {
+        only.reject(err);
+        failures.set(only.jobId, err);
+        return failures;
       }
       // One bad row fails the whole statement: write each on its own, so only its own write fails.
-      for (const one of waiting) await this.apply([one], build);
-      return;
+      for (const one of waiting) for (const [id, e] of await this.apply([one], build)) failures.set(id, e);
+      return failures;
     }
     const byId = new Map<string, R>();
     for (const row of rows) byId.set(row.id, row);
     for (const one of waiting) one.resolve(byId.get(one.jobId));
+    return failures;
   }
 }

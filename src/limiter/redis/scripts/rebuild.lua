@@ -6,6 +6,8 @@
   KEYS[2]  wait   ZSET  member = job id, score = arrival number
   KEYS[3]  meta   HASH  fence, limit, leaseMs, seq, held, queued (members of slots and wait)
   KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
+  KEYS[5]  passed HASH  job id -> the job whose slot was passed to it (dropped: the holders read
+           from the database include every job whose end was not written)
   ARGV[1]  '1': initialise, applied only when the key has no state or an older fencing token
            (several processes may initialise a key at once; the newest read of the database
            wins), '0': always
@@ -25,7 +27,7 @@ end
 -- with the older token, and grants of the older state not claimed yet fail their claim. The line
 -- goes too: kept beside slots freed by the replacement, nothing would promote it (a feeder whose
 -- job waited asks again after its timeout).
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000.0 + math.floor(tonumber(t[2]) / 1000)
 local expiry = now + tonumber(ARGV[3])

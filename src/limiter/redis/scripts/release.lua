@@ -1,11 +1,14 @@
 --[[
   release: frees the slot of one job and, in the same step, hands free slots to the head of the
-  waiting line, telling every process through PUBLISH. Idempotent.
+  waiting line, telling every process through PUBLISH. Idempotent. In pass mode (ARGV[7] = '1')
+  it changes nothing unless the job holds a slot and someone waits, and it links the first job
+  promoted to the job whose slot it took (KEYS[5]), so that reclaim reports both.
 
   KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
   KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
   KEYS[3]  meta   HASH  fence, limit, leaseMs, seq, held, queued (members of slots and wait)
   KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
+  KEYS[5]  passed HASH  job id -> the job whose slot was passed to it (its end not yet written)
   ARGV[1]  job id
   ARGV[2]  signal channel
   ARGV[3]  the key (business) as the caller names it, for the signal
@@ -13,6 +16,7 @@
   ARGV[5]  the releasing limiter instance's id
   ARGV[6]  the fencing token the slot was granted under, or '' for any: with a token other than
            the key's, nothing changes (that slot belonged to a state since rebuilt)
+  ARGV[7]  '1': pass mode (see above), '0' or absent: release
 
   Returns {released (0|1), active, limit, queueLength, {promoted job ids in line order}, fence,
     {promoted job ids asked for by the releasing instance}},
@@ -36,7 +40,21 @@ if ARGV[6] ~= '' and ARGV[6] ~= fence then
     redis.call('ZCARD', KEYS[2]), {}, fence, {}}
 end
 
+-- Pass mode frees the slot only into a promotion: the job holds a slot, someone waits, and the
+-- slot freed would be under the limit (a lowered limit may leave it over).
+local pass = ARGV[7] == '1'
+if pass then
+  local held = redis.call('ZCARD', KEYS[1])
+  local stored_limit = tonumber(redis.call('HGET', KEYS[3], 'limit')) or 0
+  local queued = redis.call('ZCARD', KEYS[2])
+  if not redis.call('ZSCORE', KEYS[1], ARGV[1]) or queued == 0 or held - 1 >= stored_limit then
+    return {0, held, stored_limit, queued, {}, fence, {}}
+  end
+end
+
 local released = redis.call('ZREM', KEYS[1], ARGV[1])
+-- The job's slot is gone: whatever it was passed from needs no finding any more.
+redis.call('HDEL', KEYS[5], ARGV[1])
 local limit = tonumber(redis.call('HGET', KEYS[3], 'limit')) or 0
 local lease = tonumber(redis.call('HGET', KEYS[3], 'leaseMs')) or tonumber(ARGV[4])
 local active = redis.call('ZCARD', KEYS[1])
@@ -61,6 +79,9 @@ if active < limit then
     end
     promoted = heads
     active = active + #heads
+    if pass then
+      redis.call('HSET', KEYS[5], heads[1], ARGV[1])
+    end
   end
 end
 
