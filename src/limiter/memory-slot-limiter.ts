@@ -165,6 +165,15 @@ export class MemorySlotLimiter implements SlotLimiter {
     return result;
   }
 
+  /**
+   * The job whose slot was passed to `jobId`, while they are linked.
+   * @param key - limiter key
+   * @param jobId - a job promoted by a pass
+   */
+  async passedFrom(key: string, jobId: string): Promise<string | undefined> {
+    return this.keys.get(key)?.passed.get(jobId);
+  }
+
   private freeSlot(state: KeyState, key: string, jobId: string): ReleaseResult {
     const released = state.slots.delete(jobId);
     state.passed.delete(jobId);

@@ -151,12 +151,18 @@ export interface SlotLimiter {
    * does then. Otherwise nothing changes and the job keeps its slot. For a call whose end is
    * reported but not written yet: the promoted job is claimed in the same write as that end,
    * after it. Until the promoted job's own slot is freed, the limiter remembers whose slot it
-   * took, and {@link SlotLimiter.reclaim} reports that job before it: a holder that died between
+   * took (the first job promoted, when a raised limit promotes more than one), and {@link SlotLimiter.reclaim} reports that job before it: a holder that died between
    * the pass and the write leaves an end to be resolved. Optional: without it, an end is written
    * before its slot is released.
    * @returns as for release; `released` false and no promotion when nothing changed
    */
   pass?(key: string, jobId: string): Promise<ReleaseResult>;
+
+  /**
+   * The job whose slot was passed to `jobId` ({@link SlotLimiter.pass}), if the limiter still
+   * links them (until `jobId`'s own slot is freed). Required with `pass`.
+   */
+  passedFrom?(key: string, jobId: string): Promise<string | undefined>;
 
   /**
    * Extends the leases of slots held by `jobIds`.

@@ -1,3 +1,5 @@
+import type { EndedCall } from '../store/job-store.js';
+
 /**
  * The phases of one attempt of this process on a job, in the order it goes through them. An
  * attempt only moves forward; any phase may be skipped (a grant given back unused goes from
@@ -29,9 +31,7 @@ export type AttemptPhase = (typeof ATTEMPT_PHASES)[number];
 const order = (phase: AttemptPhase): number => ATTEMPT_PHASES.indexOf(phase);
 
 /** The end of a call whose slot was passed on before the end was written (`SlotLimiter.pass`). */
-export interface PendingEnd {
-  /** The job whose call ended. */
-  jobId: string;
+export interface PendingEnd extends EndedCall {
   /** Resolves true once the end is written (or found written by another), false if it was given up. */
   written: Promise<boolean>;
 }

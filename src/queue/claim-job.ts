@@ -42,8 +42,9 @@ export async function claimJob(
   if (after && ctx.store.claimJobAfter) {
     tries = 1;
     try {
-      const together = await ctx.store.claimJobAfter(after.jobId, jobId, lockToken, ctx.now(), fence);
-      if (together !== 'apart') return together;
+      const together = await ctx.store.claimJobAfter(after, jobId, lockToken, ctx.now(), fence);
+      // Refused: unless a statement whose answer was lost claimed it already (written apart after).
+      if (together !== 'apart') return together ?? (await claimedUnder(ctx, jobId, lockToken));
       tries = 0;
     } catch (err) {
       // The end failed with it, or the answer was lost: try again below, after the end.
@@ -58,14 +59,23 @@ export async function claimJob(
       tries += 1;
       claimed = await ctx.store.claimJob(jobId, lockToken, ctx.now(), fence);
       if (claimed || tries === 1) return;
-      const job = await ctx.store.getJob(jobId);
-      if (job?.status === 'dialing' && (await ctx.store.getJobRoute(jobId))?.lockToken === lockToken) {
-        claimed = claimOf(job, lockToken);
-      }
+      claimed = await claimedUnder(ctx, jobId, lockToken);
     },
     keepTrying,
   );
   return claimed;
+}
+
+/** The claim `lockToken` holds on a job being dialed, read back (a claim whose answer was lost). */
+async function claimedUnder(
+  ctx: QueueContext,
+  jobId: string,
+  lockToken: string,
+): Promise<ClaimedJob | undefined> {
+  const job = await ctx.store.getJob(jobId);
+  if (job?.status !== 'dialing' || (await ctx.store.getJobRoute(jobId))?.lockToken !== lockToken)
+    return undefined;
+  return claimOf(job, lockToken);
 }
 
 /**

@@ -178,9 +178,11 @@ export class Dispatcher {
     attempts.advance(attempt, 'claiming');
     const claimedAt = this.ctx.now();
     const job = await claimJob(this.ctx, jobId, slot.fence, this.isOpen, slot.after);
-    // The end whose slot this is first: `job:ended` before `job:dialing`. One given up leaves
-    // the slot to run out, the reconciler resolving that end first.
-    if (slot.after && !(await slot.after.written)) return;
+    // The end whose slot this is first: `job:ended` before `job:dialing`. A claim written at all
+    // was written with that end or after it. Without one, an end given up leaves the slot to run
+    // out, for the reconciler to resolve that end before the job (see resolveExpired).
+    const endWritten = slot.after ? await slot.after.written : true;
+    if (!job && !endWritten) return;
     if (!job) {
       // Not queued any more (done, canceled), its run is not running, or the limiter's state was
       // rebuilt since the grant (stale fence; the job stays queued and is offered again): pass

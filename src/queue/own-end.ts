@@ -75,7 +75,8 @@ export class OwnEnds {
       },
       this.hooks.keepWriting,
     );
-    const tell = this.slots.handOnPassed(attempt.key, job.jobId, passed, { jobId: job.jobId, written });
+    const end = { jobId: job.jobId, lockToken: job.lockToken, written };
+    const tell = this.slots.handOnPassed(attempt.key, job.jobId, passed, end);
     try {
       await ending;
     } catch (err) {

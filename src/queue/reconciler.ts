@@ -153,6 +153,11 @@ export class Reconciler {
     } else if (job.status === 'queued' && this.dispatcher.attempts.isClaiming(jobId)) {
       // Granted here and waiting its dial turn: still ours (renewed from now on).
       this.dispatcher.attempts.hold(key, jobId);
+    } else if (job.status === 'queued' && (await this.followsLiveEnd(key, jobId))) {
+      // Passed a slot whose call's end is not written yet (its holder died, or lost Redis for a
+      // lease): that end first. Reclaim reported that job just before this one and resolved it if
+      // it could; the reclaim extended this slot by a lease, so it is asked again then.
+      return;
     } else if (job.status === 'queued') {
       // Handed a slot by a process that died before claiming it: the slot is still its own.
       // No fencing token comes with it, so the database's is read first and the slot confirmed
@@ -166,6 +171,14 @@ export class Reconciler {
     } else {
       await this.resolveLive(key, job);
     }
+  }
+
+  /** Whether `jobId` was passed the slot of a job the database still counts live. */
+  private async followsLiveEnd(key: string, jobId: string): Promise<boolean> {
+    const from = await this.ctx.limiter.passedFrom?.(key, jobId);
+    if (from === undefined) return false;
+    const before = await this.ctx.store.getJobRoute(from);
+    return before !== undefined && !isTerminal(before.status);
   }
 
   /**

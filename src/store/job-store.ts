@@ -85,6 +85,14 @@ export interface QueuedJobRef {
   seq: number;
 }
 
+/** The end of a call that a claim must follow (see {@link JobStore.claimJobAfter}). */
+export interface EndedCall {
+  /** The job whose call ended. */
+  jobId: string;
+  /** The lock token of the claim that placed the call. */
+  lockToken: string;
+}
+
 /** A job the caller has just claimed for dialing, with its fresh lock token. */
 export interface ClaimedJob {
   /** The claimed job's id. */
@@ -208,15 +216,15 @@ export interface JobStore {
    */
   claimJob(jobId: string, lockToken: string, now: number, fence?: number): Promise<ClaimedJob | undefined>;
   /**
-   * Claims as {@link JobStore.claimJob} does, in the same write as the status change of
-   * `endedJobId` that waits to be written, after it: the hand-off of a slot passed on before its
-   * call's end was written (`SlotLimiter.pass`), so that no read sees both calls live. Nothing is
-   * claimed when that change fails to be written (the claim throws its error). Optional: without
-   * it, the engine claims once the end is written.
-   * @returns as claimJob, or `'apart'` (nothing written) when no change of `endedJobId` waits
+   * Claims as {@link JobStore.claimJob} does, in one statement with the terminal status change of
+   * `end` (its job, under its lock token) that waits to be written: the hand-off of a slot passed
+   * on before its call's end was written (`SlotLimiter.pass`), so that no read sees both calls
+   * live. Nothing is claimed when that statement fails (the claim throws its error). Optional:
+   * without it, the engine claims once the end is written.
+   * @returns as claimJob, or `'apart'` (nothing written) when no such change waits
    */
   claimJobAfter?(
-    endedJobId: string,
+    end: EndedCall,
     jobId: string,
     lockToken: string,
     now: number,

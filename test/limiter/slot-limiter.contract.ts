@@ -282,6 +282,7 @@ export function slotLimiterContract(
       await limiter.acquire('b', 'j1', 1, LONG);
       await limiter.acquire('b', 'j2', 1, SHORT);
       expect((await limiter.pass?.('b', 'j1'))?.promoted).toEqual(['j2']);
+      expect(await limiter.passedFrom?.('b', 'j2')).toBe('j1');
       // j2's holder died before writing j1's end: both are reported, j1 first.
       expect(
         await eventually(
@@ -290,6 +291,7 @@ export function slotLimiterContract(
         ),
       ).toEqual(['j1', 'j2']);
       await limiter.release('b', 'j2');
+      expect(await limiter.passedFrom?.('b', 'j2')).toBeUndefined();
       await limiter.acquire('b', 'j3', 1, SHORT);
       expect(
         await eventually(

@@ -192,6 +192,10 @@ export class LimiterView implements SlotLimiter {
     return this.gate.run(() => this.answer(key, (s) => s.pass(key, jobId)));
   }
 
+  passedFrom(key: string, jobId: string): Promise<string | undefined> {
+    return this.gate.run(() => this.shared.of(key, this).passedFrom(key, jobId));
+  }
+
   renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
     return this.gate.run(() => this.shared.of(key, this).renew(key, jobIds, leaseMs));
   }

@@ -150,17 +150,18 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       await createRun(store, 'r-hand-off-stopped', [stopped!]);
       await store.setRunStatus('r-hand-off-stopped', ['running'], 'stopped', 1500);
       await store.claimJob(ended!.jobId, 'tok', 2000);
+      const endOf = { jobId: ended!.jobId, lockToken: 'tok' };
       // No end of that job waits to be written: nothing is claimed.
-      expect(await store.claimJobAfter(ended!.jobId, next!.jobId, 'tok-next', 2001)).toBe('apart');
+      expect(await store.claimJobAfter(endOf, next!.jobId, 'tok-next', 2001)).toBe('apart');
       expect((await store.getJob(next!.jobId))?.status).toBe('queued');
       const [end, claimed, refused] = await Promise.all([
         store.transition(
           { jobId: ended!.jobId, lockToken: 'tok', status: 'completed', durationSec: 3 },
           2002,
         ),
-        store.claimJobAfter(ended!.jobId, next!.jobId, 'tok-next', 2002),
+        store.claimJobAfter(endOf, next!.jobId, 'tok-next', 2002),
         // A claim the store refuses (its run is stopped) leaves the end written.
-        store.claimJobAfter(ended!.jobId, stopped!.jobId, 'tok-stopped', 2002),
+        store.claimJobAfter(endOf, stopped!.jobId, 'tok-stopped', 2002),
       ]);
       expect(end?.status).toBe('completed');
       expect(claimed).toMatchObject({
@@ -175,7 +176,7 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       // An end that changes nothing (already written) still lets the claim after it through.
       const [same, third] = await Promise.all([
         store.transition({ jobId: ended!.jobId, lockToken: 'tok', status: 'completed' }, 2003),
-        store.claimJobAfter(ended!.jobId, again!.jobId, 'tok-again', 2003),
+        store.claimJobAfter(endOf, again!.jobId, 'tok-again', 2003),
       ]);
       expect(same).toBeUndefined();
       expect(third).toMatchObject({ jobId: again!.jobId, lockToken: 'tok-again' });

@@ -104,11 +104,12 @@ describe('WriteBatcher (on SQLite)', () => {
     }
     const end = () =>
       batcher.transition({ change: { jobId: 'j1', lockToken: 'x', status: 'completed' }, now: 3 });
+    const j1End = { jobId: 'j1', lockToken: 'x' };
 
     it('joins the batch of that change and is written in one statement with it', async () => {
       await claimedJ1();
       const ending = end();
-      const claiming = batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 });
+      const claiming = batcher.claimAfter(j1End, { jobId: 'j2', lockToken: 'y', now: 3 });
       const other = batcher.claim({ jobId: 'j3', lockToken: 'z', now: 3 });
       expect(claiming).toBeDefined();
       const [ended, claimed] = await Promise.all([ending, claiming, other]);
@@ -128,7 +129,7 @@ describe('WriteBatcher (on SQLite)', () => {
       await claimedJ1();
       poison = 'j1';
       const ending = end();
-      const claiming = batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 });
+      const claiming = batcher.claimAfter(j1End, { jobId: 'j2', lockToken: 'y', now: 3 });
       const other = batcher.claim({ jobId: 'j3', lockToken: 'z', now: 3 });
       await expect(ending).rejects.toThrow('poisoned by j1');
       await expect(claiming).rejects.toThrow('poisoned by j1');
@@ -144,13 +145,29 @@ describe('WriteBatcher (on SQLite)', () => {
       });
     });
 
+    it('joins only the end of that call: not another change of its job', async () => {
+      await claimedJ1();
+      const ringing = batcher.transition({
+        change: { jobId: 'j1', lockToken: 'x', status: 'ringing' },
+        now: 3,
+      });
+      expect(batcher.claimAfter(j1End, { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
+      await ringing;
+      const stray = batcher.transition({
+        change: { jobId: 'j1', lockToken: 'other', status: 'completed' },
+        now: 3,
+      });
+      expect(batcher.claimAfter(j1End, { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
+      expect(await stray).toBeUndefined();
+    });
+
     it('is refused when no change of that job waits to be written', async () => {
       await claimedJ1();
-      expect(batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
+      expect(batcher.claimAfter(j1End, { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
       const ending = end();
       while (statements.length === 0) await new Promise((resolve) => setImmediate(resolve));
       // Written (or being written) already: too late to join it.
-      expect(batcher.claimAfter('j1', { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
+      expect(batcher.claimAfter(j1End, { jobId: 'j2', lockToken: 'y', now: 3 })).toBeUndefined();
       await ending;
       expect(statements).toEqual([['j1']]);
     });

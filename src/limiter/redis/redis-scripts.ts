@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { ReleaseResult } from '../slot-limiter.js';
 import acquireLua from './scripts/acquire.lua';
 import rebuildLua from './scripts/rebuild.lua';
 import reclaimLua from './scripts/reclaim.lua';
@@ -91,4 +92,19 @@ export function replyIds(reply: unknown, what: string): string[] {
   return reply.map((id) =>
     typeof id === 'string' ? id : Buffer.isBuffer(id) ? id.toString('utf8') : unexpected(reply, what),
   );
+}
+
+/**
+ * The release script's reply as a {@link ReleaseResult}.
+ * @param reply - `{released, active, limit, queueLength, {promoted}, fence, …}` (see release.lua)
+ */
+export function releaseResult(reply: unknown[]): ReleaseResult {
+  return {
+    released: replyInt(reply[0], 'release') === 1,
+    active: replyInt(reply[1], 'release'),
+    limit: replyInt(reply[2], 'release'),
+    queueLength: replyInt(reply[3], 'release'),
+    promoted: replyIds(reply[4], 'release'),
+    fence: replyInt(reply[5], 'release'),
+  };
 }

@@ -23,7 +23,14 @@ import type {
 import { type NodeEvictionPolicy, warnUnlessNoEviction } from './redis-eviction-policy.js';
 import { escapeTag, type RedisSlotKeyNames, slotKeyNames } from './redis-key-names.js';
 import { RedisKeyState } from './redis-key-state.js';
-import { replyIds, replyInt, replyList, type SlotScripts, slotScripts } from './redis-scripts.js';
+import {
+  releaseResult,
+  replyIds,
+  replyInt,
+  replyList,
+  type SlotScripts,
+  slotScripts,
+} from './redis-scripts.js';
 import { RedisSignalChannel } from './redis-signal-channel.js';
 
 /** Options of {@link RedisSlotLimiter}. */
@@ -78,12 +85,10 @@ const ACQUIRE_STATUSES: Record<number, AcquireStatus> = {
  * The engine notices and replaces it ({@link RedisSlotLimiter.rebuild} with `ifNewer`, under a
  * fence the database raised above it).
  *
- * Keys: `<prefix>:{<key>}:slots` (ZSET job id -> lease expiry ms), `<prefix>:{<key>}:wait` (ZSET
- * job id -> arrival number), `<prefix>:{<key>}:meta` (HASH fence, limit, leaseMs, seq),
- * `<prefix>:{<key>}:origin` (HASH waiting job id -> asking instance), `<prefix>:{<key>}:passed`
- * (HASH job id -> the job whose slot was passed to it), and
- * `<prefix>:{rate:<scope>}` for {@link RedisSlotLimiter.reserveDialStart}; `%`, `{` and `}` in a
- * key or scope are written `%25`, `%7B` and `%7D` so that the braces always delimit the hash tag.
+ * Keys: `<prefix>:{<key>}:slots`, `:wait`, `:meta`, `:origin` and `:passed` (see
+ * {@link RedisSlotKeyNames}), and `<prefix>:{rate:<scope>}` for
+ * {@link RedisSlotLimiter.reserveDialStart}; `%`, `{` and `}` in a key or scope are written `%25`,
+ * `%7B` and `%7D` so that the braces always delimit the hash tag.
  *
  * @example
  * ```ts
@@ -235,6 +240,15 @@ export class RedisSlotLimiter implements SlotLimiter {
     return this.runRelease(key, jobId, undefined, undefined, true);
   }
 
+  /**
+   * The job whose slot was passed to `jobId`, while they are linked (one `HGET`).
+   * @param key - limiter key
+   * @param jobId - a job promoted by a pass
+   */
+  async passedFrom(key: string, jobId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.names(key).passed, jobId)) ?? undefined;
+  }
+
   private async runRelease(
     key: string,
     jobId: string,
@@ -263,14 +277,7 @@ export class RedisSlotLimiter implements SlotLimiter {
     // Promotions of jobs this instance asked for were not published: tell its listeners here.
     const own = replyIds(reply[6], 'release');
     if (own.length > 0) this.signals.deliver({ key, promoted: own });
-    return {
-      released: replyInt(reply[0], 'release') === 1,
-      active: replyInt(reply[1], 'release'),
-      limit: replyInt(reply[2], 'release'),
-      queueLength: replyInt(reply[3], 'release'),
-      promoted: replyIds(reply[4], 'release'),
-      fence: replyInt(reply[5], 'release'),
-    };
+    return releaseResult(reply);
   }
 
   /**

@@ -20,6 +20,7 @@ import {
 import type {
   ClaimedJob,
   CreateRunResult,
+  EndedCall,
   JobRoute,
   JobStore,
   JobTransition,
@@ -246,13 +247,13 @@ export class KyselyStore implements JobStore {
   }
 
   async claimJobAfter(
-    endedJobId: string,
+    end: EndedCall,
     jobId: string,
     lockToken: string,
     now: number,
     fence?: number,
   ): Promise<ClaimedJob | undefined | 'apart'> {
-    const claiming = this.writes.claimAfter(endedJobId, { jobId, lockToken, now, fence });
+    const claiming = this.writes.claimAfter(end, { jobId, lockToken, now, fence });
     return claiming === undefined ? 'apart' : toClaimedJob(await claiming, lockToken);
   }
 

@@ -1,4 +1,6 @@
 import type { CompiledQuery, QueryResult } from 'kysely';
+import type { EndedCall } from '../job-store.js';
+import { isTerminal } from '../job-transitions.js';
 import type {
   BatchStatements,
   ClaimedRow,
@@ -40,8 +42,9 @@ export type ExecuteQuery = <R>(query: CompiledQuery<R>) => Promise<QueryResult<R
  * Group commit for the store's per-call writes. Claims, call-id writes and status changes made
  * during one turn of the event loop, or while the previous batch was being written, are written
  * together: one multi-row statement per kind ({@link BatchStatements}). An idle process writes a
- * lone call's claim at once; a busy one writes tens of calls per statement, which cuts both the
- * statements and, on SQLite, the commits per call.
+ * lone call's claim without waiting for a timer; a busy one writes tens of calls per statement,
+ * which cuts both the statements and, on SQLite, the commits per call. A claim that follows a
+ * call's end ({@link WriteBatcher.claimAfter}) is written in one statement with it.
  *
  * Order is kept per job: a job already in the open batch starts a new batch, and batches are
  * written one after the other. Every caller gets its own answer; a statement that fails is
@@ -72,20 +75,23 @@ export class WriteBatcher {
   }
 
   /**
-   * Claims a job in the same batch as the status change of `afterJobId` that waits to be written,
-   * after that change, and only if it was written (the claim fails with its error otherwise).
-   * @returns the claim's answer, or undefined (nothing added) when no change of `afterJobId`
-   *   waits in the batch not yet written
+   * Claims a job in one statement with the end of `end` (a terminal status change of its job under
+   * its lock token) that waits in the batch not written yet. Should that statement fail, the end
+   * is written on its own, and the claim only if the end's write did not fail (it fails with the
+   * end's error otherwise).
+   * @returns the claim's answer, or undefined (nothing added) when no such end waits
    */
-  claimAfter(afterJobId: string, input: ClaimInput): Promise<ClaimedRow | undefined> | undefined {
+  claimAfter(end: EndedCall, input: ClaimInput): Promise<ClaimedRow | undefined> | undefined {
     const batch = this.open;
     if (!batch || batch.jobs.has(input.jobId)) return undefined;
-    if (!batch.transitions.some((w) => w.jobId === afterJobId)) return undefined;
+    const ending = ({ jobId, input: { change } }: Waiting<TransitionInput, RoutedRow>) =>
+      jobId === end.jobId && change.lockToken === end.lockToken && isTerminal(change.status);
+    if (!batch.transitions.some(ending)) return undefined;
     batch.jobs.add(input.jobId);
     batch.ordered = true;
     // The batch is due already: its status change scheduled it.
     return new Promise<ClaimedRow | undefined>((resolve, reject) => {
-      batch.claims.push({ jobId: input.jobId, input, resolve, reject, after: afterJobId });
+      batch.claims.push({ jobId: input.jobId, input, resolve, reject, after: end.jobId });
     });
   }
 
@@ -123,10 +129,10 @@ export class WriteBatcher {
   }
 
   /**
-   * Writes the waiting batches soon. The first write of a turn of the event loop goes out as soon
-   * as the work under way settles (`process.nextTick`, after the promise jobs queued): an idle
-   * process does not wait, and what one event set off goes in one batch (a call's end and the
-   * claim of the job its slot was passed to). Later writes of the same turn, and writes made while
+   * Writes the waiting batches soon. The first write of a turn of the event loop goes out on
+   * `process.nextTick`: an idle process does not wait, and a write made from promise work (an
+   * answer awaited) waits for the promise jobs queued then, so that what one event set off goes
+   * in one batch (a call's end and the claim of the job its slot was passed to). Later writes of the same turn, and writes made while
    * one is in flight, wait for the next turn (`setImmediate`) and go together: under load, one
    * batch per kind per turn.
    */
@@ -205,6 +211,8 @@ export class WriteBatcher {
       );
       ({ rows } = await this.execute(query));
     } catch {
+      // Written apart instead, each caller answered by its own statement (a claim that the lost
+      // answer of this one had written reads as refused: its caller checks its token).
       return false;
     }
     const byId = new Map(rows.map((row) => [row.id, row]));
