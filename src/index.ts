@@ -61,6 +61,7 @@ export { isE164 } from './queue/validate-run-input.js';
 export type {
   ClaimedJob,
   CreateRunResult,
+  EndedCall,
   JobRoute,
   JobStore,
   JobTransition,
