@@ -189,8 +189,7 @@ export class WriteBatcher {
       const failed = await this.apply(batch.transitions, (items) => statements.transition(items));
       const claims: Batch['claims'] = [];
       for (const w of following) {
-        const error = w.after === undefined ? undefined : failed.get(w.after);
-        if (error !== undefined) w.reject(error);
+        if (w.after !== undefined && failed.has(w.after)) w.reject(failed.get(w.after));
         else claims.push(w);
       }
       await this.apply(claims, claim);
