@@ -132,17 +132,20 @@ describe.skipIf(!requireServer('redis'))('Redis state made with another database
     expect(await b.store.slotFence('4')).toBeGreaterThan(3);
   });
 
-  it('is replaced a lease later when its fence is below the database’s (made by a database that fenced less)', async () => {
-    const dbLow = sqliteDb();
-    const dbHigh = sqliteDb();
+  /** Two processes on one Redis, each with a database of its own (migrated), one dialer. */
+  async function twoDatabases(callMs: number) {
+    const dbs = [sqliteDb(), sqliteDb()];
     closers.push(async () => {
-      await dbLow.destroy();
-      await dbHigh.destroy();
+      for (const db of dbs) await db.destroy();
     });
-    const dialer = new RecordingDialer({ durationMs: 20 });
-    const low = node(dbLow, dialer);
-    const high = node(dbHigh, dialer);
-    await Promise.all([low.queue.migrate(), high.queue.migrate()]);
+    const dialer = new RecordingDialer({ durationMs: callMs });
+    const nodes = dbs.map((db) => node(db, dialer));
+    await Promise.all(nodes.map((n) => n.queue.migrate()));
+    return nodes as [ReturnType<typeof node>, ReturnType<typeof node>];
+  }
+
+  it('is replaced a lease later when its fence is below the database’s (made by a database that fenced less)', async () => {
+    const [low, high] = await twoDatabases(20);
     await high.store.fenceSlots('behind');
     await high.store.fenceSlots('behind');
     // The state in Redis is made with the database whose fence is lower (1, against 2).
@@ -162,16 +165,7 @@ describe.skipIf(!requireServer('redis'))('Redis state made with another database
   });
 
   it('two databases live on one Redis at once: both runs complete, reported with back-off, never spinning', async () => {
-    const dbA = sqliteDb();
-    const dbB = sqliteDb();
-    closers.push(async () => {
-      await dbA.destroy();
-      await dbB.destroy();
-    });
-    const dialer = new RecordingDialer({ durationMs: 100 });
-    const a = node(dbA, dialer);
-    const b = node(dbB, dialer);
-    await Promise.all([a.queue.migrate(), b.queue.migrate()]);
+    const [a, b] = await twoDatabases(100);
     // Fences that differ (equal ones would let both databases share one state unnoticed).
     await a.store.fenceSlots('both');
     await a.store.fenceSlots('both');
