@@ -16,6 +16,8 @@ export class SlotWaiters {
 
   private readonly waiting = new Map<string, (promoted: boolean) => void>();
   private readonly early = new Map<string, number>();
+  /** Waiters of promoted jobs, to be woken on the next turn (see wakeSoon). */
+  private readonly woken: Array<(promoted: boolean) => void> = [];
 
   /**
    * Waits until `jobId` is promoted, {@link SlotWaiters.interrupt} is called, or `timeoutMs` passes.
@@ -49,7 +51,7 @@ export class SlotWaiters {
   promoted(jobIds: readonly string[], now: number): void {
     for (const id of jobIds) {
       const waiter = this.waiting.get(id);
-      if (waiter) waiter(true);
+      if (waiter) this.wakeSoon(waiter);
       else {
         // Re-inserted, so that the map stays in the order told and the sweep below can stop early.
         this.early.delete(id);
@@ -60,6 +62,20 @@ export class SlotWaiters {
       if (now - at < EARLY_PROMOTION_TTL_MS) break;
       this.early.delete(id);
     }
+  }
+
+  /**
+   * Wakes `waiter` on the next turn of the event loop, with every other waiter woken in this
+   * turn: the feeders' refills (a page read, an acquire) come after the hand-offs that promoted
+   * their jobs have claimed them, which they would otherwise delay (a SQLite read blocks), and a
+   * feeder woken for several jobs refills them in one acquire.
+   */
+  private wakeSoon(waiter: (promoted: boolean) => void): void {
+    this.woken.push(waiter);
+    if (this.woken.length > 1) return;
+    setImmediate(() => {
+      for (const wake of this.woken.splice(0)) wake(true);
+    });
   }
 
   /** Ends the wait of `jobId` as a timeout would (its feeder is stopping). */

@@ -9,6 +9,20 @@ describe('SlotWaiters', () => {
     await expect(waiting).resolves.toBe(true);
   });
 
+  it("wakes on the next turn, after the promoter's own promise work, every waiter told in one turn", async () => {
+    const waiters = new SlotWaiters();
+    const woken: string[] = [];
+    for (const id of ['j1', 'j2', 'j3']) void waiters.wait(id, 60_000, 0).then(() => woken.push(id));
+    waiters.promoted(['j1'], 10);
+    waiters.promoted(['j2', 'j3'], 10);
+    // The promoter's continuation (its claim of the job) runs first: nobody is woken yet.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(woken).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.resolve();
+    expect(woken).toEqual(['j1', 'j2', 'j3']);
+  });
+
   it('remembers a promotion that arrives while the feeder is still asking the limiter', async () => {
     const waiters = new SlotWaiters();
     waiters.promoted(['j1'], 100);
