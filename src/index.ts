@@ -57,6 +57,7 @@ export type {
   RunCompletedEvent,
   SlotReleasedEvent,
 } from './queue/queue-events.js';
+export type { SuppressCheck, SuppressionQuery } from './queue/suppression.js';
 export { isE164 } from './queue/validate-run-input.js';
 export type {
   ClaimedJob,
@@ -76,16 +77,27 @@ export type {
   CallEvent,
   CallStatus,
   Job,
+  JobAttempt,
   JobMetadata,
   JobStatus,
   LeadInput,
   ListJobsOptions,
   ListRunsOptions,
+  RetryOutcome,
+  RetryRule,
+  RunRetryPolicy,
   RunStatus,
   RunSummary,
   StartRunInput,
   StartRunResult,
   StopOptions,
   WaitForRunOptions,
+  WaitingCounts,
 } from './types.js';
-export { JOB_STATUSES, LIVE_JOB_STATUSES, RUN_STATUSES, TERMINAL_JOB_STATUSES } from './types.js';
+export {
+  JOB_STATUSES,
+  LIVE_JOB_STATUSES,
+  RETRY_OUTCOMES,
+  RUN_STATUSES,
+  TERMINAL_JOB_STATUSES,
+} from './types.js';

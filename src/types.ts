@@ -57,6 +57,8 @@ export interface LeadInput {
   from?: string;
   /** Data kept with the job and handed to the dialer. */
   metadata?: JobMetadata;
+  /** Not dialed before this instant (a `Date` or epoch ms): a callback the lead asked for. */
+  notBefore?: Date | number;
 }
 
 /** Input of {@link OutboundQueue.startRun}. */
@@ -77,12 +79,74 @@ export interface StartRunInput {
   runId?: string;
   /** Accept two leads with the same `to` number in this run (default false: a `ValidationError`). */
   allowDuplicateNumbers?: boolean;
+  /**
+   * Calls again a lead whose call ended busy, unanswered, failed or on a machine, as each
+   * outcome's rule says (default: no outcome is retried). See docs/policy.md.
+   */
+  retry?: RunRetryPolicy;
+  /** No lead of the run is dialed before this instant (a `Date` or epoch ms). */
+  startAt?: Date | number;
+}
+
+/**
+ * An outcome of a call that a run can retry: `busy`, `no_answer`, `failed` (a failed call, or a
+ * dial the provider refused for good) and `machine` (answered by a machine or a fax, as answering
+ * machine detection reports it in `answeredBy`).
+ */
+export type RetryOutcome = 'busy' | 'no_answer' | 'failed' | 'machine';
+
+/** Every {@link RetryOutcome}. */
+export const RETRY_OUTCOMES: readonly RetryOutcome[] = ['busy', 'no_answer', 'failed', 'machine'];
+
+/** How a run calls a lead again after one outcome. */
+export interface RetryRule {
+  /** Most attempts of the job, the first included (1 to 20): 3 means two retries. */
+  maxAttempts: number;
+  /** Wait before the next attempt, in ms (0 to 30 days); it holds no slot meanwhile. */
+  delayMs: number;
+  /** `fixed` (default): every wait is `delayMs`; `exponential`: the n-th retry waits `delayMs × 2^(n-1)`. */
+  backoff?: 'fixed' | 'exponential';
+  /** Fraction of the wait drawn at random and taken off it (0 to 1, default 0): spreads retries out. */
+  jitter?: number;
+}
+
+/** A run's retry rules, by outcome; an outcome without a rule ends the job. */
+export type RunRetryPolicy = Partial<Record<RetryOutcome, RetryRule>>;
+
+/** One attempt of a job, as {@link Job.attempts} keeps it. */
+export interface JobAttempt {
+  /** The attempt's number, from 1. */
+  attempt: number;
+  /** How the attempt ended (`queued` when the dial was not placed), or the job's status while it is the current one. */
+  status: JobStatus;
+  /** The provider's id of the attempt's call, when one was placed. */
+  callId?: string;
+  /** Why the attempt failed, as {@link Job.errorCode}. */
+  errorCode?: string;
+  /** Text that goes with `errorCode`. */
+  errorMessage?: string;
+  /** Answering machine detection's verdict for the call. */
+  answeredBy?: string;
+  /** Length of the call in seconds. */
+  durationSec?: number;
+  /** When the job was claimed for the attempt. */
+  startedAt: Date;
+  /** When the attempt ended; absent while it is under way. */
+  endedAt?: Date;
 }
 
 /** What {@link OutboundQueue.startRun} resolves to: the run's summary, and whether this call created it. */
 export interface StartRunResult extends RunSummary {
   /** True when this call wrote the run; false when `runId` named a run started with the same input. */
   created: boolean;
+}
+
+/** Queued jobs of a run that may not be dialed yet, counted by why (see `RunSummary.waiting`). */
+export interface WaitingCounts {
+  /** Tried before: an earlier attempt's outcome is retried later. */
+  retry: number;
+  /** Never tried: the run's `startAt` or the lead's `notBefore` is ahead. */
+  scheduled: number;
 }
 
 /** A run's state and its jobs counted per status. */
@@ -101,6 +165,12 @@ export interface RunSummary {
   counts: Record<JobStatus, number>;
   /** Jobs that hold a call now (`dialing`, `ringing`, `in_progress`). */
   active: number;
+  /**
+   * Queued jobs that may not be dialed yet, by why: `retry` (an earlier attempt's outcome is
+   * retried later) and `scheduled` (the run's `startAt` or the lead's `notBefore`). Read by
+   * `getRun` and the calls that answer a summary; absent in `listRuns` pages.
+   */
+  waiting?: WaitingCounts;
   /** When the run was started. */
   createdAt: Date;
   /** When the run was stopped or completed; absent while it is running or paused. */
@@ -143,6 +213,13 @@ export interface Job {
   dialedAt?: Date;
   /** When the job reached its terminal status; absent until then. */
   endedAt?: Date;
+  /**
+   * Every attempt of the job, oldest first, the current one last (`getJob` only; absent in
+   * `listJobs` pages). Empty before the first claim.
+   */
+  attempts?: JobAttempt[];
+  /** While the job waits for a retry: when it may be dialed again. */
+  retryAt?: Date;
 }
 
 /** Call statuses as the provider (Twilio) spells them. */

@@ -1,11 +1,12 @@
 import { ValidationError } from '../errors.js';
-import type { JobRoute } from '../store/job-store.js';
+import type { JobRoute, JobTransition } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
 import type { CallEvent } from '../types.js';
 import type { Attempts } from './attempts.js';
 import { jobStatusOfCall } from './call-status.js';
 import { explainIgnoredEvent } from './ignored-event.js';
 import type { QueueContext } from './queue-context.js';
+import type { AttemptOf, OutcomeRetries } from './retry-rules.js';
 
 /** Applies call events (a dialer's reports, a host's webhooks) to the jobs they are about. */
 export class CallEvents {
@@ -18,26 +19,31 @@ export class CallEvents {
     private readonly ctx: QueueContext,
     private readonly attempts: Attempts,
     private readonly ended: (job: JobRoute) => Promise<void>,
+    private readonly retries: OutcomeRetries,
   ) {}
 
   /**
    * Applies a call event from a dialer or a webhook. Only an event that carries the job's lock
    * token (or its call id) and moves the job forward changes anything.
+   * @param claim - the job's run and attempt, when this process holds its claim
    * @returns whether the event changed the job
    */
-  async apply(event: CallEvent): Promise<boolean> {
-    const job = await this.write(event);
+  async apply(event: CallEvent, claim?: AttemptOf): Promise<boolean> {
+    const job = await this.write(event, claim);
     if (job === false) return false;
-    if (job && isTerminal(job.status)) await this.ended(job);
+    // Terminal, or back in line for a retry: the attempt ended either way.
+    if (job && (isTerminal(job.status) || job.status === 'queued')) await this.ended(job);
     return true;
   }
 
   /**
    * Writes a call event as {@link CallEvents.apply} does, without freeing the slot of a job it
    * ended.
-   * @returns the job it moved, undefined when it only recorded a call id, false when it changed nothing
+   * @param claim - the job's run and attempt, when this process holds its claim
+   * @returns the job it moved (`queued` when put back for a retry of the outcome), undefined when
+   *   it only recorded a call id, false when it changed nothing
    */
-  async write(event: CallEvent): Promise<JobRoute | undefined | false> {
+  async write(event: CallEvent, claim?: AttemptOf): Promise<JobRoute | undefined | false> {
     const status = jobStatusOfCall(event?.status);
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);
@@ -46,19 +52,32 @@ export class CallEvents {
     // dial()'s answer, so it costs no statement while this process awaits that answer; otherwise
     // it may be the only word that the call exists.
     if (status === 'dialing') return (await this.adoptInitiated(event)) ? undefined : false;
-    const job = await this.ctx.store.transition(
-      {
-        jobId: event.jobId,
-        lockToken: event.lockToken,
-        callId: event.callId,
-        status,
-        errorCode: event.errorCode,
-        errorMessage: event.errorMessage,
-        durationSec: event.durationSec,
-        answeredBy: event.answeredBy,
-      },
-      this.ctx.now(),
-    );
+    const change: JobTransition = {
+      jobId: event.jobId,
+      lockToken: event.lockToken,
+      callId: event.callId,
+      status,
+      errorCode: event.errorCode,
+      errorMessage: event.errorMessage,
+      durationSec: event.durationSec,
+      answeredBy: event.answeredBy,
+    };
+    const now = this.ctx.now();
+    const retryAt = isTerminal(status)
+      ? await this.retries.retryAt(event.jobId, status, event.answeredBy, now, claim)
+      : undefined;
+    if (retryAt !== undefined) {
+      // Back in line for the next attempt; unless its run stopped meanwhile: then it ends as told.
+      const requeued = await this.ctx.store.retryJob(change, retryAt, now);
+      if (requeued) {
+        this.ctx.logger.info(
+          { job_id: event.jobId, run_id: requeued.runId, status, retry_in_ms: retryAt - now },
+          'OUTBOUND_OUTCOME_RETRY',
+        );
+        return requeued;
+      }
+    }
+    const job = await this.ctx.store.transition(change, now);
     if (!job) {
       await explainIgnoredEvent(this.ctx, event);
       return false;

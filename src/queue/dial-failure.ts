@@ -2,6 +2,8 @@ import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob } from '../store/job-store.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
+import type { OutcomeRetries } from './retry-rules.js';
+import { askSuppression } from './suppression.js';
 import { throughOutage } from './through-outage.js';
 
 /** What to do with a job whose `dial()` threw. */
@@ -69,10 +71,12 @@ export interface SetbackActions {
 export class DialSetbacks {
   /**
    * @param ctx - the queue's store, retry policy, clock and logger
+   * @param retries - the runs' rules, for a dial the provider refused for good (`failed`)
    * @param actions - the dispatcher's part
    */
   constructor(
     private readonly ctx: QueueContext,
+    private readonly retries: OutcomeRetries,
     private readonly actions: SetbackActions,
   ) {}
 
@@ -82,15 +86,7 @@ export class DialSetbacks {
     const { error, code, retryAt } = classifyDialFailure(err, job, ctx.retry, ctx.now());
     const back = { code, message: error.message };
     const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, code, kind: error.kind };
-    const requeue = async (at: number) => {
-      if (!(await this.requeued(job, at, back))) return false;
-      this.attemptEnded(job);
-      await actions.releaseSlot(key, job.jobId).catch((err: unknown) => {
-        // Its lease runs out and the reconciler finds the job queued: the slot is not lost.
-        ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-      });
-      return true;
-    };
+    const requeue = (at: number) => this.backInLine(key, job, at, back);
     if (retryAt !== undefined) {
       ctx.logger.warn(
         { ...fields, err: error.message, retry_in_ms: retryAt - ctx.now() },
@@ -107,9 +103,74 @@ export class DialSetbacks {
       await actions.runBlocked(job.runId, error);
       if (requeued) return;
     }
+    // Refused for good: its run's `failed` rule may call it again later.
+    const outcomeRetry =
+      error.kind === 'permanent'
+        ? await this.retries.retryAt(job.jobId, 'failed', undefined, ctx.now(), job)
+        : undefined;
+    if (outcomeRetry !== undefined && (await requeue(outcomeRetry))) {
+      ctx.logger.info({ ...fields, retry_in_ms: outcomeRetry - ctx.now() }, 'OUTBOUND_OUTCOME_RETRY');
+      actions.jobRequeued(job.runId);
+      return;
+    }
     // Permanent, out of attempts, or its run was stopped meanwhile (then it is not put back).
     ctx.logger.warn({ ...fields, err: error.message }, 'OUTBOUND_DIAL_FAILED');
     await actions.finishClaim(job, 'failed', code, error.message);
+  }
+
+  /**
+   * Asks the host's suppression check about a claim. A suppressed job ends `canceled` /
+   * `SUPPRESSED` with the reason; one whose check failed goes back in line.
+   * @returns whether the job may be dialed
+   */
+  async clearedToDial(key: string, job: ClaimedJob): Promise<boolean> {
+    const { ctx } = this;
+    const verdict = await askSuppression(ctx, ctx.suppress, job);
+    if (verdict.kind === 'dial') return true;
+    if (verdict.kind === 'unavailable') {
+      await this.checkUnavailable(key, job, verdict.error);
+      return false;
+    }
+    const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, reason: verdict.reason };
+    ctx.logger.info(fields, 'OUTBOUND_SUPPRESSED');
+    await this.actions.finishClaim(job, 'canceled', 'SUPPRESSED', verdict.reason);
+    return false;
+  }
+
+  /**
+   * A claim whose suppression check failed: back in line, dialed later once the check answers
+   * (never unchecked). The wait doubles with each attempt, as for a transient dial failure.
+   */
+  private async checkUnavailable(key: string, job: ClaimedJob, err: unknown): Promise<void> {
+    const { ctx } = this;
+    const waitMs = Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (job.attempt - 1));
+    const message = `the suppression check failed: ${err instanceof Error ? err.message : String(err)}`;
+    if (await this.backInLine(key, job, ctx.now() + waitMs, { code: 'SUPPRESS_UNAVAILABLE', message })) {
+      this.actions.jobRequeued(job.runId);
+      return;
+    }
+    // Its run was stopped meanwhile: it ends without a call.
+    await this.actions.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+  }
+
+  /**
+   * Puts a claimed job back in line from `at`, tells its attempt ended, and frees its slot.
+   * @returns whether it is back in line (false: its run was stopped, or it was taken over)
+   */
+  private async backInLine(
+    key: string,
+    job: ClaimedJob,
+    at: number,
+    back: { code: string; message: string },
+  ): Promise<boolean> {
+    const { ctx, actions } = this;
+    if (!(await this.requeued(job, at, back))) return false;
+    this.attemptEnded(job);
+    await actions.releaseSlot(key, job.jobId).catch((err: unknown) => {
+      // Its lease runs out and the reconciler finds the job queued: the slot is not lost.
+      ctx.logger.warn({ err, business_id: key, job_id: job.jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+    });
+    return true;
   }
 
   /**

@@ -11,6 +11,7 @@ import { DialTurns } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { OwnEnds } from './own-end.js';
 import { emit, type QueueContext } from './queue-context.js';
+import { OutcomeRetries } from './retry-rules.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
 import { throughOutage } from './through-outage.js';
@@ -38,6 +39,8 @@ export class Dispatcher {
   readonly attempts = new Attempts();
   /** Feeders waiting for a hand-off. */
   readonly waiters: SlotWaiters;
+  /** Decides which ends of calls are retried, by their runs' rules. */
+  readonly retries: OutcomeRetries;
   /** Dials whose outcome is unknown, resolved without dialing again. */
   private readonly outcomes: UnknownOutcomes;
   /** Claims whose dial failed, or whose slot was lost before it. */
@@ -64,9 +67,16 @@ export class Dispatcher {
     private readonly ctx: QueueContext,
     private readonly hooks: DispatchHooks,
   ) {
+    this.retries = new OutcomeRetries(
+      async (runId) => (await ctx.store.getRun(runId))?.retry,
+      async (jobId) => {
+        const route = await ctx.store.getJobRoute(jobId);
+        return route && { runId: route.runId, attempt: route.attempt };
+      },
+    );
     this.slots = new SlotHandOff(ctx, this.attempts, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
     this.waiters = new SlotWaiters(ctx.clock);
-    this.setbacks = new DialSetbacks(ctx, {
+    this.setbacks = new DialSetbacks(ctx, this.retries, {
       releaseSlot: (key, jobId) => this.releaseSlot(key, jobId),
       finishClaim: (job, status, code, message) => this.finishClaim(job, status, code, message),
       jobRequeued: (runId) => this.hooks.jobRequeued(runId),
@@ -84,9 +94,9 @@ export class Dispatcher {
     });
     this.foreignState = new ForeignLimiterState(ctx);
     this.turns = new DialTurns(ctx);
-    this.events = new CallEvents(ctx, this.attempts, (job) => this.ended(job));
+    this.events = new CallEvents(ctx, this.attempts, (job) => this.ended(job), this.retries);
     this.ownEnds = new OwnEnds(ctx, this.attempts, this.events, this.slots, {
-      apply: (event) => this.applyEvent(event),
+      apply: (event, claim) => this.events.apply(event, claim),
       jobEnded: (job, release) => this.hooks.jobEnded(job, release),
       keepWriting: this.isOpen,
     });
@@ -246,6 +256,8 @@ export class Dispatcher {
     // a long dial-spacing wait) the slot is confirmed in the limiter before dialing; a job that
     // lost it goes back in line, never dialed beyond the limit. Checked before the turn is kept,
     // so that nothing slow comes between the turn and dial(), and again after a fresh turn's wait.
+    // The host's do-not-call check first: it may be slow, and what follows must not wait on it.
+    if (!(await this.setbacks.clearedToDial(key, job))) return;
     const slotHeld = () => ctx.now() - slot.askedAt < ctx.leaseMs / 2 || confirmSlot(ctx, key, jobId);
     if (!(await slotHeld())) {
       await this.setbacks.putBack(key, job, 'slot-lost');
@@ -370,8 +382,8 @@ export class Dispatcher {
   }
 
   /**
-   * A job just became terminal (this process won that write): tell it, then free its slot exactly
-   * once and hand it on.
+   * A job's attempt just ended, terminal or back in line for a retry (this process won that
+   * write): tell it, then free its slot exactly once and hand it on.
    */
   async ended(job: JobRoute): Promise<void> {
     emit(this.ctx, 'job:ended', {
@@ -379,7 +391,7 @@ export class Dispatcher {
       runId: job.runId,
       businessId: job.businessId,
       status: job.status,
-      final: true,
+      final: job.status !== 'queued',
     });
     const result = await this.releaseSlot(job.businessId, job.jobId);
     this.hooks.jobEnded(job, result);

@@ -28,6 +28,7 @@ import { Reconciler } from './reconciler.js';
 import { RunQueries } from './run-queries.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { startRunFromInput } from './start-run.js';
+import type { SuppressCheck } from './suppression.js';
 
 /** Options of {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
@@ -51,6 +52,13 @@ export interface OutboundQueueOptions {
    * jitter cannot put one start too many into a second as the provider counts it.
    */
   dialsPerSecond?: number;
+  /**
+   * The host's do-not-call check (a DNC list, an opt-out table), asked about each job after its
+   * claim and before its call. A job it suppresses ends `canceled` with `errorCode: 'SUPPRESSED'`
+   * and the reason as `errorMessage`, without a call. A check that throws is an outage: the job
+   * waits and is asked about again. See docs/policy.md.
+   */
+  suppress?: SuppressCheck;
   /**
    * The clock every timer of the engine goes through (default: `Date.now` and Node's timers). A
    * test or simulation gives a virtual one to control time.
@@ -111,19 +119,23 @@ export class OutboundQueue {
       leaseMs,
       retry,
       dialsPerSecond,
+      suppress: options.suppress,
       clock,
       now: () => clock.now(),
       newId: options.newId ?? randomUUID,
     };
     this.ctx.emitter.setMaxListeners(0);
     this.dispatcher = new Dispatcher(this.ctx, {
-      jobEnded: (job, release) =>
-        this.runs.jobEnded(job.runId, job.businessId, release.active === 0 && release.queueLength === 0),
+      jobEnded: (job, release) => {
+        // Back in line for a retry: its feeder sets its wake-up.
+        if (job.status === 'queued') this.runs.jobRequeued(job.runId);
+        else this.runs.jobEnded(job.runId, job.businessId, release.active === 0 && release.queueLength === 0);
+      },
       jobRequeued: (runId) => this.runs.jobRequeued(runId),
       runBlocked: (runId, error) => this.runs.block(runId, error),
     });
     this.runs = new RunSupervisor(this.ctx, this.dispatcher);
-    this.reads = new RunQueries(this.ctx.store);
+    this.reads = new RunQueries(this.ctx.store, () => this.ctx.now());
     this.reconciler = new Reconciler(
       this.ctx,
       this.dispatcher,

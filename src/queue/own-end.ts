@@ -12,7 +12,7 @@ import { throughOutage } from './through-outage.js';
 /** What {@link OwnEnds} tells the dispatcher. */
 export interface OwnEndHooks {
   /** Applies an event the usual way: written, then its slot freed and handed on. */
-  apply(event: CallEvent): Promise<unknown>;
+  apply(event: CallEvent, claim?: ClaimedJob): Promise<unknown>;
   /** A job this process ended; its slot was passed on already. */
   jobEnded(job: JobRoute, release: ReleaseResult): void;
   /** Whether a write is kept until written (the queue is open). */
@@ -56,7 +56,7 @@ export class OwnEnds {
     const passed = await this.slots.pass(attempt.key, job.jobId, attempt);
     if (!passed) {
       // Nothing passed: the end is written, its slot freed and handed on after.
-      await throughOutage(ctx, job.jobId, () => this.hooks.apply(event), this.hooks.keepWriting);
+      await throughOutage(ctx, job.jobId, () => this.hooks.apply(event, job), this.hooks.keepWriting);
       return;
     }
     let settle: (written: boolean) => void = () => {};
@@ -70,7 +70,7 @@ export class OwnEnds {
       ctx,
       job.jobId,
       async () => {
-        const moved = await this.events.write(event);
+        const moved = await this.events.write(event, job);
         ended = moved === false ? undefined : moved;
       },
       this.hooks.keepWriting,
@@ -90,7 +90,7 @@ export class OwnEnds {
     try {
       if (ended) {
         const { jobId, runId, businessId, status } = ended;
-        emit(ctx, 'job:ended', { jobId, runId, businessId, status, final: true });
+        emit(ctx, 'job:ended', { jobId, runId, businessId, status, final: status !== 'queued' });
       }
       tell();
       if (ended) this.hooks.jobEnded(ended, passed.result);

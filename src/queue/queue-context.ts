@@ -5,6 +5,7 @@ import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import type { Logger } from '../logger.js';
 import type { JobStore } from '../store/job-store.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
+import type { SuppressCheck } from './suppression.js';
 
 /** Retry policy for transient dial failures. */
 export interface RetryPolicy {
@@ -27,6 +28,8 @@ export interface QueueContext {
   readonly leaseMs: number;
   readonly retry: RetryPolicy;
   readonly dialsPerSecond?: number;
+  /** The host's do-not-call check, asked before each call. */
+  readonly suppress?: SuppressCheck;
   /** Every timer of the engine goes through it. */
   readonly clock: Clock;
   /** `clock.now`, for brevity. */

@@ -40,8 +40,12 @@ function statusFilter<S extends string>(status: S | readonly S[] | undefined, kn
 export class RunQueries {
   /**
    * @param store - the durable record
+   * @param now - the queue's clock, for what waits
    */
-  constructor(private readonly store: JobStore) {}
+  constructor(
+    private readonly store: JobStore,
+    private readonly now: () => number,
+  ) {}
 
   /**
    * Reads a run's record.
@@ -55,7 +59,11 @@ export class RunQueries {
 
   /** The summary of a run read just now. */
   async summarize(run: RunRecord): Promise<RunSummary> {
-    return runSummary(run, await this.store.countJobs(run.runId));
+    const [counts, waiting] = await Promise.all([
+      this.store.countJobs(run.runId),
+      this.store.countWaiting(run.runId, this.now()),
+    ]);
+    return { ...runSummary(run, counts), waiting };
   }
 
   /**

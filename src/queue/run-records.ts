@@ -8,6 +8,14 @@ import {
 } from '../types.js';
 
 /**
+ * An instant given as a `Date` or epoch ms, in epoch ms.
+ * @param at - the instant, or undefined
+ */
+export function instantMs(at: Date | number | undefined): number | undefined {
+  return at instanceof Date ? at.getTime() : at;
+}
+
+/**
  * The jobs of a new run, one per lead, produced lazily so that a large run is never held twice in
  * memory. Job ids are a random prefix per run and the lead's position.
  * @param input - the validated `startRun` input
@@ -15,8 +23,11 @@ import {
  */
 export function* jobsOfRun(input: StartRunInput, prefix: string): Generator<NewJob> {
   const { leads } = input;
+  const startAt = instantMs(input.startAt);
   for (let i = 0; i < leads.length; i++) {
     const lead = leads[i]!;
+    const own = instantMs(lead.notBefore);
+    const notBefore = own === undefined ? startAt : startAt === undefined ? own : Math.max(own, startAt);
     yield {
       jobId: `${prefix}${i.toString(36)}`,
       seq: i + 1,
@@ -24,6 +35,7 @@ export function* jobsOfRun(input: StartRunInput, prefix: string): Generator<NewJ
       to: lead.to,
       from: lead.from ?? input.from,
       metadata: lead.metadata ?? {},
+      notBefore,
     };
   }
 }

@@ -24,6 +24,7 @@ export class RunSupervisor {
   /** Starts feeding `run` here, unless a feeder already does. */
   feed(run: RunRecord): void {
     if (this.closed || this.feeders.get(run.runId)?.isStopped === false) return;
+    this.dispatcher.retries.know(run.runId, run.retry);
     this.feeders.set(
       run.runId,
       new RunFeeder(this.ctx, this.dispatcher, run, (runId) => this.drained(runId, run.businessId)),

@@ -51,6 +51,7 @@ export async function startRunFromInput(
       ownerExpiresAt: feedsHere ? now + ctx.leaseMs : undefined,
       createdAt: now,
       inputDigest,
+      retry: input.retry,
     },
     jobsOfRun(input, prefix),
   );

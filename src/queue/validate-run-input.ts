@@ -1,6 +1,7 @@
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import type { StartRunInput } from '../types.js';
+import { checkRetryPolicy } from './retry-rules.js';
 
 /** Most issues a ValidationError lists; the count says how many there were in all. */
 const MAX_ISSUES = 1000;
@@ -21,6 +22,12 @@ export function isE164(value: unknown): value is string {
   } catch {
     return false;
   }
+}
+
+/** A `Date` that holds a time, or whole epoch ms from 1970 on. */
+function isInstant(value: unknown): boolean {
+  if (value instanceof Date) return Number.isFinite(value.getTime()) && value.getTime() >= 0;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 function isId(value: unknown): value is string {
@@ -58,6 +65,16 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
     add({ field: 'runId', message: 'must be a non-empty string of at most 255 characters' });
   if (run.allowDuplicateNumbers !== undefined && typeof run.allowDuplicateNumbers !== 'boolean')
     add({ field: 'allowDuplicateNumbers', message: 'must be a boolean' });
+  checkRetryPolicy(run.retry, add);
+  // Planned, not built: a run that asks for them must not be dialed as if they held.
+  for (const field of ['window', 'fromPool', 'contactCap'] as const)
+    if (run[field] !== undefined)
+      add({
+        field,
+        message: 'is not supported in this version (see docs/policy.md): the run was not started',
+      });
+  if (run.startAt !== undefined && !isInstant(run.startAt))
+    add({ field: 'startAt', message: 'must be a valid Date or a whole number of epoch ms' });
   if (run.from !== undefined && !isE164(run.from))
     add({ field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(run.from)})` });
   const leads = run.leads;
@@ -99,6 +116,8 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
             add({ row, field: 'leadId', message: `duplicates row ${first} (${JSON.stringify(l.leadId)})` });
         }
       }
+      if (l.notBefore !== undefined && !isInstant(l.notBefore))
+        add({ row, field: 'notBefore', message: 'must be a valid Date or a whole number of epoch ms' });
       if (
         l.metadata !== undefined &&
         (typeof l.metadata !== 'object' || l.metadata === null || Array.isArray(l.metadata))

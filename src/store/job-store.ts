@@ -1,5 +1,13 @@
 import type { SlotHolders } from '../limiter/slot-limiter.js';
-import type { Job, JobMetadata, JobStatus, ListJobsOptions, RunStatus } from '../types.js';
+import type {
+  Job,
+  JobMetadata,
+  JobStatus,
+  ListJobsOptions,
+  RunRetryPolicy,
+  RunStatus,
+  WaitingCounts,
+} from '../types.js';
 
 /** A run as the store keeps it. Times are epoch milliseconds. */
 export interface RunRecord {
@@ -25,6 +33,8 @@ export interface RunRecord {
   finishedAt?: number;
   /** Digest of the `startRun` input (see `NewRun.inputDigest`); absent for runs written before it was kept. */
   inputDigest?: string;
+  /** The run's retry rules by outcome; absent when it retries nothing. */
+  retry?: RunRetryPolicy;
 }
 
 /** A run to create. */
@@ -47,6 +57,8 @@ export interface NewRun {
   createdAt: number;
   /** Digest of the whole `startRun` input: a replay with the same `runId` must present the same one. */
   inputDigest?: string;
+  /** The run's retry rules by outcome, when it has any. */
+  retry?: RunRetryPolicy;
 }
 
 /** What {@link JobStore.listRuns} reads. */
@@ -75,6 +87,8 @@ export interface NewJob {
   from?: string;
   /** The lead's metadata (`{}` when none), stored as JSON. */
   metadata: JobMetadata;
+  /** Not dialed before this instant (epoch ms): the run's `startAt`, the lead's `notBefore`. */
+  notBefore?: number;
 }
 
 /** A queued job as the run feeder sees it. */
@@ -129,6 +143,8 @@ export interface JobRoute {
   callId?: string;
   /** Epoch ms of the job's last change. */
   updatedAt: number;
+  /** How many times the job was claimed (the number of its current or last attempt). */
+  attempt: number;
 }
 
 /** A status change asked by a call event; it applies only if it matches the job and moves it forward. */
@@ -187,6 +203,11 @@ export interface JobStore {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Counts a run's jobs per status (statuses without jobs may be absent). */
   countJobs(runId: string): Promise<Partial<Record<JobStatus, number>>>;
+  /**
+   * Counts a run's queued jobs that may not be dialed at `now`: those that were tried before
+   * (waiting for a retry) and those never tried (scheduled).
+   */
+  countWaiting(runId: string, now: number): Promise<WaitingCounts>;
   /** Pages through a run's jobs in order. */
   listJobs(runId: string, options: ListJobsOptions): Promise<Job[]>;
   /**
@@ -238,7 +259,8 @@ export interface JobStore {
   /** Applies a status change if it matches the job's token or call id and moves the job forward. */
   transition(change: JobTransition, now: number): Promise<TransitionResult>;
   /**
-   * Puts a claimed job back in line after a transient dial failure; clears its lock token.
+   * Puts a claimed job back in line after a transient dial failure; clears its lock token. The
+   * attempt is kept, as status `queued` with the error (see `Job.attempts`).
    * @returns false when the lock token no longer matches, or the run is stopped or completed
    */
   requeueJob(
@@ -248,6 +270,15 @@ export interface JobStore {
     error: { code: string; message: string },
     now: number,
   ): Promise<boolean>;
+  /**
+   * Ends the live attempt of a job with a terminal change and puts the job back in line for a
+   * retry from `retryAt`, in one step: the attempt is kept (see `Job.attempts`), the job reads
+   * `queued`, without token or call id, while its run is running or paused. The change must match
+   * the job's live call as a {@link JobStore.transition} must.
+   * @returns the job's route, now `queued`; undefined when nothing changed (no match, or its run
+   *   is stopped or completed: the caller then writes the change as it is)
+   */
+  retryJob(change: JobTransition, retryAt: number, now: number): Promise<JobRoute | undefined>;
   /**
    * Counts a run's claims whose call is not known to be placed yet (`dialing`, no call id): a
    * process between its claim and the end of its `dial()`.

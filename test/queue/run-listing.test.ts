@@ -49,7 +49,12 @@ describe('listRuns and getJob', () => {
     await eventually(async () => (await fx!.queue.listJobs(run.runId))[0]?.callId !== undefined);
     expect(dialer.calls).toHaveLength(1);
     const [listed] = await fx.queue.listJobs(run.runId);
-    expect(await fx.queue.getJob(listed!.jobId)).toEqual(listed);
+    const read = await fx.queue.getJob(listed!.jobId);
+    // The same job, with its one attempt under way.
+    expect(read).toEqual({
+      ...listed,
+      attempts: [{ attempt: 1, status: 'dialing', callId: listed!.callId, startedAt: expect.any(Date) }],
+    });
     await expect(fx.queue.getJob('no-such-job')).rejects.toThrow(NotFoundError);
   });
 });

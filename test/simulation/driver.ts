@@ -70,11 +70,11 @@ export class Driver {
   }
 
   private startRun(run: RunPlan): void {
-    const { runId, businessId, concurrency, leads } = run;
+    const { runId, businessId, concurrency, leads, retry } = run;
     this.act(
       'startRun',
       runId,
-      (q) => q.startRun({ runId, businessId, concurrency, leads }),
+      (q) => q.startRun({ runId, businessId, concurrency, leads, retry }),
       (_, process) => {
         this.started.add(runId);
         this.trace.add({ ev: 'run:started', runId, businessId, process });

@@ -10,6 +10,7 @@ const WRITES = new Set<keyof JobStore>([
   'recordDialed',
   'transition',
   'requeueJob',
+  'retryJob',
   'touchJob',
   'setRunStatus',
   'cancelQueuedJobs',

@@ -13,7 +13,7 @@ import { type SharedWorld, SimulatedProcess } from './simulated-process.js';
 import { SimulatedProvider } from './simulated-provider.js';
 import { Trace, type TraceEntry } from './trace.js';
 import { VirtualClock } from './virtual-clock.js';
-import { planWorkload, type Workload } from './workload.js';
+import { planRetries, planWorkload, type Workload } from './workload.js';
 
 /** The fault phase: no fault starts after this many virtual ms. */
 const FAULT_END_MS = 30_000;
@@ -68,6 +68,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     () => root.fork(),
   ) as [Random, Random, Random, Random, Random, Random];
   const workload = planWorkload(workloadRng, flags, FAULT_END_MS);
+  // A seventh stream: the first six draw what they drew before runs had retry rules.
+  planRetries(root.fork(), workload.runs);
   const businesses = workload.businesses.map((b) => b.businessId);
   const faults = planFaults(faultRng, flags, businesses, FAULT_END_MS);
   const inFlight = new InFlight();
@@ -98,8 +100,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const onUnhandled = (err: unknown) => unhandled.push(err);
   process.on('unhandledRejection', onUnhandled);
   const realRandom = Math.random;
-  // The engine's retry jitter uses Math.random (src/queue/dial-failure.ts): seeded for this run.
-  if (flags.transientDialErrors) Math.random = () => jitterRng.next();
+  // The engine's retry jitter uses Math.random (src/queue/dial-failure.ts, retry-rules.ts):
+  // seeded for this run.
+  Math.random = () => jitterRng.next();
   try {
     await new KyselyStore({ db }).migrate();
     trace.add({ ev: 'plan', note: describe(workload, faults) });
@@ -191,7 +194,12 @@ async function poll(db: Db): Promise<{ unfinished: number; live: Map<string, num
 function describe(workload: Workload, faults: FaultPlan): string {
   const { businesses, runs, leaseMs, maxCallMs, delivery, dialsPerSecond, processes } = workload;
   const limits = businesses.map((b) => `${b.businessId}:${b.concurrency}`).join(',');
-  const plan = runs.map((r) => `${r.runId}@${r.businessId}x${r.leads.length}`).join(',');
+  const plan = runs
+    .map(
+      (r) =>
+        `${r.runId}@${r.businessId}x${r.leads.length}${r.retry ? ` retry=${JSON.stringify(r.retry)}` : ''}`,
+    )
+    .join(',');
   return `businesses=${limits} runs=${plan} leaseMs=${leaseMs} maxCallMs=${maxCallMs} delivery=${delivery} dps=${dialsPerSecond ?? '-'} processes=${processes} faults=${JSON.stringify(faults)}`;
 }
 

@@ -1,4 +1,4 @@
-import type { LeadInput } from '../../src/types.js';
+import { type LeadInput, RETRY_OUTCOMES, type RunRetryPolicy } from '../../src/types.js';
 import type { FaultFlags } from './faults.js';
 import type { Random } from './random.js';
 import type { Delivery } from './simulated-provider.js';
@@ -21,6 +21,8 @@ export interface RunPlan {
   stopAt?: number;
   /** Whether the stop hangs up live calls. */
   hangup: boolean;
+  /** The run's retry rules by outcome, when it has any. */
+  retry?: RunRetryPolicy;
 }
 
 /** What one seed asks of the engine. */
@@ -79,4 +81,28 @@ export function planWorkload(rng: Random, flags: FaultFlags, faultEnd: number): 
     maxCallMs: rng.pick([2_000, 10_000, 30_000]),
     processes: flags.crash ? 2 : 1,
   };
+}
+
+/**
+ * Draws retry rules for half the runs: some outcomes, 1 to 3 attempts, waits up to 3 s, fixed or
+ * exponential, with or without jitter. From a stream of its own, so that the rest of a seed's
+ * workload is what it was before runs had rules.
+ * @param rng - the policy stream
+ * @param runs - the runs, given their rules in place
+ */
+export function planRetries(rng: Random, runs: RunPlan[]): void {
+  for (const run of runs) {
+    if (!rng.chance(0.5)) continue;
+    const retry: RunRetryPolicy = {};
+    for (const outcome of RETRY_OUTCOMES) {
+      if (!rng.chance(0.6)) continue;
+      retry[outcome] = {
+        maxAttempts: rng.int(1, 3),
+        delayMs: rng.int(0, 3_000),
+        backoff: rng.chance(0.5) ? 'exponential' : 'fixed',
+        jitter: rng.chance(0.5) ? rng.int(0, 10) / 10 : undefined,
+      };
+    }
+    run.retry = retry;
+  }
 }

@@ -331,6 +331,104 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       await store.setRunStatus('r-unplaced', ['running'], 'stopped', 2002);
       const error = { code: '20429', message: 'slow down' };
       expect(await store.requeueJob(jobs[0]!.jobId, 't0', 3000, error, 2003)).toBe(false);
+      // Not put back: no attempt is kept apart from the job's own row.
+      expect((await store.getJob(jobs[0]!.jobId))?.attempts?.map((a) => a.status)).toEqual(['dialing']);
+    });
+
+    it('keeps the attempt of a requeued claim, as queued with its error', async () => {
+      const { store } = setup();
+      const [job] = newJobs(1);
+      await createRun(store, 'r-kept', [job!]);
+      await store.claimJob(job!.jobId, 'tok1', 2000);
+      await store.requeueJob(job!.jobId, 'tok1', 5000, { code: '20429', message: 'slow down' }, 2001);
+      await store.claimJob(job!.jobId, 'tok2', 5001);
+      const read = await store.getJob(job!.jobId);
+      expect(read?.attempts).toEqual([
+        {
+          attempt: 1,
+          status: 'queued',
+          errorCode: '20429',
+          errorMessage: 'slow down',
+          startedAt: new Date(2000),
+          endedAt: new Date(2001),
+        },
+        { attempt: 2, status: 'dialing', startedAt: new Date(5001) },
+      ]);
+    });
+
+    it('puts a job back for a retry of its outcome, keeping the attempt, in one step', async () => {
+      const { store, other } = setup();
+      const jobs = newJobs(2);
+      await createRun(store, 'r-outcome', jobs);
+      const [a, b] = jobs.map((j) => j.jobId) as [string, string];
+      await store.claimJob(a, 'ta', 2000);
+      await store.recordDialed(a, 'ta', 'CA1', 2001);
+      // Another call's event, or another token, changes nothing.
+      expect(
+        await store.retryJob({ jobId: a, lockToken: 'ta', callId: 'CA9', status: 'busy' }, 9000, 3000),
+      ).toBe(undefined);
+      expect(await store.retryJob({ jobId: a, lockToken: 'tx', status: 'busy' }, 9000, 3000)).toBeUndefined();
+      const route = await store.retryJob(
+        { jobId: a, callId: 'CA1', status: 'busy', durationSec: 0 },
+        9000,
+        3000,
+      );
+      expect(route).toMatchObject({ jobId: a, status: 'queued', attempt: 1 });
+      expect(route?.lockToken).toBeUndefined();
+      const waiting = await store.getJob(a);
+      expect(waiting).toMatchObject({ status: 'queued', retryAt: new Date(9000) });
+      expect(waiting?.callId).toBeUndefined();
+      expect(waiting?.attempts).toEqual([
+        {
+          attempt: 1,
+          status: 'busy',
+          callId: 'CA1',
+          durationSec: 0,
+          startedAt: new Date(2000),
+          endedAt: new Date(3000),
+        },
+      ]);
+      // A late duplicate of the same end finds nothing to move.
+      expect(await store.transition({ jobId: a, callId: 'CA1', status: 'busy' }, 3001)).toBeUndefined();
+      expect(await store.nextQueuedJobs('r-outcome', 0, 10, 8999)).toEqual([
+        expect.objectContaining({ jobId: b }),
+      ]);
+      expect((await store.nextQueuedJobs('r-outcome', 0, 10, 9000)).map((j) => j.jobId)).toEqual([a, b]);
+      expect((await store.claimJob(a, 'ta2', 9001))?.attempt).toBe(2);
+      // Of a retry and an end racing on one call, exactly one applies.
+      await store.claimJob(b, 'tb', 2000);
+      const [retried, ended] = await Promise.all([
+        store.retryJob({ jobId: b, lockToken: 'tb', status: 'no_answer' }, 9000, 3000),
+        other.transition({ jobId: b, lockToken: 'tb', status: 'completed' }, 3000),
+      ]);
+      expect([retried, ended].filter(Boolean)).toHaveLength(1);
+      const kept = (await store.getJob(b))?.attempts ?? [];
+      expect(kept).toHaveLength(1);
+      expect(kept[0]?.status).toBe(retried ? 'no_answer' : 'completed');
+    });
+
+    it('does not put a job back for a retry once its run is stopped', async () => {
+      const { store } = setup();
+      const [job] = newJobs(1);
+      await createRun(store, 'r-stopped-retry', [job!]);
+      await store.claimJob(job!.jobId, 'tok', 2000);
+      await store.setRunStatus('r-stopped-retry', ['running'], 'stopped', 2500);
+      expect(await store.retryJob({ jobId: job!.jobId, lockToken: 'tok', status: 'busy' }, 9000, 3000)).toBe(
+        undefined,
+      );
+      expect((await store.getJob(job!.jobId))?.attempts?.map((a) => a.status)).toEqual(['dialing']);
+    });
+
+    it("writes and reads back a run's retry rules", async () => {
+      const { store } = setup();
+      const retry = {
+        busy: { maxAttempts: 3, delayMs: 60_000, backoff: 'exponential' as const, jitter: 0.2 },
+      };
+      await store.createRun(
+        { runId: 'r-rules', businessId: 'biz', concurrency: 1, total: 1, createdAt: 1, retry },
+        newJobs(1),
+      );
+      expect((await store.getRun('r-rules'))?.retry).toEqual(retry);
     });
 
     it('tells which of a list of jobs have ended', async () => {
@@ -371,7 +469,7 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(counts.get('l-a1')).toEqual({ queued: 2 });
       expect(counts.has('no-such-run')).toBe(false);
       const [job] = await store.listJobs('l-b1', { limit: 1 });
-      expect(await store.getJob(job!.jobId)).toEqual(job);
+      expect(await store.getJob(job!.jobId)).toEqual({ ...job, attempts: [] });
       expect(await store.getJob('no-such-job')).toBeUndefined();
     });
 

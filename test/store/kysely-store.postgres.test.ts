@@ -103,6 +103,7 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
     store,
     other,
     reset: async () => {
+      await dbs[0]!.deleteFrom('oq_attempts').execute();
       await dbs[0]!.deleteFrom('oq_jobs').execute();
       await dbs[0]!.deleteFrom('oq_runs').execute();
       await dbs[0]!.deleteFrom('oq_limiter_fences').execute();

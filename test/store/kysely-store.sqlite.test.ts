@@ -31,6 +31,7 @@ jobStoreContract('SQLite', () => ({
   store,
   other,
   reset: async () => {
+    await dbs[0]!.deleteFrom('oq_attempts').execute();
     await dbs[0]!.deleteFrom('oq_jobs').execute();
     await dbs[0]!.deleteFrom('oq_runs').execute();
   },

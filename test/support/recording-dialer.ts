@@ -7,9 +7,11 @@ export interface RecordedCall {
   jobId: string;
   businessId: string;
   runId: string;
+  to: string;
   from?: string;
   attempt: number;
   lockToken: string;
+  metadata: Record<string, unknown>;
   callId: string;
   startedAt: number;
   endedAt?: number;
@@ -21,6 +23,8 @@ export interface RecordingDialerOptions {
   durationMs?: number | 'manual';
   /** End state of each call (default `completed`). */
   outcome?: (req: DialRequest) => CallStatus;
+  /** Answering machine detection's verdict reported with each end (default none). */
+  answeredBy?: (req: DialRequest) => string | undefined;
   /** Where call timers are set and times read (default the system clock). */
   clock?: Clock;
 }
@@ -51,7 +55,10 @@ export class RecordingDialer implements Dialer {
     if (duration !== 'manual') {
       // A test may have closed the queue and its database by the time the call ends.
       (this.options.clock ?? systemClock).setTimeout(
-        () => void this.end(callId, this.options.outcome?.(req) ?? 'completed').catch(() => {}),
+        () =>
+          void this.end(callId, this.options.outcome?.(req) ?? 'completed', {
+            answeredBy: this.options.answeredBy?.(req),
+          }).catch(() => {}),
         duration,
       );
     }

@@ -119,6 +119,28 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_retry_policy_and_attempts': {
+      // A run's retry rules (JSON), and the attempts of each job that were retried: the job's row
+      // holds its current attempt, this table the ones before it.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable(t.runs).addColumn('retry_policy', 'text').execute();
+        await db.schema
+          .createTable(t.attempts)
+          .ifNotExists()
+          .addColumn('job_id', 'varchar(64)', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('call_id', 'varchar(128)')
+          .addColumn('error_code', 'varchar(64)')
+          .addColumn('error_message', 'text')
+          .addColumn('answered_by', 'varchar(32)')
+          .addColumn('duration_sec', 'integer')
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('ended_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${t.attempts}_pk`, ['job_id', 'attempt'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -1,7 +1,15 @@
-import type { Job, JobMetadata, JobStatus, RunStatus } from '../../types.js';
+import {
+  type Job,
+  type JobAttempt,
+  type JobMetadata,
+  type JobStatus,
+  LIVE_JOB_STATUSES,
+  type RunRetryPolicy,
+  type RunStatus,
+} from '../../types.js';
 import type { ClaimedJob, JobRoute, RunRecord } from '../job-store.js';
 import type { ClaimedRow } from './kysely-batch-statements.js';
-import type { JobRow, RunRow } from './kysely-schema.js';
+import type { AttemptRow, JobRow, RunRow } from './kysely-schema.js';
 
 /** Reads a bigint column that PostgreSQL returns as a string. */
 export function toNumber(value: number | string | bigint): number {
@@ -35,6 +43,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     createdAt: toNumber(row.created_at),
     finishedAt: optionalNumber(row.finished_at),
     inputDigest: optional(row.input_digest ?? null),
+    retry: row.retry_policy ? (JSON.parse(row.retry_policy) as RunRetryPolicy) : undefined,
   };
 }
 
@@ -61,6 +70,44 @@ export function toJob(row: JobRow): Job {
   };
 }
 
+/** Maps an attempts row to a {@link JobAttempt}. */
+export function toJobAttempt(row: AttemptRow): JobAttempt {
+  return {
+    attempt: toNumber(row.attempt),
+    status: row.status as JobStatus,
+    callId: optional(row.call_id),
+    errorCode: optional(row.error_code),
+    errorMessage: optional(row.error_message),
+    answeredBy: optional(row.answered_by),
+    durationSec: optionalNumber(row.duration_sec),
+    startedAt: new Date(toNumber(row.started_at)),
+    endedAt: new Date(toNumber(row.ended_at)),
+  };
+}
+
+/**
+ * The attempt a jobs row holds now (its latest), or undefined before its first claim.
+ * @param row - the job's row
+ */
+export function currentAttempt(row: JobRow): JobAttempt | undefined {
+  const startedAt = optionalNumber(row.claimed_at);
+  if (toNumber(row.attempt) === 0 || startedAt === undefined) return undefined;
+  const status = row.status as JobStatus;
+  // A live attempt has no error yet: the row's is the one before it (a claim leaves it).
+  const live = LIVE_JOB_STATUSES.includes(status);
+  return {
+    attempt: toNumber(row.attempt),
+    status,
+    callId: optional(row.call_id),
+    errorCode: live ? undefined : optional(row.error_code),
+    errorMessage: live ? undefined : optional(row.error_message),
+    answeredBy: optional(row.answered_by),
+    durationSec: optionalNumber(row.duration_sec),
+    startedAt: new Date(startedAt),
+    endedAt: optionalDate(row.ended_at),
+  };
+}
+
 /** The columns {@link toJobRoute} reads. */
 export const JOB_ROUTE_COLUMNS = [
   'id',
@@ -70,6 +117,7 @@ export const JOB_ROUTE_COLUMNS = [
   'lock_token',
   'call_id',
   'updated_at',
+  'attempt',
 ] as const;
 
 /** Maps the routing columns of a jobs row to a {@link JobRoute}. */
@@ -82,6 +130,7 @@ export function toJobRoute(row: Pick<JobRow, (typeof JOB_ROUTE_COLUMNS)[number]>
     lockToken: optional(row.lock_token),
     callId: optional(row.call_id),
     updatedAt: toNumber(row.updated_at),
+    attempt: toNumber(row.attempt),
   };
 }
 

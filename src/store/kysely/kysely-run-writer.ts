@@ -33,6 +33,7 @@ export async function writeRun(
         created_at: run.createdAt,
         updated_at: run.createdAt,
         input_digest: run.inputDigest ?? null,
+        retry_policy: run.retry === undefined ? null : JSON.stringify(run.retry),
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();
@@ -50,6 +51,7 @@ export async function writeRun(
         status: 'queued',
         attempt: 0,
         metadata: JSON.stringify(job.metadata),
+        not_before: job.notBefore ?? null,
         created_at: run.createdAt,
         updated_at: run.createdAt,
       });

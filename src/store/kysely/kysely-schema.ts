@@ -6,6 +6,8 @@ export interface TableNames {
   jobs: string;
   /** One fencing token per business, raised whenever its limiter state is rebuilt (`<prefix>limiter_fences`). */
   fences: string;
+  /** Attempts of jobs that were retried, the current one excepted (`<prefix>attempts`). */
+  attempts: string;
   /** Kysely's migration history table (`<prefix>migrations`). */
   migrations: string;
   /** Kysely's migration lock table (`<prefix>migrations_lock`). */
@@ -27,6 +29,7 @@ export function tableNames(prefix: string): TableNames {
     runs: `${prefix}runs`,
     jobs: `${prefix}jobs`,
     fences: `${prefix}limiter_fences`,
+    attempts: `${prefix}attempts`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };
@@ -46,6 +49,22 @@ export interface RunRow {
   updated_at: number | string;
   finished_at: number | string | null;
   input_digest: string | null;
+  /** The run's retry rules as JSON, or null when it retries nothing. */
+  retry_policy: string | null;
+}
+
+/** A row of the attempts table: an attempt of a job that was retried. */
+export interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  status: string;
+  call_id: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  answered_by: string | null;
+  duration_sec: number | null;
+  started_at: number | string;
+  ended_at: number | string;
 }
 
 /** A row of the jobs table as the driver returns it. */

@@ -1,11 +1,4 @@
-import {
-  type CompiledQuery,
-  type Kysely,
-  PostgresAdapter,
-  type QueryResult,
-  SqliteAdapter,
-  sql,
-} from 'kysely';
+import { type CompiledQuery, type Kysely, PostgresAdapter, type QueryResult, SqliteAdapter } from 'kysely';
 import { ValidationError } from '../../errors.js';
 import type { SlotHolders } from '../../limiter/slot-limiter.js';
 import {
@@ -16,6 +9,7 @@ import {
   type ListJobsOptions,
   type RunStatus,
   TERMINAL_JOB_STATUSES,
+  type WaitingCounts,
 } from '../../types.js';
 import type {
   ClaimedJob,
@@ -34,6 +28,7 @@ import type {
 import { statusesBefore } from '../job-transitions.js';
 import { BatchStatements } from './kysely-batch-statements.js';
 import { HotStatements } from './kysely-hot-statements.js';
+import { countWaiting, readJobWithAttempts, writeRequeue, writeRetry } from './kysely-job-retries.js';
 import { migrateStore } from './kysely-migrations.js';
 import {
   JOB_ROUTE_COLUMNS,
@@ -47,6 +42,7 @@ import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
 import { countJobsByRun, listRuns } from './kysely-run-listing.js';
 import { writeRun } from './kysely-run-writer.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
+import { liveJobIds, raiseFence, readFence } from './kysely-slot-fences.js';
 import { WriteBatcher } from './kysely-write-batcher.js';
 import { SerialExecutor } from './serial-executor.js';
 
@@ -54,17 +50,6 @@ import { SerialExecutor } from './serial-executor.js';
  * Most rows per INSERT: a job row binds 13 parameters, and SQLite allows 32,766 in one statement.
  */
 const MAX_INSERT_BATCH = 2000;
-
-/**
- * Checks a fencing token given to {@link KyselyStore.fenceSlots} (a whole number >= 0).
- * @returns the token
- * @throws ValidationError when it is not
- */
-function checkFence(fence: number): number {
-  if (!Number.isSafeInteger(fence) || fence < 0)
-    throw new ValidationError([{ field: 'above', message: `must be a whole number >= 0, got ${fence}` }]);
-  return fence;
-}
 
 /** Options of {@link KyselyStore}. */
 export interface KyselyStoreOptions {
@@ -205,11 +190,12 @@ export class KyselyStore implements JobStore {
     return this.serialized(() => countJobsByRun(this.db, this.t, runIds));
   }
 
+  async countWaiting(runId: string, now: number): Promise<WaitingCounts> {
+    return this.serialized(() => countWaiting(this.db, this.t, runId, now));
+  }
+
   async getJob(jobId: string): Promise<Job | undefined> {
-    const row = await this.serialized(() =>
-      this.db.selectFrom(this.t.jobs).selectAll().where('id', '=', jobId).executeTakeFirst(),
-    );
-    return row ? toJob(row as JobRow) : undefined;
+    return this.serialized(() => readJobWithAttempts(this.db, this.t, jobId));
   }
 
   async getJobRoute(jobId: string): Promise<JobRoute | undefined> {
@@ -276,8 +262,12 @@ export class KyselyStore implements JobStore {
     error: { code: string; message: string },
     now: number,
   ): Promise<boolean> {
-    const result = await this.run(this.hot.requeue(jobId, lockToken, notBefore, error, now));
-    return result.numAffectedRows === 1n;
+    const requeue = this.hot.requeue(jobId, lockToken, notBefore, error, now);
+    return this.serialized(() => writeRequeue(this.db, this.t, requeue, jobId, lockToken, error, now));
+  }
+
+  async retryJob(change: JobTransition, retryAt: number, now: number): Promise<JobRoute | undefined> {
+    return this.serialized(() => writeRetry(this.db, this.t, change, retryAt, now, this.postgres));
   }
 
   async countUnplacedClaims(runId: string): Promise<number> {
@@ -368,47 +358,12 @@ export class KyselyStore implements JobStore {
   }
 
   async fenceSlots(businessId: string, above?: number): Promise<SlotHolders> {
-    const floor = above === undefined ? 0 : checkFence(above);
-    const { fences } = this.t;
-    const stored = sql.ref(`${fences}.fence`);
-    // Raised (and committed) before the holders are read: a claim with the old token either
-    // committed first, and is read below, or fails. The new token exceeds `above` too.
-    const raised = await this.serialized(() =>
-      this.db
-        .insertInto(fences)
-        .values({ business_id: businessId, fence: floor + 1 })
-        .onConflict((oc) =>
-          oc.column('business_id').doUpdateSet({
-            fence: sql`case when ${stored} >= ${floor} then ${stored} + 1 else cast(${floor + 1} as bigint) end`,
-          }),
-        )
-        .returning('fence')
-        .executeTakeFirstOrThrow(),
-    );
-    return { fence: toNumber(raised.fence as number | string), holders: await this.liveJobIds(businessId) };
+    const fence = await this.serialized(() => raiseFence(this.db, this.t, businessId, above));
+    return { fence, holders: await this.serialized(() => liveJobIds(this.db, this.t, businessId)) };
   }
 
   async slotFence(businessId: string): Promise<number> {
-    const row = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.fences)
-        .select('fence')
-        .where('business_id', '=', businessId)
-        .executeTakeFirst(),
-    );
-    return row ? toNumber(row.fence as number | string) : 0;
-  }
-
-  private async liveJobIds(businessId: string): Promise<string[]> {
-    const rows = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select('id')
-        .where('business_id', '=', businessId)
-        .where('status', 'in', [...LIVE_JOB_STATUSES])
-        .execute(),
-    );
-    return rows.map((row) => row.id as string);
+    return this.serialized(() => readFence(this.db, this.t, businessId));
   }
 
   async liveCallIds(runId: string): Promise<string[]> {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallEvent, type Job, MemorySlotLimiter, OutboundQueue } from '../../../src/index.js';
 import { KyselyStore } from '../../../src/kysely.js';
-import { createTwilioWebhookHandler } from '../../../src/twilio.js';
+import { createTwilioWebhookHandler, type TwilioDialerOptions } from '../../../src/twilio.js';
 import { FakeTwilio, type FakeTwilioOptions } from '../../support/fake-twilio/fake-twilio.js';
 import { fakeTwilioDialer } from '../../support/fake-twilio/fake-twilio-client.js';
 import { postSignedForm } from '../../support/fake-twilio/signing.js';
@@ -38,11 +38,11 @@ describe('TwilioDialer end to end (queue + KyselyStore + limiter + fake Twilio o
     fake = host = queue = db = undefined;
   });
 
-  async function setup(knobs: FakeTwilioOptions) {
+  async function setup(knobs: FakeTwilioOptions, dialerOptions: Partial<TwilioDialerOptions> = {}) {
     fake = await new FakeTwilio(knobs).start();
     let handler: ((request: Request) => Promise<Response>) | undefined;
     host = await serveWebHandler((request) => handler!(request));
-    const dialer = fakeTwilioDialer(fake, host.baseUrl);
+    const dialer = fakeTwilioDialer(fake, host.baseUrl, dialerOptions);
     db = sqliteDb();
     queue = new OutboundQueue({
       store: new KyselyStore({ db }),
@@ -170,6 +170,69 @@ describe('TwilioDialer end to end (queue + KyselyStore + limiter + fake Twilio o
     await fake.idle();
     expect(summary.counts.completed).toBe(4);
     expect(seen).toHaveLength(4);
+    expect(errors).toEqual([]);
+  });
+
+  it('retries by outcome over signed callbacks: busy then answered, a machine then a person, no answer twice', async () => {
+    const [busyFirst, machineFirst, neverAnswers, answers] = leads(4).map((l) => l.to) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const placed = new Map<string, number>();
+    const nth = (to: string) => placed.get(to) ?? 0;
+    const { fake, queue, errors } = await setup(
+      {
+        outcome: (to) => {
+          placed.set(to, nth(to) + 1);
+          if (to === neverAnswers) return 'no-answer';
+          return to === busyFirst && nth(to) === 1 ? 'busy' : 'completed';
+        },
+        answeredBy: (to) => (to === machineFirst && nth(to) === 1 ? 'machine_start' : 'human'),
+      },
+      { machineDetection: 'Enable' },
+    );
+    const run = await queue.startRun({
+      businessId: 'biz-retry',
+      concurrency: 2,
+      leads: leads(4),
+      retry: {
+        busy: { maxAttempts: 2, delayMs: 50 },
+        no_answer: { maxAttempts: 2, delayMs: 50 },
+        machine: { maxAttempts: 3, delayMs: 50 },
+      },
+    });
+    const summary = await queue.waitForRun(run.runId, { timeoutMs: 20_000 });
+    await fake.idle();
+    expect(summary.counts).toMatchObject({ completed: 3, no_answer: 1 });
+    expect(fake.maxLiveCalls).toBeLessThanOrEqual(2);
+    const placedTo = (to: string) => fake.creates.filter((c) => c.to === to && c.status === 201).length;
+    expect([busyFirst, machineFirst, neverAnswers, answers].map(placedTo)).toEqual([2, 2, 2, 1]);
+    const jobs = await allJobs(queue, run.runId);
+    const history = async (to: string) =>
+      (await queue.getJob(jobs.find((j) => j.to === to)!.jobId)).attempts?.map((a) => [
+        a.status,
+        a.answeredBy,
+      ]);
+    expect(await history(busyFirst)).toEqual([
+      ['busy', undefined],
+      ['completed', 'human'],
+    ]);
+    expect(await history(machineFirst)).toEqual([
+      ['completed', 'machine_start'],
+      ['completed', 'human'],
+    ]);
+    expect(await history(neverAnswers)).toEqual([
+      ['no_answer', undefined],
+      ['no_answer', undefined],
+    ]);
+    // Each attempt's call is its own: a new call id each time.
+    for (const job of jobs) {
+      const ids = (await queue.getJob(job.jobId)).attempts?.map((a) => a.callId) ?? [];
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(fake.calls.get(id!)?.to).toBe(job.to);
+    }
     expect(errors).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { checkLiveCount } from './live-count.js';
 import { checkNoStall } from './no-stall.js';
 import { checkNothingLost } from './nothing-lost.js';
 import { checkOutcome } from './outcome.js';
+import { checkRetries } from './retries.js';
 import { checkStop } from './stop.js';
 
 /** Every checker, one per guarantee, run on each schedule's outcome. */
@@ -16,4 +17,5 @@ export const CHECKERS: readonly Checker[] = [
   checkNothingLost,
   checkOutcome,
   checkLiveCount,
+  checkRetries,
 ];
