@@ -65,6 +65,7 @@ export type {
   EndedCall,
   JobRoute,
   JobStore,
+  JobsOffCall,
   JobTransition,
   NewJob,
   NewRun,

@@ -5,6 +5,7 @@
  * It runs on the build in dist/, made first when it is missing or older than src/.
  *
  *   npm run demo -- --leads 20 --concurrency 5
+ *   npm run demo -- --policy    # busy and unanswered leads retried, one lead called back later
  *   npm run demo -- --redis redis://127.0.0.1:6379 --db postgres://user@127.0.0.1/db
  */
 import { mkdirSync } from 'node:fs';
@@ -23,13 +24,14 @@ const { values: args } = parseArgs({
     db: { type: 'string' },
     'min-ms': { type: 'string', default: '400' },
     'max-ms': { type: 'string', default: '1200' },
+    policy: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (args.help) {
   console.log(
-    'usage: npm run demo -- [--leads N] [--concurrency N] [--business ID] [--redis URL] [--db URL|FILE]',
+    'usage: npm run demo -- [--leads N] [--concurrency N] [--business ID] [--policy] [--redis URL] [--db URL|FILE]',
   );
   process.exit(0);
 }
@@ -50,7 +52,18 @@ if (args.redis) {
   closeRedis = async () => void (await redis.quit());
 }
 
-const dialer = new SimulatedDialer({ durationMs: [Number(args['min-ms']), Number(args['max-ms'])] });
+// With --policy, every third lead is busy at first and the next is unanswered twice: the run's
+// retry rules call them again (see docs/policy.md).
+const outcome = ({ metadata, attempt }: { metadata: Record<string, unknown>; attempt: number }) => {
+  const n = Number(metadata.n);
+  if (n % 3 === 0 && attempt === 1) return 'busy' as const;
+  if (n % 3 === 1 && attempt <= 2) return 'no-answer' as const;
+  return 'completed' as const;
+};
+const dialer = new SimulatedDialer({
+  durationMs: [Number(args['min-ms']), Number(args['max-ms'])],
+  outcome: args.policy ? outcome : undefined,
+});
 const queue = new OutboundQueue({ store: new KyselyStore({ db }), limiter, dialer, logger: view.logger });
 queue.on('job:dialing', (e) => view.dialing(e.jobId));
 queue.on('job:ended', (e) => view.ended(e.jobId, e.status, e.final !== false));
@@ -58,20 +71,45 @@ queue.on('error', (err) => view.logger.error({ err: err.message }, 'OUTBOUND_ERR
 
 await queue.migrate();
 await queue.start();
+const started = Date.now();
 const leads = Array.from({ length: total }, (_, i) => ({
   to: `+1415555${String(101 + i).padStart(4, '0')}`,
   leadId: `${2502 + i}`,
-  metadata: { name: `Lead ${i + 1}` },
+  metadata: { name: `Lead ${i + 1}`, n: i },
+  // With --policy, the last lead asked to be called back in 3 seconds.
+  notBefore: args.policy && i === total - 1 ? started + 3_000 : undefined,
 }));
-const started = Date.now();
-const run = await queue.startRun({ businessId: args.business, concurrency, leads, from: '+14155550100' });
+const retry = args.policy
+  ? {
+      busy: { maxAttempts: 3, delayMs: 1_500 },
+      no_answer: { maxAttempts: 3, delayMs: 1_000, backoff: 'exponential' as const },
+    }
+  : undefined;
+const run = await queue.startRun({
+  businessId: args.business,
+  concurrency,
+  leads,
+  from: '+14155550100',
+  retry,
+});
+if (args.policy)
+  console.log(`retry rules: ${JSON.stringify(retry)}; waiting: ${JSON.stringify(run.waiting)}`);
 const summary = await queue.waitForRun(run.runId, { timeoutMs: 10 * 60_000 });
 view.finish();
 
 const jobs = await queue.listJobs(run.runId, { limit: Math.min(1000, total) });
+// Each job's attempts, oldest first (`getJob` reads them), when the run had retry rules.
+const attempts = new Map<string, string>();
+if (args.policy) {
+  for (const j of jobs) {
+    const detail = await queue.getJob(j.jobId);
+    attempts.set(j.jobId, (detail.attempts ?? []).map((a) => a.status).join(' > '));
+  }
+}
 console.log('');
 console.table(
   jobs.map((j) => ({
+    ...(args.policy ? { attempts: attempts.get(j.jobId) } : {}),
     job: j.jobId,
     lead: j.leadId,
     to: j.to,

@@ -119,12 +119,14 @@ export class Attempts {
    * @param jobId - the job granted the slot
    * @param work - claims and dials the job, moving its attempt on; the attempt is held (renewed)
    *   while it runs
-   * @returns false when this process has a live attempt on the job already (nothing started);
-   *   one that is ending (its job back in line) gives way to the new one
+   * @returns false when this process has an attempt on the job short of its call already
+   *   (nothing started). One whose call is placed gives way to the new one: a job is granted a
+   *   slot only while it holds none, so that call's slot was freed elsewhere (another process
+   *   wrote its end and put the job back in line for a retry). One that is ending gives way too.
    */
   grant(key: string, jobId: string, work: (attempt: Attempt) => Promise<void>): boolean {
     const current = this.records.get(jobId);
-    if (current && order(current.phase) < order('ending')) return false;
+    if (current && order(current.phase) < order('placed')) return false;
     const record = new AttemptRecord(jobId, key, 'granted');
     this.records.set(jobId, record);
     const task = work(record).finally(() => {

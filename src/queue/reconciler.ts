@@ -122,11 +122,21 @@ export class Reconciler {
   private async renewHoldings(): Promise<void> {
     const { attempts } = this.dispatcher;
     const holdings = attempts.held();
-    const ended = await this.ctx.store.endedJobIds([...holdings.keys()]).catch((err: unknown) => {
+    const offCall = await this.ctx.store.jobsOffCall([...holdings.keys()]).catch((err: unknown) => {
       this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-      return [];
+      return { ended: [], queued: [] };
     });
-    for (const jobId of ended) {
+    for (const jobId of offCall.queued) {
+      // A placed call's job back in line: another process wrote its end and put the job back for
+      // a retry (or this one did and lost the answer). Renewed no more: the slot runs out for the
+      // reconciler, unless a new grant holds it (the limiter names slots by job, not by attempt,
+      // so freeing it here could free that grant's).
+      if (attempts.get(jobId)?.phase === 'placed') {
+        attempts.lost(jobId);
+        holdings.delete(jobId);
+      }
+    }
+    for (const jobId of offCall.ended) {
       const key = holdings.get(jobId);
       // A grant whose claim is under way frees its own slot when the claim fails, and only once
       // the end it may follow is written (a slot passed on before its end was).

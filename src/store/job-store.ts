@@ -176,6 +176,14 @@ export interface JobTransition {
   newLockToken?: string;
 }
 
+/** What {@link JobStore.jobsOffCall} answers. */
+export interface JobsOffCall {
+  /** Terminal, or gone. */
+  ended: string[];
+  /** Queued: back in line (a retry of an earlier attempt), or never claimed. */
+  queued: string[];
+}
+
 /** Outcome of {@link JobStore.createRun}. */
 export interface CreateRunResult {
   /** The run as stored: the new one, or the existing run with that id. */
@@ -292,8 +300,11 @@ export interface JobStore {
   cancelQueuedJobs(runId: string, now: number): Promise<number>;
   /** Counts a run's jobs that are not terminal. */
   countUnfinished(runId: string): Promise<number>;
-  /** The ids among `jobIds` whose job is terminal (or gone). */
-  endedJobIds(jobIds: readonly string[]): Promise<string[]>;
+  /**
+   * Which of `jobIds` hold no call: `ended` (terminal, or gone) and `queued` (back in line, for a
+   * retry of an earlier attempt).
+   */
+  jobsOffCall(jobIds: readonly string[]): Promise<JobsOffCall>;
   /**
    * Raises the business's fencing token, then reads the jobs that hold calls (`dialing`,
    * `ringing`, `in_progress`). From then on a {@link JobStore.claimJob} that presents an older

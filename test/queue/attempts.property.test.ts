@@ -82,4 +82,21 @@ describe('Attempts', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(book.get('j')).toMatchObject({ phase: 'granted', held: true });
   });
+
+  it('lets a new grant replace an attempt whose call is placed (another process wrote its end and put the job back)', async () => {
+    const book = new Attempts();
+    let old: Attempt | undefined;
+    book.grant('b', 'j', async (attempt) => {
+      old = attempt;
+    });
+    for (const phase of ['claimed', 'dialing'] as const) {
+      book.advance(old, phase);
+      expect(book.grant('b', 'j', async () => {})).toBe(false);
+    }
+    book.advance(old, 'placed');
+    // Before the fix (seed 51 of issue 12) this grant was refused and the slot held for nobody.
+    expect(book.grant('b', 'j', () => new Promise(() => {}))).toBe(true);
+    book.advance(old, 'ended');
+    expect(book.get('j')).toMatchObject({ phase: 'granted', held: true });
+  });
 });

@@ -296,4 +296,49 @@ describe('retries by outcome', () => {
     expect(done.counts.completed).toBe(1);
     expect(dialer.calls).toHaveLength(1);
   });
+
+  it("dials a retry in the process that feeds the run when another process wrote the first call's end", async () => {
+    const clock = new VirtualClock();
+    const limiter = new MemorySlotLimiter({ clock });
+    const dialer = new RecordingDialer({ durationMs: 'manual', clock });
+    // A short lease: the run's feeder here learns of a retry written elsewhere within a third of it.
+    fx = await startQueue(dialer, { clock, limiter, leaseMs: 3_000 });
+    // A second process on the same database and limiter, which gets the call's webhook.
+    const other = await startQueue(new RecordingDialer({ durationMs: 'manual', clock }), {
+      clock,
+      limiter,
+      leaseMs: 3_000,
+      db: fx.db,
+    });
+    try {
+      const run = await fx.queue.startRun({
+        businessId: 'two',
+        concurrency: 1,
+        leads: leads(1),
+        // Shorter than a renewal period (a third of the lease): the first attempt's record here is
+        // still there when the job is granted a slot again.
+        retry: { busy: { maxAttempts: 2, delayMs: 200 } },
+      });
+      for (let i = 0; i < 20 && dialer.calls.length === 0; i++) await clock.advance(100);
+      const [first] = dialer.calls;
+      for (let i = 0; i < 20 && !(await fx.queue.getRun(run.runId)).counts.dialing; i++)
+        await clock.advance(100);
+      await clock.advance(500);
+      dialer.hangUp(first!.callId);
+      const { applied } = await other.queue.handleCallEvent({
+        jobId: first!.jobId,
+        lockToken: first!.lockToken,
+        callId: first!.callId,
+        status: 'busy',
+      });
+      expect(applied).toBe(true);
+      for (let i = 0; i < 100 && dialer.calls.length < 2; i++) await clock.advance(500);
+      expect(dialer.calls.map((c) => c.attempt)).toEqual([1, 2]);
+      // Within the wait and a feeder's safety wake-up: not held up by the first attempt's record
+      // here (never dialed while this process renews the new grant's slot for that record).
+      expect(dialer.calls[1]!.startedAt - first!.startedAt).toBeLessThan(500 + 200 + 1_000 + 1_000);
+    } finally {
+      await other.close();
+    }
+  });
 });

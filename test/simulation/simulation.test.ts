@@ -47,6 +47,17 @@ describe('deterministic fault simulation (issue 11)', () => {
     SWEEP_TIMEOUT_MS,
   );
 
+  it(
+    'keeps every guarantee on the seeds that found bugs in issue 12, with retry rules (each named in its fix)',
+    async () => {
+      const found = [51, 268];
+      const broken: string[] = [];
+      for (const seed of found) broken.push(...(await sweep(ALL, seed, 1)));
+      expect(broken).toEqual([]);
+    },
+    SWEEP_TIMEOUT_MS,
+  );
+
   it('replays a seed exactly: the same seed gives the same trace, another seed another', async () => {
     const flags = parseFaults('all');
     const first = await simulate({ seed: 42, flags });

@@ -212,7 +212,12 @@ function engineLogger(process: number, now: () => number): Logger {
       `      ${(now() / 1000).toFixed(3).padStart(9)}s   p${process} ${level} ${msg} ${JSON.stringify(rest)}${why}`,
     );
   };
-  return { debug: () => {}, info: () => {}, warn: print('warn'), error: print('error') };
+  return {
+    debug: () => {},
+    info: globalThis.process.env.OQ_SIM_INFO ? print('info') : () => {},
+    warn: print('warn'),
+    error: print('error'),
+  };
 }
 
 async function readJobs(db: Db): Promise<JobRow[]> {

@@ -431,14 +431,17 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect((await store.getRun('r-rules'))?.retry).toEqual(retry);
     });
 
-    it('tells which of a list of jobs have ended', async () => {
+    it('tells which of a list of jobs hold no call: ended, or back in line', async () => {
       const { store } = setup();
       const jobs = newJobs(3);
       await createRun(store, 'r-ended', jobs);
       await store.claimJob(jobs[0]!.jobId, 't0', 2000);
       await store.transition({ jobId: jobs[0]!.jobId, lockToken: 't0', status: 'busy' }, 2001);
+      await store.claimJob(jobs[1]!.jobId, 't1', 2000);
       const ids = [...jobs.map((j) => j.jobId), 'gone'];
-      expect((await store.endedJobIds(ids)).sort()).toEqual([jobs[0]!.jobId, 'gone'].sort());
+      const offCall = await store.jobsOffCall(ids);
+      expect(offCall.ended.sort()).toEqual([jobs[0]!.jobId, 'gone'].sort());
+      expect(offCall.queued).toEqual([jobs[2]!.jobId]);
     });
 
     it('lists runs newest first, by business and status, paged by run id', async () => {

@@ -17,6 +17,7 @@ import type {
   EndedCall,
   JobRoute,
   JobStore,
+  JobsOffCall,
   JobTransition,
   NewJob,
   NewRun,
@@ -340,21 +341,24 @@ export class KyselyStore implements JobStore {
     return toNumber(row.n as number | string);
   }
 
-  async endedJobIds(jobIds: readonly string[]): Promise<string[]> {
-    const live = new Set<string>();
+  async jobsOffCall(jobIds: readonly string[]): Promise<JobsOffCall> {
+    const open = new Map<string, string>();
     // In slices: SQLite caps the number of bound parameters of one statement.
     for (let i = 0; i < jobIds.length; i += this.batchSize) {
       const rows = await this.serialized(() =>
         this.db
           .selectFrom(this.t.jobs)
-          .select('id')
+          .select(['id', 'status'])
           .where('id', 'in', jobIds.slice(i, i + this.batchSize))
           .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
           .execute(),
       );
-      for (const row of rows) live.add(row.id as string);
+      for (const row of rows) open.set(row.id as string, row.status as string);
     }
-    return jobIds.filter((id) => !live.has(id));
+    return {
+      ended: jobIds.filter((id) => !open.has(id)),
+      queued: jobIds.filter((id) => open.get(id) === 'queued'),
+    };
   }
 
   async fenceSlots(businessId: string, above?: number): Promise<SlotHolders> {
