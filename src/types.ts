@@ -86,6 +86,12 @@ export interface StartRunInput {
   retry?: RunRetryPolicy;
   /** No lead of the run is dialed before this instant (a `Date` or epoch ms). */
   startAt?: Date | number;
+  /**
+   * Caller ids to call the leads from (1 to 1000 E.164 numbers): a lead without its own `from`
+   * is called from the pool's number that shares its area code (+1 numbers), else its country
+   * calling code, else from the run's `from`. See docs/policy.md.
+   */
+  fromPool?: readonly string[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { JobRoute, RunRecord } from '../store/job-store.js';
 import { isTerminal } from '../store/job-transitions.js';
-import type { JobStatus } from '../types.js';
+import { type JobStatus, LIVE_JOB_STATUSES } from '../types.js';
 import { unconfirmedGrant } from './attempts.js';
 import { jobStatusOfCall } from './call-status.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -183,12 +183,13 @@ export class Reconciler {
     }
   }
 
-  /** Whether `jobId` was passed the slot of a job the database still counts live. */
+  /** Whether `jobId` was passed the slot of a job the database still counts live (seed 1168 of issue 12). */
   private async followsLiveEnd(key: string, jobId: string): Promise<boolean> {
     const from = await this.ctx.limiter.passedFrom?.(key, jobId);
     if (from === undefined) return false;
     const before = await this.ctx.store.getJobRoute(from);
-    return before !== undefined && !isTerminal(before.status);
+    // Live, not merely unfinished: a job put back for a retry had its end written.
+    return before !== undefined && LIVE_JOB_STATUSES.includes(before.status);
   }
 
   /**

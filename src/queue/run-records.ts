@@ -6,6 +6,7 @@ import {
   type RunSummary,
   type StartRunInput,
 } from '../types.js';
+import { CallerIdPool } from './caller-id-pool.js';
 
 /**
  * An instant given as a `Date` or epoch ms, in epoch ms.
@@ -24,6 +25,7 @@ export function instantMs(at: Date | number | undefined): number | undefined {
 export function* jobsOfRun(input: StartRunInput, prefix: string): Generator<NewJob> {
   const { leads } = input;
   const startAt = instantMs(input.startAt);
+  const pool = input.fromPool ? new CallerIdPool(input.fromPool) : undefined;
   for (let i = 0; i < leads.length; i++) {
     const lead = leads[i]!;
     const own = instantMs(lead.notBefore);
@@ -33,7 +35,7 @@ export function* jobsOfRun(input: StartRunInput, prefix: string): Generator<NewJ
       seq: i + 1,
       leadId: lead.leadId,
       to: lead.to,
-      from: lead.from ?? input.from,
+      from: lead.from ?? pool?.pick(lead.to) ?? input.from,
       metadata: lead.metadata ?? {},
       notBefore,
     };

@@ -1,6 +1,7 @@
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import type { StartRunInput } from '../types.js';
+import { MAX_POOL_SIZE } from './caller-id-pool.js';
 import { checkRetryPolicy } from './retry-rules.js';
 
 /** Most issues a ValidationError lists; the count says how many there were in all. */
@@ -32,6 +33,24 @@ function isInstant(value: unknown): boolean {
 
 function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+/** Checks a run's `fromPool`: 1 to 1000 distinct E.164 numbers. */
+function checkFromPool(pool: unknown, add: (issue: ValidationIssue) => void): void {
+  if (!Array.isArray(pool) || pool.length === 0 || pool.length > MAX_POOL_SIZE) {
+    add({ field: 'fromPool', message: `must be an array of 1 to ${MAX_POOL_SIZE} E.164 numbers` });
+    return;
+  }
+  const seen = new Set<unknown>();
+  pool.forEach((number: unknown, i) => {
+    if (!isE164(number))
+      add({
+        field: `fromPool[${i}]`,
+        message: `is not an E.164 phone number (got ${JSON.stringify(number)})`,
+      });
+    else if (seen.has(number)) add({ field: `fromPool[${i}]`, message: `repeats ${number}` });
+    seen.add(number);
+  });
 }
 
 /**
@@ -67,7 +86,7 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
     add({ field: 'allowDuplicateNumbers', message: 'must be a boolean' });
   checkRetryPolicy(run.retry, add);
   // Planned, not built: a run that asks for them must not be dialed as if they held.
-  for (const field of ['window', 'fromPool', 'contactCap'] as const)
+  for (const field of ['window', 'contactCap'] as const)
     if (run[field] !== undefined)
       add({
         field,
@@ -75,6 +94,7 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
       });
   if (run.startAt !== undefined && !isInstant(run.startAt))
     add({ field: 'startAt', message: 'must be a valid Date or a whole number of epoch ms' });
+  if (run.fromPool !== undefined) checkFromPool(run.fromPool, add);
   if (run.from !== undefined && !isE164(run.from))
     add({ field: 'from', message: `is not an E.164 phone number (got ${JSON.stringify(run.from)})` });
   const leads = run.leads;

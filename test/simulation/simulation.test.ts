@@ -50,7 +50,7 @@ describe('deterministic fault simulation (issue 11)', () => {
   it(
     'keeps every guarantee on the seeds that found bugs in issue 12, with retry rules (each named in its fix)',
     async () => {
-      const found = [51, 268];
+      const found = [51, 268, 1168, 1202];
       const broken: string[] = [];
       for (const seed of found) broken.push(...(await sweep(ALL, seed, 1)));
       expect(broken).toEqual([]);

@@ -203,7 +203,7 @@ function describe(workload: Workload, faults: FaultPlan): string {
   return `businesses=${limits} runs=${plan} leaseMs=${leaseMs} maxCallMs=${maxCallMs} delivery=${delivery} dps=${dialsPerSecond ?? '-'} processes=${processes} faults=${JSON.stringify(faults)}`;
 }
 
-/** Prints an engine's warnings and errors beside the trace (verbose replays only). */
+/** Prints an engine's warnings and errors beside the trace (verbose replays only; info lines too with `OQ_SIM_INFO=1`). */
 function engineLogger(process: number, now: () => number): Logger {
   const print = (level: string) => (fields: object, msg?: string) => {
     const { err, ...rest } = fields as { err?: unknown };

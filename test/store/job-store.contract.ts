@@ -193,6 +193,8 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(await store.nextQueuedJobs('r-retry', 0, 10, 4000)).toEqual([]);
       expect(await store.nextRetryAt('r-retry')).toBe(5000);
       expect(await store.nextQueuedJobs('r-retry', 0, 10, 5000)).toHaveLength(1);
+      // A grant that comes before the retry time does not claim it (seed 1202 of issue 12).
+      expect(await store.claimJob(job!.jobId, 'early', 4999)).toBeUndefined();
       expect((await store.claimJob(job!.jobId, 'tok2', 5001))?.attempt).toBe(2);
     });
 

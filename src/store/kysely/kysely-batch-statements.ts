@@ -249,14 +249,20 @@ export class BatchStatements {
     ];
   }
 
-  /** Which jobs a claim takes: queued, of a running run, under the grant's fence (if any). */
+  /**
+   * Which jobs a claim takes: queued and due (its retry or scheduled time passed), of a running
+   * run, under the grant's fence (if any).
+   */
   private claimWhere(status: string): string {
     const { runs, jobs, fences } = this.t;
     // On PostgreSQL the share lock makes a concurrent fenceSlots() wait for this claim to commit
     // (then it reads this job as a holder), or makes this claim see the raised token and fail.
     const share = this.postgres ? ' for share' : '';
     return (
-      `${status} = 'queued' and exists (select 1 from "${runs}" ` +
+      // A grant that comes early (a slot left to a job put back for a retry, then reconciled)
+      // does not claim it before its time: the grant is given back and the job offered when due.
+      `${status} = 'queued' and ("${jobs}"."not_before" is null or "${jobs}"."not_before" <= "v"."now") ` +
+      `and exists (select 1 from "${runs}" ` +
       `where "${runs}"."id" = "${jobs}"."run_id" and "${runs}"."status" = 'running') ` +
       `and ("v"."fence" is null or exists (select 1 from "${fences}" ` +
       `where "${fences}"."business_id" = "${jobs}"."business_id" and "${fences}"."fence" = "v"."fence"${share}))`
