@@ -224,7 +224,10 @@ export interface Job {
    * `listJobs` pages). Empty before the first claim.
    */
   attempts?: JobAttempt[];
-  /** While the job waits for a retry: when it may be dialed again. */
+  /**
+   * While the job is queued with a time set (a retry of its outcome or of a dial failure, its run's
+   * `startAt`, its lead's `notBefore`): when it may be dialed. It may be past (the job is due).
+   */
   retryAt?: Date;
 }
 

@@ -63,9 +63,11 @@ export class CallEvents {
       answeredBy: event.answeredBy,
     };
     const now = this.ctx.now();
-    const retryAt = isTerminal(status)
-      ? await this.retries.retryAt(event.jobId, status, event.answeredBy, now, claim)
+    // Decided without a promise when it can be: the end then goes to the store in this turn.
+    const decided = isTerminal(status)
+      ? this.retries.retryAt(event.jobId, status, event.answeredBy, now, claim)
       : undefined;
+    const retryAt = decided instanceof Promise ? await decided : decided;
     if (retryAt !== undefined) {
       // Back in line for the next attempt; unless its run stopped meanwhile: then it ends as told.
       const requeued = await this.ctx.store.retryJob(change, retryAt, now);

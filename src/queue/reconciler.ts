@@ -122,6 +122,11 @@ export class Reconciler {
   private async renewHoldings(): Promise<void> {
     const { attempts } = this.dispatcher;
     const holdings = attempts.held();
+    // The attempts placed before the read: only those are judged by what it found (one granted
+    // then may have placed its call since, and the read saw its job still queued).
+    const placedBefore = new Set(
+      [...holdings.keys()].map((jobId) => attempts.get(jobId)).filter((a) => a?.phase === 'placed'),
+    );
     const offCall = await this.ctx.store.jobsOffCall([...holdings.keys()]).catch((err: unknown) => {
       this.ctx.logger.warn({ err }, 'OUTBOUND_BACKEND_UNAVAILABLE');
       return { ended: [], queued: [] };
@@ -131,7 +136,8 @@ export class Reconciler {
       // a retry (or this one did and lost the answer). Renewed no more: the slot runs out for the
       // reconciler, unless a new grant holds it (the limiter names slots by job, not by attempt,
       // so freeing it here could free that grant's).
-      if (attempts.get(jobId)?.phase === 'placed') {
+      const attempt = attempts.get(jobId);
+      if (attempt !== undefined && placedBefore.has(attempt) && attempt.phase === 'placed') {
         attempts.lost(jobId);
         holdings.delete(jobId);
       }

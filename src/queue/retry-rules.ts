@@ -8,7 +8,7 @@ import {
 } from '../types.js';
 
 /** Most attempts a retry rule may allow. */
-export const MAX_RULE_ATTEMPTS = 20;
+const MAX_RULE_ATTEMPTS = 20;
 /** Longest wait a retry rule may ask for: 30 days. */
 const MAX_RULE_DELAY_MS = 30 * 24 * 3_600_000;
 
@@ -40,7 +40,7 @@ export function retryOutcomeOf(status: JobStatus, answeredBy?: string): RetryOut
  * @param random - a number in [0, 1) for the jitter
  * @returns the wait in ms
  */
-export function retryDelayMs(rule: RetryRule, ended: number, random: number): number {
+function retryDelayMs(rule: RetryRule, ended: number, random: number): number {
   const base = rule.backoff === 'exponential' ? rule.delayMs * 2 ** Math.max(0, ended - 1) : rule.delayMs;
   const capped = Math.min(base, MAX_RULE_DELAY_MS);
   return Math.round(capped * (1 - (rule.jitter ?? 0) * random));
@@ -150,25 +150,35 @@ export class OutcomeRetries {
   }
 
   /**
-   * When the job is to be dialed again after its call ended with `status`.
+   * When the job is to be dialed again after its call ended with `status`. Decided at once (no
+   * promise) when nothing needs reading: an end that is no retry outcome, or the claim and its
+   * run's rules in hand. So an in-process dialer's end goes to the store in the same turn, and the
+   * claim of the job its slot was passed to can join that write.
    * @param jobId - the job
+   * @param status - the job status its call ended with
    * @param answeredBy - answering machine detection's verdict, if any
    * @param now - current time, epoch ms
    * @param known - the job's run and attempt when this process holds its claim (else read)
-   * @returns the retry time, or undefined when the end is final
+   * @returns the retry time, or undefined when the end is final; a promise of it when the job's
+   *   run or rules had to be read
    */
-  async retryAt(
+  retryAt(
     jobId: string,
     status: JobStatus,
     answeredBy: string | undefined,
     now: number,
     known?: AttemptOf,
-  ): Promise<number | undefined> {
+  ): number | undefined | Promise<number | undefined> {
     const outcome = retryOutcomeOf(status, answeredBy);
     if (outcome === undefined) return undefined;
-    const of = known ?? (await this.readAttempt(jobId));
-    if (!of) return undefined;
-    return retryAt(await this.policyOf(of.runId), outcome, of.attempt, now, this.random());
+    const decide = (of: AttemptOf | undefined, policy: RunRetryPolicy | undefined) =>
+      of === undefined ? undefined : retryAt(policy, outcome, of.attempt, now, this.random());
+    const kept = known && this.policies.get(known.runId);
+    if (known && kept !== undefined) return decide(known, kept ?? undefined);
+    return (async () => {
+      const of = known ?? (await this.readAttempt(jobId));
+      return of === undefined ? undefined : decide(of, await this.policyOf(of.runId));
+    })();
   }
 
   private async policyOf(runId: string): Promise<RunRetryPolicy | undefined> {

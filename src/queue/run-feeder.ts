@@ -306,7 +306,7 @@ export class RunFeeder {
   }
 
   private async nextRetryDelay(): Promise<number> {
-    const at = await this.ctx.store.nextRetryAt(this.run.runId);
+    const at = await this.ctx.store.nextRetryAt(this.run.runId, this.ctx.now());
     return at === undefined ? this.safetyMs : Math.min(this.safetyMs, Math.max(0, at - this.ctx.now()));
   }
 

@@ -7,8 +7,9 @@ export type SuppressionQuery = Omit<ClaimedJob, 'lockToken'>;
 /**
  * The host's do-not-call check, consulted for each job after its claim and before its call: a
  * DNC list, an opt-out table. It answers `false` (or nothing) to dial, or the reason not to
- * (`true` means "suppressed" with no reason). It may be asynchronous; a check that throws or
- * rejects is treated as an outage: the job waits and is asked about again, never dialed unchecked.
+ * (`true` means "suppressed" with no reason). It may be asynchronous; a check that throws, rejects
+ * or does not answer within half of `leaseMs` is treated as an outage: the job waits and is asked
+ * about again, never dialed unchecked.
  */
 export type SuppressCheck = (
   job: SuppressionQuery,
@@ -34,12 +35,27 @@ export async function askSuppression(
 ): Promise<SuppressionVerdict> {
   if (!check) return { kind: 'dial' };
   const { lockToken: _token, ...query } = job;
+  // A check that hangs must not hold the claim (and a stop waiting for it) for ever.
+  const limitMs = Math.floor(ctx.leaseMs / 2);
+  let timer: unknown;
+  const late = new Promise<never>((_, reject) => {
+    timer = ctx.clock.setTimeout(
+      () => reject(new Error(`the suppression check did not answer within ${limitMs} ms`)),
+      limitMs,
+    );
+  });
   try {
-    const answer = await check({ ...query, metadata: { ...job.metadata } });
+    const answer = await Promise.race([
+      Promise.resolve(check({ ...query, metadata: { ...job.metadata } })),
+      late,
+    ]);
     if (answer === false || answer === undefined || answer === null || answer === '') return { kind: 'dial' };
     return { kind: 'suppressed', reason: typeof answer === 'string' ? answer : 'suppressed' };
   } catch (error) {
     ctx.logger.warn({ err: error, job_id: job.jobId, run_id: job.runId }, 'OUTBOUND_SUPPRESS_UNAVAILABLE');
     return { kind: 'unavailable', error };
+  } finally {
+    ctx.clock.clearTimeout(timer);
+    late.catch(() => {});
   }
 }

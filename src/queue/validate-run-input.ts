@@ -25,10 +25,13 @@ export function isE164(value: unknown): value is string {
   }
 }
 
-/** A `Date` that holds a time, or whole epoch ms from 1970 on. */
+/** The last instant a `Date` can hold, in epoch ms. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A `Date` that holds a time, or whole epoch ms, from 1970 to the last instant a `Date` can hold. */
 function isInstant(value: unknown): boolean {
-  if (value instanceof Date) return Number.isFinite(value.getTime()) && value.getTime() >= 0;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  const ms = value instanceof Date ? value.getTime() : value;
+  return typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 0 && ms <= MAX_DATE_MS;
 }
 
 function isId(value: unknown): value is string {

@@ -234,8 +234,11 @@ export interface JobStore {
    * Empty when the run is not `running`.
    */
   nextQueuedJobs(runId: string, afterSeq: number, limit: number, now: number): Promise<QueuedJobRef[]>;
-  /** The earliest `notBefore` of a run's queued jobs that wait for a retry, if any. */
-  nextRetryAt(runId: string): Promise<number | undefined>;
+  /**
+   * The earliest time after `now` at which one of a run's queued jobs becomes due (a retry, a
+   * scheduled lead), if any. Jobs due already are not counted: the feeder's pass reads them.
+   */
+  nextRetryAt(runId: string, now: number): Promise<number | undefined>;
   /**
    * Claims a queued job of a running run: moves it to `dialing`, writes `lockToken`, counts an attempt.
    * @param fence - the business's fencing token that came with the slot (see

@@ -297,6 +297,27 @@ describe('retries by outcome', () => {
     expect(dialer.calls).toHaveLength(1);
   });
 
+  it('treats a suppression check that never answers as an outage: the stop is not held up', async () => {
+    const clock = new VirtualClock();
+    const dialer = new RecordingDialer({ durationMs: 1_000, clock });
+    let asked = 0;
+    fx = await startQueue(dialer, {
+      clock,
+      limiter: new MemorySlotLimiter({ clock }),
+      leaseMs: 4_000,
+      suppress: () => {
+        asked += 1;
+        return asked === 1 ? new Promise<false>(() => {}) : false;
+      },
+    });
+    const run = await fx.queue.startRun({ businessId: 'dnc-hung', concurrency: 1, leads: leads(1) });
+    for (let i = 0; i < 10; i++) await clock.advance(500);
+    expect(fx.logger.named('OUTBOUND_SUPPRESS_UNAVAILABLE')).toHaveLength(1);
+    const done = await finish(clock, run.runId);
+    expect(done.counts.completed).toBe(1);
+    expect(dialer.calls.map((c) => c.attempt)).toEqual([2]);
+  });
+
   it("dials a retry in the process that feeds the run when another process wrote the first call's end", async () => {
     const clock = new VirtualClock();
     const limiter = new MemorySlotLimiter({ clock });

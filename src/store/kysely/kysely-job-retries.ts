@@ -30,7 +30,8 @@ function wholeSeconds(value: number | undefined): number | null {
  * @param db - the host's database
  * @param t - the store's table names
  * @param change - the terminal change an event asked for, matching the job as a transition must
- * @param lockRow - lock the job's row while reading it (PostgreSQL; SQLite writers are serialized)
+ * @param lockRow - lock the job's row, and share-lock its run's, while reading them (PostgreSQL;
+ *   SQLite writers are serialized)
  * @returns the job's routing columns, now `queued`; undefined when nothing changed (the change
  *   does not match the job's live call, or its run is stopped or completed)
  */
@@ -47,6 +48,13 @@ export async function writeRetry(
     if (lockRow) read = read.forUpdate();
     const row = (await read.executeTakeFirst()) as JobRow | undefined;
     if (!row || !aboutLiveCall(row, change)) return undefined;
+    // The run read under a share lock on PostgreSQL: a stop waits for this transaction, then
+    // cancels the job it put back; or it came first, and the job is not put back (its end is
+    // then written as it is). Without the lock a stop's cancel could miss the job.
+    let run = trx.selectFrom(t.runs).select('status').where('id', '=', row.run_id);
+    if (lockRow) run = run.forShare();
+    const status = (await run.executeTakeFirst())?.status;
+    if (status !== 'running' && status !== 'paused') return undefined;
     const moved = await trx
       .updateTable(t.jobs)
       .set({

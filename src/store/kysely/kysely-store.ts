@@ -211,14 +211,14 @@ export class KyselyStore implements JobStore {
     return rows.map((row) => ({ jobId: row.id, seq: toNumber(row.seq) }));
   }
 
-  async nextRetryAt(runId: string): Promise<number | undefined> {
+  async nextRetryAt(runId: string, now: number): Promise<number | undefined> {
     const row = await this.serialized(() =>
       this.db
         .selectFrom(this.t.jobs)
         .select((eb) => eb.fn.min('not_before').as('at'))
         .where('run_id', '=', runId)
         .where('status', '=', 'queued')
-        .where('not_before', 'is not', null)
+        .where('not_before', '>', now)
         .executeTakeFirst(),
     );
     return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
