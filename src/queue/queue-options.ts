@@ -9,6 +9,10 @@ export interface QueueSettingsInput {
   retry?: Partial<RetryPolicy>;
   dialsPerSecond?: number;
   clock?: Clock;
+  /** Not built yet (docs/policy.md): refused rather than ignored. */
+  contactCap?: unknown;
+  /** Must be a function when given. */
+  suppress?: unknown;
 }
 
 /** The settings, checked and with their defaults. */
@@ -63,6 +67,11 @@ export function queueSettings(input: QueueSettingsInput): QueueSettings {
     bad('dialsPerSecond', 'must be a positive number');
   const clock = input.clock ?? systemClock;
   if (!isClock(clock)) bad('clock', 'must have now(), setTimeout(fn, ms) and clearTimeout(handle)');
+  if (input.suppress !== undefined && typeof input.suppress !== 'function')
+    bad('suppress', 'must be a function (job) => false | reason');
+  // A cap the queue would not apply must not look applied.
+  if (input.contactCap !== undefined)
+    bad('contactCap', 'is not supported in this version (see docs/policy.md): the queue was not created');
   if (issues.length > 0) throw new ValidationError(issues);
   return { leaseMs, silentCallMs, retry, dialsPerSecond, clock };
 }

@@ -88,13 +88,12 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
   if (run.allowDuplicateNumbers !== undefined && typeof run.allowDuplicateNumbers !== 'boolean')
     add({ field: 'allowDuplicateNumbers', message: 'must be a boolean' });
   checkRetryPolicy(run.retry, add);
-  // Planned, not built: a run that asks for them must not be dialed as if they held.
-  for (const field of ['window', 'contactCap'] as const)
-    if (run[field] !== undefined)
-      add({
-        field,
-        message: 'is not supported in this version (see docs/policy.md): the run was not started',
-      });
+  // Planned, not built: a run that asks for calling windows must not be dialed as if they held.
+  if (run.window !== undefined)
+    add({
+      field: 'window',
+      message: 'is not supported in this version (see docs/policy.md): the run was not started',
+    });
   if (run.startAt !== undefined && !isInstant(run.startAt))
     add({ field: 'startAt', message: 'must be a valid Date or a whole number of epoch ms' });
   if (run.fromPool !== undefined) checkFromPool(run.fromPool, add);

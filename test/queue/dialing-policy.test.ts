@@ -203,6 +203,15 @@ describe('retries by outcome', () => {
     expect(await queue.listRuns({ businessId: 'v' })).toEqual([]);
   });
 
+  it('refuses calling windows (not built yet) rather than dial as if they held', async () => {
+    const { queue } = await start({});
+    const window = { hours: [{ start: '09:00', end: '20:00' }], timeZone: 'America/New_York' };
+    const input = { businessId: 'w', concurrency: 1, leads: leads(1), window } as never;
+    const err = await queue.startRun(input).catch((e: unknown) => e);
+    expect((err as ValidationError).issues.map((i) => i.field)).toEqual(['window']);
+    expect(await queue.listRuns({ businessId: 'w' })).toEqual([]);
+  });
+
   it('treats another retry policy under the same runId as a conflict', async () => {
     const { queue } = await start({});
     const input = { businessId: 'i', concurrency: 1, leads: leads(1), runId: 'same' };

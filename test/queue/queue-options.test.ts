@@ -76,4 +76,17 @@ describe('the clock option', () => {
     // Stamped in virtual time: the last call ended two minutes after the start, not now.
     expect(Math.max(...jobs.map((j) => j.endedAt!.getTime())) - started).toBeLessThan(125_000);
   });
+
+  it('refuses a contactCap (not built yet) and a suppress that is not a function, rather than ignore them', async () => {
+    const { OutboundQueue } = await import('../../src/queue/outbound-queue.js');
+    const make = (extra: Record<string, unknown>) => () =>
+      new OutboundQueue({
+        store: {} as never,
+        limiter: new MemorySlotLimiter(),
+        dialer: new SimulatedDialer(),
+        ...extra,
+      } as never);
+    expect(make({ contactCap: { count: 3, perMs: 86_400_000 } })).toThrow(/contactCap/);
+    expect(make({ suppress: 'yes' })).toThrow(/suppress/);
+  });
 });
