@@ -74,6 +74,8 @@ export interface Attempt {
   readonly held: boolean;
   /** The run of the job, once claimed. */
   readonly runId: string | undefined;
+  /** The job's attempt number this claim wrote (`ClaimedJob.attempt`), once claimed. */
+  readonly number: number | undefined;
 }
 
 /** The book's record of an attempt: only {@link Attempts} changes it. */
@@ -83,6 +85,7 @@ class AttemptRecord implements Attempt {
   /** Whether `dial()` was called and has not answered yet. */
   awaitingAnswer = false;
   runId: string | undefined;
+  number: number | undefined;
   /** The work this process does for the attempt, from the grant until the call is placed. */
   task: Promise<void> | undefined;
   /** Resolves when the attempt passes `dial()` (or ends without it). */
@@ -161,12 +164,19 @@ export class Attempts {
    * @param attempt - the attempt, as {@link Attempts.grant} or {@link Attempts.get} gave it: a
    *   newer attempt on the same job is never moved by the older one's work
    * @param phase - the phase it reached
-   * @param runId - with `claimed`: the run of the claimed job
+   * @param claim - with `claimed`: the run of the claimed job and the attempt number it wrote
    */
-  advance(attempt: Attempt | undefined, phase: AttemptPhase, runId?: string): void {
+  advance(
+    attempt: Attempt | undefined,
+    phase: AttemptPhase,
+    claim?: { runId: string; attempt: number },
+  ): void {
     const record = attempt && this.records.get(attempt.jobId);
     if (record !== attempt || !record || order(phase) < order(record.phase)) return;
-    if (runId !== undefined) record.runId = runId;
+    if (claim !== undefined) {
+      record.runId = claim.runId;
+      record.number = claim.attempt;
+    }
     if (phase === 'dialing' && record.phase !== 'dialing') record.awaitingAnswer = true;
     record.phase = phase;
     if (order(phase) >= order('dialing')) record.passDial();
@@ -186,6 +196,16 @@ export class Attempts {
     if (!record) return;
     record.held = false;
     this.dropIfDone(record);
+  }
+
+  /**
+   * The run and attempt number of this process's claim on `jobId`, when it has one.
+   * @returns undefined when it has no attempt on the job, or one not claimed yet (or adopted)
+   */
+  claimOf(jobId: string): { runId: string; attempt: number } | undefined {
+    const record = this.records.get(jobId);
+    if (record?.runId === undefined || record.number === undefined) return undefined;
+    return { runId: record.runId, attempt: record.number };
   }
 
   /** The attempt on `jobId`, if this process has one. */

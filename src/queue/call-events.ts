@@ -63,9 +63,11 @@ export class CallEvents {
       answeredBy: event.answeredBy,
     };
     const now = this.ctx.now();
-    // Decided without a promise when it can be: the end then goes to the store in this turn.
+    // Decided without a promise when it can be: the end then goes to the store in this turn. A
+    // webhook of a call placed here finds its claim in this process's attempts: no read.
+    const known = claim ?? this.attempts.claimOf(event.jobId);
     const decided = isTerminal(status)
-      ? this.retries.retryAt(event.jobId, status, event.answeredBy, now, claim)
+      ? this.retries.retryAt(event.jobId, status, event.answeredBy, now, known)
       : undefined;
     const retryAt = decided instanceof Promise ? await decided : decided;
     if (retryAt !== undefined) {

@@ -2,6 +2,7 @@ import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob } from '../store/job-store.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
+import { jobEndedEvent } from './queue-events.js';
 import type { OutcomeRetries } from './retry-rules.js';
 import { askSuppression } from './suppression.js';
 import { throughOutage } from './through-outage.js';
@@ -231,7 +232,6 @@ export class DialSetbacks {
 
   /** A dialed job went back to `queued` for a retry: its attempt ended, before its slot is handed on. */
   private attemptEnded(job: ClaimedJob): void {
-    const { jobId, runId, businessId } = job;
-    emit(this.ctx, 'job:ended', { jobId, runId, businessId, status: 'queued', final: false });
+    emit(this.ctx, 'job:ended', jobEndedEvent({ ...job, status: 'queued' }));
   }
 }

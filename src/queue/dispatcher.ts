@@ -11,6 +11,7 @@ import { DialTurns } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { OwnEnds } from './own-end.js';
 import { emit, type QueueContext } from './queue-context.js';
+import { jobEndedEvent } from './queue-events.js';
 import { OutcomeRetries } from './retry-rules.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
@@ -206,7 +207,7 @@ export class Dispatcher {
       if (!(await claimedElsewhere(this.ctx, jobId))) await this.releaseSlot(key, jobId, slot.fence, attempt);
       return;
     }
-    attempts.advance(attempt, 'claimed', job.runId);
+    attempts.advance(attempt, 'claimed', job);
     await this.dialClaimed(attempt, job, { ...slot, claimedAt }, turnAt);
   }
 
@@ -386,13 +387,7 @@ export class Dispatcher {
    * write): tell it, then free its slot exactly once and hand it on.
    */
   async ended(job: JobRoute): Promise<void> {
-    emit(this.ctx, 'job:ended', {
-      jobId: job.jobId,
-      runId: job.runId,
-      businessId: job.businessId,
-      status: job.status,
-      final: job.status !== 'queued',
-    });
+    emit(this.ctx, 'job:ended', jobEndedEvent(job));
     const result = await this.releaseSlot(job.businessId, job.jobId);
     this.hooks.jobEnded(job, result);
   }

@@ -6,6 +6,7 @@ import type { Attempt, Attempts } from './attempts.js';
 import type { CallEvents } from './call-events.js';
 import { jobStatusOfCall } from './call-status.js';
 import { emit, type QueueContext } from './queue-context.js';
+import { jobEndedEvent } from './queue-events.js';
 import type { SlotHandOff } from './slot-hand-off.js';
 import { throughOutage } from './through-outage.js';
 
@@ -88,10 +89,7 @@ export class OwnEnds {
     // In the order ended -> slot:released -> the next job:dialing: those jobs are dialed once
     // their claims are written and the end is told.
     try {
-      if (ended) {
-        const { jobId, runId, businessId, status } = ended;
-        emit(ctx, 'job:ended', { jobId, runId, businessId, status, final: status !== 'queued' });
-      }
+      if (ended) emit(ctx, 'job:ended', jobEndedEvent(ended));
       tell();
       if (ended) this.hooks.jobEnded(ended, passed.result);
     } finally {

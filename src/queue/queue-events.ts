@@ -53,6 +53,21 @@ export interface JobEndedEvent {
   final: boolean;
 }
 
+/**
+ * The `job:ended` payload of a job whose attempt just ended, as the write returned it: final
+ * unless the job went back to `queued` for a retry.
+ * @param job - the job's routing columns after the write
+ */
+export function jobEndedEvent(job: {
+  jobId: string;
+  runId: string;
+  businessId: string;
+  status: JobStatus;
+}): JobEndedEvent {
+  const { jobId, runId, businessId, status } = job;
+  return { jobId, runId, businessId, status, final: status !== 'queued' };
+}
+
 /** Payload of `slot:released`: a call ended and its slot was freed (and maybe handed on). */
 export interface SlotReleasedEvent {
   /** The business whose slot was freed. */

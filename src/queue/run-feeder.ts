@@ -207,7 +207,8 @@ export class RunFeeder {
     } else if (pass.offered) {
       // Every job offered is held by a slot nobody dials yet: the reconciler will resolve it.
       this.current = 'resting';
-      if (!pass.progress) await this.sleep(this.safetyMs);
+      // Unless poked since this pass began (a job put back in line meanwhile): read again now.
+      if (!pass.progress && !this.passDue) await this.sleep(this.safetyMs);
     } else {
       this.current = 'drained';
       this.passDue = false;

@@ -3,10 +3,12 @@ import type { DialRequest } from '../../src/dialer/dialer.js';
 import { DialError, IdempotencyConflictError, ValidationError } from '../../src/errors.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import type { JobEndedEvent } from '../../src/queue/queue-events.js';
+import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import type { CallStatus, RunRetryPolicy } from '../../src/types.js';
 import { VirtualClock } from '../simulation/virtual-clock.js';
 import { leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer, type RecordingDialerOptions } from '../support/recording-dialer.js';
+import { sqliteDb } from '../support/sqlite.js';
 
 const MINUTE = 60_000;
 
@@ -304,6 +306,47 @@ describe('retries by outcome', () => {
     const done = await finish(clock, run.runId);
     expect(done.counts.completed).toBe(1);
     expect(dialer.calls).toHaveLength(1);
+  });
+
+  it('decides on a webhook end of a call placed here without reading the job', async () => {
+    const clock = new VirtualClock();
+    const dialer = new RecordingDialer({ durationMs: 'manual', clock });
+    const db = sqliteDb();
+    let routeReads = 0;
+    const store = new (class extends KyselyStore {
+      override async getJobRoute(jobId: string) {
+        routeReads += 1;
+        return super.getJobRoute(jobId);
+      }
+    })({ db });
+    fx = await startQueue(dialer, { clock, limiter: new MemorySlotLimiter({ clock }), db, store });
+    try {
+      const run = await fx.queue.startRun({
+        businessId: 'hook',
+        concurrency: 1,
+        leads: leads(1),
+        retry: { busy: { maxAttempts: 2, delayMs: 1_000 } },
+      });
+      for (let i = 0; i < 20 && dialer.calls.length === 0; i++) await clock.advance(100);
+      for (let i = 0; i < 20 && !(await fx.queue.listJobs(run.runId))[0]?.callId; i++)
+        await clock.advance(100);
+      const [call] = dialer.calls;
+      dialer.hangUp(call!.callId);
+      routeReads = 0;
+      const { applied } = await fx.queue.handleCallEvent({
+        jobId: call!.jobId,
+        lockToken: call!.lockToken,
+        callId: call!.callId,
+        status: 'busy',
+      });
+      expect(applied).toBe(true);
+      expect(routeReads).toBe(0);
+      expect((await fx.queue.listJobs(run.runId))[0]?.status).toBe('queued');
+    } finally {
+      await fx.close();
+      fx = undefined;
+      await db.destroy();
+    }
   });
 
   it('treats a suppression check that never answers as an outage: the stop is not held up', async () => {

@@ -1,34 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import type { ReleaseResult } from '../../src/limiter/slot-limiter.js';
-import type { JobTransition, TransitionResult } from '../../src/store/job-store.js';
-import { isTerminal } from '../../src/store/job-transitions.js';
-import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
+import { HeldEndsStore } from '../support/held-ends-store.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
 import { sqliteDb } from '../support/sqlite.js';
-
-/** A store whose terminal writes wait until the test lets them through. */
-class HeldEndsStore extends KyselyStore {
-  private open!: () => void;
-  private readonly gate = new Promise<void>((resolve) => {
-    this.open = resolve;
-  });
-  /** Terminal writes asked for so far. */
-  held = 0;
-
-  override async transition(change: JobTransition, now: number): Promise<TransitionResult> {
-    if (isTerminal(change.status)) {
-      this.held += 1;
-      await this.gate;
-    }
-    return super.transition(change, now);
-  }
-
-  release(): void {
-    this.open();
-  }
-}
 
 describe('the end of a call placed by this process', () => {
   let fx: QueueFixture | undefined;

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import type { DialRequest } from '../../src/dialer/dialer.js';
 import { SimulatedDialer } from '../../src/dialer/simulated-dialer.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
@@ -31,17 +32,20 @@ interface Observed {
  * read more than the limit, however the engine batches its writes. Short calls ended by the dialer
  * itself: every hand-off comes from an in-process end report.
  */
-async function neverOverTheLimit(db: Kysely<unknown>, limiter: SlotLimiter): Promise<void> {
-  const fx = await startQueue(new SimulatedDialer({ durationMs: [0, 4] }), { db, limiter });
+async function neverOverTheLimit(db: Kysely<unknown>, limiter: SlotLimiter, retried = false): Promise<void> {
+  // With `retried`, every lead's first call is busy and its run calls it again (dialing policy):
+  // each hand-off then also puts a job back in line, and the limit holds all the same.
+  const outcome = retried ? (req: DialRequest) => (req.attempt === 1 ? 'busy' : 'completed') : undefined;
+  const fx = await startQueue(new SimulatedDialer({ durationMs: [0, 4], outcome }), { db, limiter });
   try {
-    await busyRuns(fx);
+    await busyRuns(fx, retried);
   } finally {
     await fx.close();
   }
 }
 
 /** Runs the busy workload on a started queue and checks what was counted from outside. */
-async function busyRuns(fx: QueueFixture): Promise<void> {
+async function busyRuns(fx: QueueFixture, retried: boolean): Promise<void> {
   const live = new Map<string, number>();
   const observed: Observed = { byEvents: 0, byReads: 0, reads: 0 };
   let dialings = 0;
@@ -55,7 +59,12 @@ async function busyRuns(fx: QueueFixture): Promise<void> {
 
   const runs = await Promise.all(
     Array.from({ length: BUSINESSES }, (_, b) =>
-      fx.queue.startRun({ businessId: `b${b}`, concurrency: CONCURRENCY, leads: leads(LEADS, b * LEADS) }),
+      fx.queue.startRun({
+        businessId: `b${b}`,
+        concurrency: CONCURRENCY,
+        leads: leads(LEADS, b * LEADS),
+        retry: retried ? { busy: { maxAttempts: 2, delayMs: 0 } } : undefined,
+      }),
     ),
   );
   let finished = false;
@@ -73,7 +82,7 @@ async function busyRuns(fx: QueueFixture): Promise<void> {
   await readLoop;
 
   expect(done.map((s) => s.counts.completed)).toEqual(runs.map(() => LEADS));
-  expect(dialings).toBe(BUSINESSES * LEADS);
+  expect(dialings).toBe(BUSINESSES * LEADS * (retried ? 2 : 1));
   expect([...live.values()]).toEqual(runs.map(() => 0));
   expect(observed.reads).toBeGreaterThan(BUSINESSES * 10);
   expect(observed.byEvents).toBeLessThanOrEqual(CONCURRENCY);
@@ -90,6 +99,15 @@ describe('live calls counted from the events and from getRun', () => {
     }
   });
 
+  it('never exceed the limit while every first call is busy and retried (SQLite, memory limiter)', async () => {
+    const db = sqliteDb();
+    try {
+      await neverOverTheLimit(db, new MemorySlotLimiter(), true);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   const available = requireServer('redis') && requireServer('postgres');
   describe.skipIf(!available)('on PostgreSQL and Redis', () => {
     const servers = useRealServers();
@@ -100,6 +118,17 @@ describe('live calls counted from the events and from getRun', () => {
       const redis = new Redis(servers.redis.url);
       try {
         await neverOverTheLimit(db, new RedisSlotLimiter({ redis }));
+      } finally {
+        redis.disconnect();
+        await db.destroy();
+      }
+    });
+
+    it('never exceed the limit while every first call is busy and retried (PostgreSQL, Redis limiter)', async () => {
+      const db = postgresDb(await servers.postgres.createDatabase('live_count_retried'), 8);
+      const redis = new Redis(servers.redis.url);
+      try {
+        await neverOverTheLimit(db, new RedisSlotLimiter({ redis }), true);
       } finally {
         redis.disconnect();
         await db.destroy();

@@ -1,35 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
-import type { JobTransition, TransitionResult } from '../../src/store/job-store.js';
-import { isTerminal } from '../../src/store/job-transitions.js';
-import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import type { CallEvent } from '../../src/types.js';
+import { HeldEndsStore } from '../support/held-ends-store.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
 import { sqliteDb } from '../support/sqlite.js';
 
 const LEASE_MS = 600;
-
-/** A store whose terminal writes wait until the test lets them through: a process stuck before its end is written. */
-class HeldEndsStore extends KyselyStore {
-  private open!: () => void;
-  private readonly gate = new Promise<void>((resolve) => {
-    this.open = resolve;
-  });
-  held = 0;
-
-  override async transition(change: JobTransition, now: number): Promise<TransitionResult> {
-    if (isTerminal(change.status)) {
-      this.held += 1;
-      await this.gate;
-    }
-    return super.transition(change, now);
-  }
-
-  release(): void {
-    this.open();
-  }
-}
 
 /** A provider that says every call is still live: an end only its own dialer knew of stays unknown. */
 class LiveCallsDialer extends RecordingDialer {

@@ -96,7 +96,7 @@ const HAND_OFF_COLUMNS: readonly Column[] = [
 ];
 
 /** A whole number of seconds for the integer column, or null. */
-function wholeSeconds(value: number | undefined): number | null {
+export function wholeSeconds(value: number | undefined): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
 }
 

@@ -2,6 +2,7 @@ import type { CompiledQuery, Kysely } from 'kysely';
 import type { Job, WaitingCounts } from '../../types.js';
 import { LIVE_JOB_STATUSES } from '../../types.js';
 import type { JobRoute, JobTransition } from '../job-store.js';
+import { wholeSeconds } from './kysely-batch-statements.js';
 import { currentAttempt, JOB_ROUTE_COLUMNS, toJob, toJobAttempt, toJobRoute } from './kysely-row-mappers.js';
 import type { AttemptRow, JobRow, TableNames } from './kysely-schema.js';
 
@@ -15,11 +16,6 @@ function aboutLiveCall(row: JobRow, change: JobTransition): boolean {
   const byCall = change.callId !== undefined && row.call_id === change.callId;
   const sameCall = change.callId === undefined || row.call_id === null || row.call_id === change.callId;
   return (byToken || byCall) && sameCall;
-}
-
-/** A whole number of seconds, or null. */
-function wholeSeconds(value: number | undefined): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
 }
 
 /**
