@@ -45,6 +45,11 @@ export type {
   SlotSignal,
 } from './limiter/slot-limiter.js';
 export type { Logger } from './logger.js';
+export type { CallingRule, CallingWindow, TimeRange, WeeklyHours } from './policy/calling-window.js';
+export { DEFAULT_END_MARGIN_MS } from './policy/calling-window.js';
+export type { Weekday } from './policy/local-time.js';
+export { timeZonesOfNumber } from './policy/phone-time-zones.js';
+export { US_CALLING_RULES } from './policy/us-calling-rules.js';
 export type { CallEventResult, OutboundQueueOptions } from './queue/outbound-queue.js';
 export { OutboundQueue } from './queue/outbound-queue.js';
 export type { RetryPolicy } from './queue/queue-context.js';
@@ -62,6 +67,7 @@ export { isE164 } from './queue/validate-run-input.js';
 export type {
   ClaimedJob,
   CreateRunResult,
+  DeferredJob,
   EndedCall,
   JobRoute,
   JobStore,

@@ -1,3 +1,5 @@
+import type { CallingWindow } from './policy/calling-window.js';
+
 /**
  * Status of one job (one lead of a run). `completed`, `busy`, `no_answer`, `failed` and
  * `canceled` are terminal: a job in one of them never changes again.
@@ -59,6 +61,11 @@ export interface LeadInput {
   metadata?: JobMetadata;
   /** Not dialed before this instant (a `Date` or epoch ms): a callback the lead asked for. */
   notBefore?: Date | number;
+  /**
+   * The lead's IANA time zone (`America/Chicago`), for its run's `window`; without it the zone
+   * comes from the number, else from the window's `timeZone`.
+   */
+  timeZone?: string;
 }
 
 /** Input of {@link OutboundQueue.startRun}. */
@@ -92,6 +99,12 @@ export interface StartRunInput {
    * calling code, else from the run's `from`. See docs/policy.md.
    */
   fromPool?: readonly string[];
+  /**
+   * When leads may be called, in each lead's local time: hours, weekdays, blocked dates, and
+   * rules such as {@link US_CALLING_RULES}. A lead outside its window waits, in order, without a
+   * slot. See docs/policy.md.
+   */
+  window?: CallingWindow;
 }
 
 /**
@@ -153,6 +166,8 @@ export interface WaitingCounts {
   retry: number;
   /** Never tried: the run's `startAt` or the lead's `notBefore` is ahead. */
   scheduled: number;
+  /** Outside its calling window: waits for the window to open in the lead's zone. */
+  window: number;
 }
 
 /** A run's state and its jobs counted per status. */
@@ -213,6 +228,11 @@ export interface Job {
   answeredBy?: string;
   /** The lead's metadata (`{}` when none was given). */
   metadata: JobMetadata;
+  /**
+   * The zones the lead is called in under its run's `window` (one IANA zone, or several joined
+   * with `&` where its area code spans zones); absent when the run has no window.
+   */
+  timeZone?: string;
   /** When the job was written (the time its run was started). */
   createdAt: Date;
   /** When `dial()` returned the call id (the provider accepted the call); absent if it never did. */

@@ -5,7 +5,8 @@
  * It runs on the build in dist/, made first when it is missing or older than src/.
  *
  *   npm run demo -- --leads 20 --concurrency 5
- *   npm run demo -- --policy    # busy and unanswered leads retried, one lead called back later
+ *   npm run demo -- --policy    # busy and unanswered leads retried, one lead called back later,
+ *                               # one lead waiting up to a minute for its calling window
  *   npm run demo -- --redis redis://127.0.0.1:6379 --db postgres://user@127.0.0.1/db
  */
 import { mkdirSync } from 'node:fs';
@@ -72,12 +73,22 @@ queue.on('error', (err) => view.logger.error({ err: err.message }, 'OUTBOUND_ERR
 await queue.migrate();
 await queue.start();
 const started = Date.now();
+// With --policy, the run has a calling window that opens at the next whole minute of one zone
+// (Etc/GMT+k, k hours behind UTC, chosen so that no date changes): the lead in that zone waits
+// for it; the others are in the zone an hour ahead, where the window is open already.
+const behindUtc = [0, 23].includes(new Date(started).getUTCHours()) ? 2 : 0;
+const closedZone = behindUtc === 0 ? 'Etc/GMT' : `Etc/GMT+${behindUtc}`;
+const openZone = behindUtc === 0 ? 'Etc/GMT-1' : `Etc/GMT+${behindUtc - 1}`;
+const opensAt = new Date(Math.ceil((started + 1) / 60_000) * 60_000 - behindUtc * 3_600_000);
+const window = { hours: [{ start: opensAt.toISOString().slice(11, 16), end: '24:00' }], endMarginMs: 0 };
+const windowLead = total - 2;
 const leads = Array.from({ length: total }, (_, i) => ({
   to: `+1415555${String(101 + i).padStart(4, '0')}`,
   leadId: `${2502 + i}`,
   metadata: { name: `Lead ${i + 1}`, n: i },
   // With --policy, the last lead asked to be called back in 3 seconds.
   notBefore: args.policy && i === total - 1 ? started + 3_000 : undefined,
+  timeZone: args.policy ? (i === windowLead ? closedZone : openZone) : undefined,
 }));
 const retry = args.policy
   ? {
@@ -91,9 +102,18 @@ const run = await queue.startRun({
   leads,
   from: '+14155550100',
   retry,
+  window: args.policy ? window : undefined,
 });
-if (args.policy)
-  console.log(`retry rules: ${JSON.stringify(retry)}; waiting: ${JSON.stringify(run.waiting)}`);
+if (args.policy) {
+  console.log(`retry rules: ${JSON.stringify(retry)}`);
+  console.log(
+    `calling window ${window.hours[0]?.start} to 24:00 local: lead ${windowLead + 1} (${closedZone}) waits for it, ` +
+      `the others (${openZone}) are inside it`,
+  );
+  // The feeder holds the lead back on its first pass; the summary then says why it waits.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  console.log(`waiting: ${JSON.stringify((await queue.getRun(run.runId)).waiting)}`);
+}
 const summary = await queue.waitForRun(run.runId, { timeoutMs: 10 * 60_000 });
 view.finish();
 

@@ -10,8 +10,8 @@ import { throughOutage } from './through-outage.js';
  * @param lockToken - the token written with the claim
  */
 export function claimOf(job: Job, lockToken: string): ClaimedJob {
-  const { jobId, runId, businessId, to, from, attempt, metadata } = job;
-  return { jobId, runId, businessId, to, from, attempt, lockToken, metadata };
+  const { jobId, runId, businessId, to, from, attempt, metadata, timeZone } = job;
+  return { jobId, runId, businessId, to, from, attempt, lockToken, metadata, timeZone };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob } from '../store/job-store.js';
+import type { CallingWindows } from './calling-windows.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import { jobEndedEvent } from './queue-events.js';
 import type { OutcomeRetries } from './retry-rules.js';
@@ -73,11 +74,13 @@ export class DialSetbacks {
   /**
    * @param ctx - the queue's store, retry policy, clock and logger
    * @param retries - the runs' rules, for a dial the provider refused for good (`failed`)
+   * @param windows - the runs' calling windows, checked before each call
    * @param actions - the dispatcher's part
    */
   constructor(
     private readonly ctx: QueueContext,
     private readonly retries: OutcomeRetries,
+    private readonly windows: CallingWindows,
     private readonly actions: SetbackActions,
   ) {}
 
@@ -135,6 +138,53 @@ export class DialSetbacks {
     const fields = { business_id: key, job_id: job.jobId, run_id: job.runId, reason: verdict.reason };
     ctx.logger.info(fields, 'OUTBOUND_SUPPRESSED');
     await this.actions.finishClaim(job, 'canceled', 'SUPPRESSED', verdict.reason);
+    return false;
+  }
+
+  /**
+   * Checks a claim against its run's calling window, as the last word before the call (after
+   * every wait: the suppression check, a dial turn): a job that waited past its window's end
+   * goes back to wait for the next opening; one whose window never
+   * opens again ends `canceled` / `OUTSIDE_WINDOW`. A run that cannot be read to know its window
+   * puts the job back for a short while: never dialed unchecked.
+   * @returns whether the call may start now
+   */
+  async insideWindow(key: string, job: ClaimedJob): Promise<boolean> {
+    const { ctx, actions } = this;
+    let until: number;
+    let code = 'OUTSIDE_WINDOW';
+    let message: string;
+    try {
+      const verdict = await this.windows.verdict(job, ctx.now());
+      if (verdict.kind === 'open') return true;
+      if (verdict.kind === 'never') {
+        await actions.finishClaim(
+          job,
+          'canceled',
+          code,
+          'its calling window does not open again within a year',
+        );
+        return false;
+      }
+      until = verdict.until;
+      message = `outside its calling window until ${new Date(until).toISOString()}`;
+    } catch (err) {
+      code = 'WINDOW_UNREAD';
+      until = ctx.now() + ctx.retry.baseDelayMs;
+      message = `its run's calling window could not be read: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    ctx.logger.info(
+      { business_id: key, job_id: job.jobId, run_id: job.runId, code, until: new Date(until) },
+      'OUTBOUND_OUTSIDE_WINDOW',
+    );
+    if (!(await this.backInLine(key, job, until, { code, message }))) {
+      await actions.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+      return false;
+    }
+    // Counted as waiting for its window (a label: a failed write changes only how it is counted).
+    if (code === 'OUTSIDE_WINDOW')
+      await ctx.store.deferJobs([{ jobId: job.jobId, until }], ctx.now()).catch(() => {});
+    actions.jobRequeued(job.runId);
     return false;
   }
 

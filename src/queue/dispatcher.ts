@@ -5,6 +5,7 @@ import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
 import { type Attempt, Attempts, type GrantedSlot, unconfirmedGrant } from './attempts.js';
 import { CallEvents } from './call-events.js';
+import { CallingWindows } from './calling-windows.js';
 import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
 import { DialTurns } from './dial-turns.js';
@@ -42,6 +43,8 @@ export class Dispatcher {
   readonly waiters: SlotWaiters;
   /** Decides which ends of calls are retried, by their runs' rules. */
   readonly retries: OutcomeRetries;
+  /** The runs' calling windows: jobs outside theirs wait. */
+  readonly windows: CallingWindows;
   /** Dials whose outcome is unknown, resolved without dialing again. */
   private readonly outcomes: UnknownOutcomes;
   /** Claims whose dial failed, or whose slot was lost before it. */
@@ -77,7 +80,8 @@ export class Dispatcher {
     );
     this.slots = new SlotHandOff(ctx, this.attempts, (key, jobId, slot) => this.dialHeld(key, jobId, slot));
     this.waiters = new SlotWaiters(ctx.clock);
-    this.setbacks = new DialSetbacks(ctx, this.retries, {
+    this.windows = new CallingWindows(ctx);
+    this.setbacks = new DialSetbacks(ctx, this.retries, this.windows, {
       releaseSlot: (key, jobId) => this.releaseSlot(key, jobId),
       finishClaim: (job, status, code, message) => this.finishClaim(job, status, code, message),
       jobRequeued: (runId) => this.hooks.jobRequeued(runId),
@@ -282,6 +286,7 @@ export class Dispatcher {
       await this.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
       return;
     }
+    if (!(await this.setbacks.insideWindow(key, job))) return;
     const { active, limit } = slot;
     emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
     const startedAt = ctx.now();

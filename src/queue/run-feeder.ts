@@ -1,3 +1,4 @@
+import type { RunWindows } from '../policy/lead-windows.js';
 import type { QueuedJobRef, RunRecord } from '../store/job-store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { QueueContext } from './queue-context.js';
@@ -69,6 +70,8 @@ export class RunFeeder {
   /** A job of the run ended since the last completion check. */
   private endedSinceCheck = false;
   private readonly safetyMs: number;
+  /** The run's calling windows, when it has one. */
+  private readonly windows: RunWindows | undefined;
   /** Resolves when the loop has exited and the run's jobs have left the line. */
   readonly done: Promise<void>;
 
@@ -85,6 +88,7 @@ export class RunFeeder {
     private readonly drained: (runId: string) => Promise<void>,
   ) {
     this.safetyMs = Math.max(1000, Math.floor(ctx.leaseMs / 3));
+    this.windows = dispatcher.windows.know(run);
     this.done = this.loop();
   }
 
@@ -185,14 +189,17 @@ export class RunFeeder {
       this.current = 'offering';
     }
     if (pass.cursor === 0) this.passDue = false;
+    const now = ctx.now();
     const rows = pass.lastPage
       ? []
-      : await ctx.store.nextQueuedJobs(run.runId, pass.cursor, PAGE_SIZE, ctx.now());
+      : await ctx.store.nextQueuedJobs(run.runId, pass.cursor, PAGE_SIZE, now, this.windows !== undefined);
     if (rows.length > 0) {
+      pass.lastPage = rows.length < PAGE_SIZE;
+      // Jobs outside their window wait for it, without a slot: their run's wake-up is its earliest.
+      const due = this.windows ? await this.holdBack(this.windows, rows, now) : rows;
       // Jobs in line, and jobs handed a slot whose claim is being written, still read as queued:
       // skip them. (Offered again, a job whose call ended meanwhile would wait in line for nothing.)
-      pass.lastPage = rows.length < PAGE_SIZE;
-      pass.page = rows.filter(
+      pass.page = due.filter(
         (row) => !this.waiting.has(row.jobId) && !this.dispatcher.attempts.isClaiming(row.jobId),
       );
       if (pass.page.length === 0) pass.cursor = rows[rows.length - 1]?.seq ?? pass.cursor;
@@ -292,8 +299,26 @@ export class RunFeeder {
     });
   }
 
+  /** Writes the wait of the jobs outside their window. @returns the jobs that may be dialed now */
+  private async holdBack(windows: RunWindows, rows: QueuedJobRef[], now: number): Promise<QueuedJobRef[]> {
+    const { open, later } = this.dispatcher.windows.sift(windows, rows, now);
+    if (later.length > 0) {
+      await this.ctx.store.deferJobs(later, now);
+      this.ctx.logger.info(
+        {
+          run_id: this.run.runId,
+          jobs: later.length,
+          until: new Date(Math.min(...later.map((j) => j.until))),
+        },
+        'OUTBOUND_OUTSIDE_WINDOW',
+      );
+    }
+    return open;
+  }
+
   /** Takes the run's waiting jobs out of the business's line (the feeder stopped). */
   private async leaveLine(): Promise<void> {
+    this.dispatcher.windows.forget(this.run.runId);
     const jobIds = [...this.waiting.keys()];
     this.waiting.clear();
     this.overdue.clear();

@@ -1,3 +1,4 @@
+import { zonesOfLead } from '../policy/lead-windows.js';
 import type { NewJob, RunRecord } from '../store/job-store.js';
 import {
   JOB_STATUSES,
@@ -38,6 +39,7 @@ export function* jobsOfRun(input: StartRunInput, prefix: string): Generator<NewJ
       from: lead.from ?? pool?.pick(lead.to) ?? input.from,
       metadata: lead.metadata ?? {},
       notBefore,
+      timeZone: input.window ? zonesOfLead(lead, input.window) : undefined,
     };
   }
 }

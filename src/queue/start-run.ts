@@ -35,8 +35,8 @@ export async function startRunFromInput(
   input: StartRunInput,
   feedsHere: boolean,
 ): Promise<CreateRunResult> {
-  validateRunInput(input);
   const now = ctx.now();
+  validateRunInput(input, now);
   const runId = input.runId ?? ctx.newId();
   const inputDigest = runInputDigest(input);
   const prefix = ctx.newId().replace(/-/g, '').slice(0, 16);
@@ -52,6 +52,7 @@ export async function startRunFromInput(
       createdAt: now,
       inputDigest,
       retry: input.retry,
+      window: input.window,
     },
     jobsOfRun(input, prefix),
   );

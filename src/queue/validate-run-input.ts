@@ -1,6 +1,9 @@
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import type { StartRunInput } from '../types.js';
+import { type CallingWindow, checkCallingWindow } from '../policy/calling-window.js';
+import { checkLeadWindows } from '../policy/lead-windows.js';
+import { isTimeZone } from '../policy/local-time.js';
+import type { LeadInput, StartRunInput } from '../types.js';
 import { MAX_POOL_SIZE } from './caller-id-pool.js';
 import { checkRetryPolicy } from './retry-rules.js';
 
@@ -59,9 +62,10 @@ function checkFromPool(pool: unknown, add: (issue: ValidationIssue) => void): vo
 /**
  * Checks a whole `startRun` input and names every bad field and row.
  * @param input - the input as the host passed it (unknown: it may come straight from JSON)
+ * @param now - when the run would start (epoch ms): each lead's window must open after it
  * @throws {@link ValidationError} listing each problem; nothing may be written then
  */
-export function validateRunInput(input: unknown): asserts input is StartRunInput {
+export function validateRunInput(input: unknown, now: number): asserts input is StartRunInput {
   const issues: ValidationIssue[] = [];
   let count = 0;
   const add = (issue: ValidationIssue) => {
@@ -88,12 +92,7 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
   if (run.allowDuplicateNumbers !== undefined && typeof run.allowDuplicateNumbers !== 'boolean')
     add({ field: 'allowDuplicateNumbers', message: 'must be a boolean' });
   checkRetryPolicy(run.retry, add);
-  // Planned, not built: a run that asks for calling windows must not be dialed as if they held.
-  if (run.window !== undefined)
-    add({
-      field: 'window',
-      message: 'is not supported in this version (see docs/policy.md): the run was not started',
-    });
+  if (run.window !== undefined) checkCallingWindow(run.window, add);
   if (run.startAt !== undefined && !isInstant(run.startAt))
     add({ field: 'startAt', message: 'must be a valid Date or a whole number of epoch ms' });
   if (run.fromPool !== undefined) checkFromPool(run.fromPool, add);
@@ -138,6 +137,12 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
             add({ row, field: 'leadId', message: `duplicates row ${first} (${JSON.stringify(l.leadId)})` });
         }
       }
+      if (l.timeZone !== undefined && !isTimeZone(l.timeZone))
+        add({
+          row,
+          field: 'timeZone',
+          message: `is not an IANA time zone (got ${JSON.stringify(l.timeZone)})`,
+        });
       if (l.notBefore !== undefined && !isInstant(l.notBefore))
         add({ row, field: 'notBefore', message: 'must be a valid Date or a whole number of epoch ms' });
       if (
@@ -148,5 +153,8 @@ export function validateRunInput(input: unknown): asserts input is StartRunInput
       }
     });
   }
+  // Only a whole, valid input is worth asking whether each lead's window ever opens.
+  if (count === 0 && run.window !== undefined)
+    checkLeadWindows(leads as LeadInput[], run.window as CallingWindow, now, add);
   if (count > 0) throw new ValidationError(issues, count);
 }

@@ -1,4 +1,5 @@
 import type { SlotHolders } from '../limiter/slot-limiter.js';
+import type { CallingWindow } from '../policy/calling-window.js';
 import type {
   Job,
   JobMetadata,
@@ -35,6 +36,8 @@ export interface RunRecord {
   inputDigest?: string;
   /** The run's retry rules by outcome; absent when it retries nothing. */
   retry?: RunRetryPolicy;
+  /** When the run's leads may be called; absent when at any time. */
+  window?: CallingWindow;
 }
 
 /** A run to create. */
@@ -59,6 +62,8 @@ export interface NewRun {
   inputDigest?: string;
   /** The run's retry rules by outcome, when it has any. */
   retry?: RunRetryPolicy;
+  /** When the run's leads may be called, when it says. */
+  window?: CallingWindow;
 }
 
 /** What {@link JobStore.listRuns} reads. */
@@ -89,6 +94,8 @@ export interface NewJob {
   metadata: JobMetadata;
   /** Not dialed before this instant (epoch ms): the run's `startAt`, the lead's `notBefore`. */
   notBefore?: number;
+  /** The lead's zones for its run's window, joined with `&`; absent when the run has no window. */
+  timeZone?: string;
 }
 
 /** A queued job as the run feeder sees it. */
@@ -97,6 +104,18 @@ export interface QueuedJobRef {
   jobId: string;
   /** Its position in the run: pass the last one seen as `afterSeq` to read the next page. */
   seq: number;
+  /** The number to call (read for a run with a window). */
+  to?: string;
+  /** The job's zones (see {@link NewJob.timeZone}; read for a run with a window). */
+  timeZone?: string;
+}
+
+/** A queued job to hold back until its calling window opens (see {@link JobStore.deferJobs}). */
+export interface DeferredJob {
+  /** The job's id. */
+  jobId: string;
+  /** When its window opens (epoch ms). */
+  until: number;
 }
 
 /** The end of a call that a claim must follow (see {@link JobStore.claimJobAfter}). */
@@ -125,6 +144,8 @@ export interface ClaimedJob {
   lockToken: string;
   /** The lead's metadata (`{}` when none). */
   metadata: JobMetadata;
+  /** The job's zones for its run's window (see {@link NewJob.timeZone}); absent without one. */
+  timeZone?: string;
 }
 
 /** The fields of a job the engine needs to route an event or reconcile a slot. */
@@ -232,8 +253,21 @@ export interface JobStore {
   /**
    * The next queued jobs of a run after `afterSeq` that may be dialed at `now`, in order.
    * Empty when the run is not `running`.
+   * @param withNumbers - read each job's number and zones too (for a run with a window)
    */
-  nextQueuedJobs(runId: string, afterSeq: number, limit: number, now: number): Promise<QueuedJobRef[]>;
+  nextQueuedJobs(
+    runId: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    withNumbers?: boolean,
+  ): Promise<QueuedJobRef[]>;
+  /**
+   * Makes queued jobs outside their calling window wait until it opens: each one's `notBefore`
+   * becomes its `until`, and it counts as waiting for its window (see `WaitingCounts.window`).
+   * Jobs no longer queued are left as they are.
+   */
+  deferJobs(jobs: readonly DeferredJob[], now: number): Promise<void>;
   /**
    * The earliest time after `now` at which one of a run's queued jobs becomes due (a retry, a
    * scheduled lead), if any. Jobs due already are not counted: the feeder's pass reads them.

@@ -176,7 +176,7 @@ describe('retries by outcome', () => {
     await clock.advance(5_000);
     const waiting = (await queue.listJobs(run.runId))[0]!;
     expect(waiting.status).toBe('queued');
-    expect((await queue.getRun(run.runId)).waiting).toEqual({ retry: 1, scheduled: 0 });
+    expect((await queue.getRun(run.runId)).waiting).toEqual({ retry: 1, scheduled: 0, window: 0 });
     expect((await queue.getJob(waiting.jobId)).retryAt?.getTime()).toBeGreaterThan(clock.now());
     const stopped = await queue.stop(run.runId);
     expect(stopped.counts.canceled).toBe(1);
@@ -205,15 +205,6 @@ describe('retries by outcome', () => {
     expect(await queue.listRuns({ businessId: 'v' })).toEqual([]);
   });
 
-  it('refuses calling windows (not built yet) rather than dial as if they held', async () => {
-    const { queue } = await start({});
-    const window = { hours: [{ start: '09:00', end: '20:00' }], timeZone: 'America/New_York' };
-    const input = { businessId: 'w', concurrency: 1, leads: leads(1), window } as never;
-    const err = await queue.startRun(input).catch((e: unknown) => e);
-    expect((err as ValidationError).issues.map((i) => i.field)).toEqual(['window']);
-    expect(await queue.listRuns({ businessId: 'w' })).toEqual([]);
-  });
-
   it('treats another retry policy under the same runId as a conflict', async () => {
     const { queue } = await start({});
     const input = { businessId: 'i', concurrency: 1, leads: leads(1), runId: 'same' };
@@ -229,12 +220,12 @@ describe('retries by outcome', () => {
     const { dialer, clock, queue } = await start({});
     const startAt = new Date(clock.now() + 60 * MINUTE);
     const run = await queue.startRun({ businessId: 'at', concurrency: 2, leads: leads(3), startAt });
-    expect(run.waiting).toEqual({ retry: 0, scheduled: 3 });
+    expect(run.waiting).toEqual({ retry: 0, scheduled: 3, window: 0 });
     await clock.advance(59 * MINUTE);
     expect(dialer.calls).toHaveLength(0);
     const done = await finish(clock, run.runId);
     expect(done.counts.completed).toBe(3);
-    expect(done.waiting).toEqual({ retry: 0, scheduled: 0 });
+    expect(done.waiting).toEqual({ retry: 0, scheduled: 0, window: 0 });
     expect(Math.min(...dialer.calls.map((c) => c.startedAt))).toBeGreaterThanOrEqual(startAt.getTime());
   });
 

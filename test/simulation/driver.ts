@@ -70,11 +70,11 @@ export class Driver {
   }
 
   private startRun(run: RunPlan): void {
-    const { runId, businessId, concurrency, leads, retry } = run;
+    const { runId, businessId, concurrency, leads, retry, window } = run;
     this.act(
       'startRun',
       runId,
-      (q) => q.startRun({ runId, businessId, concurrency, leads, retry }),
+      (q) => q.startRun({ runId, businessId, concurrency, leads, retry, window }),
       (_, process) => {
         this.started.add(runId);
         this.trace.add({ ev: 'run:started', runId, businessId, process });

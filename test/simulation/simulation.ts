@@ -13,7 +13,7 @@ import { type SharedWorld, SimulatedProcess } from './simulated-process.js';
 import { SimulatedProvider } from './simulated-provider.js';
 import { Trace, type TraceEntry } from './trace.js';
 import { VirtualClock } from './virtual-clock.js';
-import { planRetries, planWorkload, type Workload } from './workload.js';
+import { planRetries, planWindows, planWorkload, type Workload } from './workload.js';
 
 /** The fault phase: no fault starts after this many virtual ms. */
 const FAULT_END_MS = 30_000;
@@ -70,6 +70,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const workload = planWorkload(workloadRng, flags, FAULT_END_MS);
   // A seventh stream: the first six draw what they drew before runs had retry rules.
   planRetries(root.fork(), workload.runs);
+  // An eighth: calling windows.
+  planWindows(root.fork(), workload.runs);
   const businesses = workload.businesses.map((b) => b.businessId);
   const faults = planFaults(faultRng, flags, businesses, FAULT_END_MS);
   const inFlight = new InFlight();
@@ -197,7 +199,8 @@ function describe(workload: Workload, faults: FaultPlan): string {
   const plan = runs
     .map(
       (r) =>
-        `${r.runId}@${r.businessId}x${r.leads.length}${r.retry ? ` retry=${JSON.stringify(r.retry)}` : ''}`,
+        `${r.runId}@${r.businessId}x${r.leads.length}${r.retry ? ` retry=${JSON.stringify(r.retry)}` : ''}` +
+        `${r.window ? ` window=${JSON.stringify(r.window)}` : ''}`,
     )
     .join(',');
   return `businesses=${limits} runs=${plan} leaseMs=${leaseMs} maxCallMs=${maxCallMs} delivery=${delivery} dps=${dialsPerSecond ?? '-'} processes=${processes} faults=${JSON.stringify(faults)}`;

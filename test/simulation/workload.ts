@@ -1,3 +1,4 @@
+import type { CallingWindow, TimeRange } from '../../src/policy/calling-window.js';
 import { type LeadInput, RETRY_OUTCOMES, type RunRetryPolicy } from '../../src/types.js';
 import type { FaultFlags } from './faults.js';
 import type { Random } from './random.js';
@@ -23,6 +24,10 @@ export interface RunPlan {
   hangup: boolean;
   /** The run's retry rules by outcome, when it has any. */
   retry?: RunRetryPolicy;
+  /** The run's calling window, when it has one (its leads are in London). */
+  window?: CallingWindow;
+  /** When the window lets a call start, in ms after the simulation's start: `[from, until)`. */
+  openSpans?: (readonly [from: number, until: number])[];
 }
 
 /** What one seed asks of the engine. */
@@ -104,5 +109,42 @@ export function planRetries(rng: Random, runs: RunPlan[]): void {
       };
     }
     run.retry = retry;
+  }
+}
+
+/** The simulation's clock starts on a Monday at 15:00 UTC: 15:00 in London in January. */
+const START_MINUTE = 15 * 60;
+const MINUTE_MS = 60_000;
+
+const hhmm = (minute: number) =>
+  `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+
+/**
+ * Draws calling windows for a third of the runs: from 15:00 or 15:01 London time, open 1 or 2
+ * minutes, closed 1 minute, for up to 10 rounds, then open until midnight; an end margin of up
+ * to 45 s, so that most of a one-minute span is closed too. Closed stretches stay under 2 minutes,
+ * inside the no-stall bound.
+ * Its leads are given London's zone. From a stream of its own (see {@link planRetries}).
+ * @param rng - the window stream
+ * @param runs - the runs, given their windows in place
+ */
+export function planWindows(rng: Random, runs: RunPlan[]): void {
+  for (const run of runs) {
+    if (!rng.chance(1 / 3)) continue;
+    const hours: TimeRange[] = [];
+    const margin = rng.int(0, 45) * 1000;
+    const spans: (readonly [number, number])[] = [];
+    let minute = START_MINUTE + rng.int(0, 1);
+    for (let round = rng.int(1, 10); round > 0; round -= 1) {
+      const open = rng.int(1, 2);
+      hours.push({ start: hhmm(minute), end: hhmm(minute + open) });
+      spans.push([(minute - START_MINUTE) * MINUTE_MS, (minute + open - START_MINUTE) * MINUTE_MS - margin]);
+      minute += open + 1;
+    }
+    hours.push({ start: hhmm(minute), end: '24:00' });
+    spans.push([(minute - START_MINUTE) * MINUTE_MS, (24 * 60 - START_MINUTE) * MINUTE_MS - margin]);
+    run.window = { hours, endMarginMs: margin };
+    run.openSpans = spans;
+    run.leads = run.leads.map((lead) => ({ ...lead, timeZone: 'Europe/London' }));
   }
 }

@@ -200,6 +200,42 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect((await store.claimJob(job!.jobId, 'tok2', 5001))?.attempt).toBe(2);
     });
 
+    it('keeps a run’s window and its jobs’ zones, holds jobs back for their window, and counts why they wait', async () => {
+      const { store, other } = setup();
+      const jobs = newJobs(3).map((j, i) => ({
+        ...j,
+        timeZone: i === 0 ? 'America/New_York' : 'America/Adak&America/Anchorage',
+      }));
+      const window = { hours: [{ start: '09:00', end: '17:00' }], endMarginMs: 0 };
+      await store.createRun(
+        { runId: 'r-win', businessId: 'biz', concurrency: 3, total: 3, createdAt: 1000, window },
+        jobs,
+      );
+      expect((await other.getRun('r-win'))?.window).toEqual(window);
+      expect(await store.nextQueuedJobs('r-win', 0, 10, 2000, true)).toEqual(
+        jobs.map((j) => ({ jobId: j.jobId, seq: j.seq, to: j.to, timeZone: j.timeZone })),
+      );
+      expect(await store.nextQueuedJobs('r-win', 0, 1, 2000)).toEqual([{ jobId: jobs[0]!.jobId, seq: 1 }]);
+      // One claimed (not held back: it is no longer queued), two held back until their windows open.
+      expect((await store.claimJob(jobs[0]!.jobId, 't', 2000))?.timeZone).toBe('America/New_York');
+      await store.deferJobs(
+        [
+          { jobId: jobs[0]!.jobId, until: 9000 },
+          { jobId: jobs[1]!.jobId, until: 9000 },
+          { jobId: jobs[2]!.jobId, until: 8000 },
+        ],
+        2001,
+      );
+      expect(await other.countWaiting('r-win', 2002)).toEqual({ retry: 0, scheduled: 0, window: 2 });
+      expect(await other.nextRetryAt('r-win', 2002)).toBe(8000);
+      expect((await other.getJob(jobs[2]!.jobId))?.retryAt?.getTime()).toBe(8000);
+      expect((await other.getJob(jobs[1]!.jobId))?.timeZone).toBe('America/Adak&America/Anchorage');
+      expect(await store.nextQueuedJobs('r-win', 0, 10, 8000)).toEqual([{ jobId: jobs[2]!.jobId, seq: 3 }]);
+      // A requeue of another cause is no longer counted as waiting for its window.
+      expect(await store.requeueJob(jobs[0]!.jobId, 't', 9500, { code: 'X', message: 'x' }, 2003)).toBe(true);
+      expect(await other.countWaiting('r-win', 2004)).toEqual({ retry: 1, scheduled: 0, window: 2 });
+    });
+
     it('pages queued jobs in order and cancels the rest on stop', async () => {
       const { store } = setup();
       const jobs = newJobs(10);

@@ -19,6 +19,7 @@ const CLAIMED_COLUMNS = [
   'from_number',
   'attempt',
   'metadata',
+  'time_zone',
 ] as const;
 
 /** A row a claim returns. */

@@ -1,8 +1,8 @@
 import { CompiledQuery } from 'kysely';
 import type { JobRow, TableNames } from './kysely-schema.js';
 
-/** A row of a queued-jobs page. */
-export type QueuedRow = Pick<JobRow, 'id' | 'seq'>;
+/** A row of a queued-jobs page (the number and zones only when asked for). */
+export type QueuedRow = Pick<JobRow, 'id' | 'seq'> & Partial<Pick<JobRow, 'to_number' | 'time_zone'>>;
 
 /**
  * The SQL text with its `?` placeholders numbered `$1, $2, ...`, as PostgreSQL wants them.
@@ -28,6 +28,7 @@ export class HotStatements {
   private readonly requeueSql: string;
   private readonly touchSql: string;
   private readonly queuedSql: string;
+  private readonly queuedWithNumbersSql: string;
 
   /**
    * @param t - the store's table names
@@ -38,18 +39,21 @@ export class HotStatements {
     const jobs = `"${t.jobs}"`;
     this.requeueSql = sqlFor(
       `update ${jobs} set "status" = 'queued', "lock_token" = null, "call_id" = null, ` +
-        `"not_before" = ?, "error_code" = ?, "error_message" = ?, "updated_at" = ? ` +
+        `"not_before" = ?, "waits_for" = null, "error_code" = ?, "error_message" = ?, "updated_at" = ? ` +
         `where "id" = ? and "lock_token" = ? and "status" = 'dialing' and exists ` +
         `(select 1 from "${t.runs}" as "r" where "r"."id" = ${jobs}."run_id" ` +
         `and "r"."status" in ('running', 'paused'))`,
     );
     this.touchSql = sqlFor(`update ${jobs} set "updated_at" = ? where "id" = ?`);
-    this.queuedSql = sqlFor(
-      `select "id", "seq" from ${jobs} where "run_id" = ? and "status" = 'queued' and "seq" > ? ` +
-        `and ("not_before" is null or "not_before" <= ?) and exists ` +
-        `(select 1 from "${t.runs}" where "${t.runs}"."id" = ? and "${t.runs}"."status" = 'running') ` +
-        `order by "seq" limit ?`,
-    );
+    const queued = (columns: string) =>
+      sqlFor(
+        `select ${columns} from ${jobs} where "run_id" = ? and "status" = 'queued' and "seq" > ? ` +
+          `and ("not_before" is null or "not_before" <= ?) and exists ` +
+          `(select 1 from "${t.runs}" where "${t.runs}"."id" = ? and "${t.runs}"."status" = 'running') ` +
+          `order by "seq" limit ?`,
+      );
+    this.queuedSql = queued('"id", "seq"');
+    this.queuedWithNumbersSql = queued('"id", "seq", "to_number", "time_zone"');
   }
 
   /**
@@ -77,9 +81,17 @@ export class HotStatements {
 
   /**
    * Pages the queued jobs of a running run that are due at `now`, in `seq` order after `afterSeq`.
+   * @param withNumbers - read each job's number and zones too
    * @returns the statement; it returns up to `limit` rows of id and seq
    */
-  nextQueued(runId: string, afterSeq: number, limit: number, now: number): CompiledQuery<QueuedRow> {
-    return CompiledQuery.raw(this.queuedSql, [runId, afterSeq, now, runId, limit]);
+  nextQueued(
+    runId: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    withNumbers: boolean,
+  ): CompiledQuery<QueuedRow> {
+    const sql = withNumbers ? this.queuedWithNumbersSql : this.queuedSql;
+    return CompiledQuery.raw(sql, [runId, afterSeq, now, runId, limit]);
   }
 }

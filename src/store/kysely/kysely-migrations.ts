@@ -141,6 +141,15 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_calling_windows': {
+      // A run's calling window (JSON); each job's zones for it, and why a queued job waits
+      // (`window`, or null: a retry or a schedule, told apart by its attempt count).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable(t.runs).addColumn('calling_window', 'text').execute();
+        await db.schema.alterTable(t.jobs).addColumn('time_zone', 'varchar(200)').execute();
+        await db.schema.alterTable(t.jobs).addColumn('waits_for', 'varchar(16)').execute();
+      },
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import type { CallingWindow } from '../../policy/calling-window.js';
 import {
   type Job,
   type JobAttempt,
@@ -44,6 +45,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     finishedAt: optionalNumber(row.finished_at),
     inputDigest: optional(row.input_digest ?? null),
     retry: row.retry_policy ? (JSON.parse(row.retry_policy) as RunRetryPolicy) : undefined,
+    window: row.calling_window ? (JSON.parse(row.calling_window) as CallingWindow) : undefined,
   };
 }
 
@@ -64,6 +66,7 @@ export function toJob(row: JobRow): Job {
     durationSec: optionalNumber(row.duration_sec),
     answeredBy: optional(row.answered_by),
     metadata: JSON.parse(row.metadata) as JobMetadata,
+    timeZone: optional(row.time_zone ?? null),
     createdAt: new Date(toNumber(row.created_at)),
     dialedAt: optionalDate(row.dialed_at),
     endedAt: optionalDate(row.ended_at),
@@ -150,5 +153,6 @@ export function toClaimedJob(row: ClaimedRow | undefined, lockToken: string): Cl
     attempt: toNumber(row.attempt),
     lockToken,
     metadata: JSON.parse(row.metadata),
+    timeZone: row.time_zone ?? undefined,
   };
 }

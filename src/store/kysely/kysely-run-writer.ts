@@ -34,6 +34,7 @@ export async function writeRun(
         updated_at: run.createdAt,
         input_digest: run.inputDigest ?? null,
         retry_policy: run.retry === undefined ? null : JSON.stringify(run.retry),
+        calling_window: run.window === undefined ? null : JSON.stringify(run.window),
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();
@@ -52,6 +53,7 @@ export async function writeRun(
         attempt: 0,
         metadata: JSON.stringify(job.metadata),
         not_before: job.notBefore ?? null,
+        time_zone: job.timeZone ?? null,
         created_at: run.createdAt,
         updated_at: run.createdAt,
       });

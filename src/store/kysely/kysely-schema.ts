@@ -51,6 +51,8 @@ export interface RunRow {
   input_digest: string | null;
   /** The run's retry rules as JSON, or null when it retries nothing. */
   retry_policy: string | null;
+  /** The run's calling window as JSON, or null when it may call at any time. */
+  calling_window: string | null;
 }
 
 /** A row of the attempts table: an attempt of a job that was retried. */
@@ -91,4 +93,8 @@ export interface JobRow {
   claimed_at: number | string | null;
   dialed_at: number | string | null;
   ended_at: number | string | null;
+  /** The job's zones for its run's window, joined with `&`. */
+  time_zone: string | null;
+  /** Why a queued job waits past `not_before`, when not a retry or schedule: `window`. */
+  waits_for: string | null;
 }

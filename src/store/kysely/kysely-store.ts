@@ -14,6 +14,7 @@ import {
 import type {
   ClaimedJob,
   CreateRunResult,
+  DeferredJob,
   EndedCall,
   JobRoute,
   JobStore,
@@ -29,7 +30,13 @@ import type {
 import { statusesBefore } from '../job-transitions.js';
 import { BatchStatements } from './kysely-batch-statements.js';
 import { HotStatements } from './kysely-hot-statements.js';
-import { countWaiting, readJobWithAttempts, writeRequeue, writeRetry } from './kysely-job-retries.js';
+import {
+  countWaiting,
+  deferJobs,
+  readJobWithAttempts,
+  writeRequeue,
+  writeRetry,
+} from './kysely-job-retries.js';
 import { migrateStore } from './kysely-migrations.js';
 import {
   JOB_ROUTE_COLUMNS,
@@ -206,9 +213,25 @@ export class KyselyStore implements JobStore {
     return row ? toJobRoute(row as JobRow) : undefined;
   }
 
-  async nextQueuedJobs(runId: string, afterSeq: number, limit: number, now: number): Promise<QueuedJobRef[]> {
-    const { rows } = await this.run(this.hot.nextQueued(runId, afterSeq, limit, now));
-    return rows.map((row) => ({ jobId: row.id, seq: toNumber(row.seq) }));
+  async nextQueuedJobs(
+    runId: string,
+    afterSeq: number,
+    limit: number,
+    now: number,
+    withNumbers = false,
+  ): Promise<QueuedJobRef[]> {
+    const { rows } = await this.run(this.hot.nextQueued(runId, afterSeq, limit, now, withNumbers));
+    if (!withNumbers) return rows.map((row) => ({ jobId: row.id, seq: toNumber(row.seq) }));
+    return rows.map((row) => ({
+      jobId: row.id,
+      seq: toNumber(row.seq),
+      to: row.to_number,
+      timeZone: row.time_zone ?? undefined,
+    }));
+  }
+
+  async deferJobs(jobs: readonly DeferredJob[], now: number): Promise<void> {
+    if (jobs.length > 0) await this.serialized(() => deferJobs(this.db, this.t, jobs, now));
   }
 
   async nextRetryAt(runId: string, now: number): Promise<number | undefined> {

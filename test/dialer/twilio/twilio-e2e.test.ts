@@ -235,4 +235,31 @@ describe('TwilioDialer end to end (queue + KyselyStore + limiter + fake Twilio o
     }
     expect(errors).toEqual([]);
   });
+  it('a calling window: a lead in a closed zone waits while a lead in an open zone dials', async () => {
+    // Zones picked from the real clock: one near noon (inside 06:00 to 18:00), one near midnight.
+    const etc = (k: number) => (k === 0 ? 'Etc/GMT' : k > 0 ? `Etc/GMT-${k}` : `Etc/GMT+${-k}`);
+    const noon = 12 - new Date().getUTCHours();
+    const midnight = noon - 12 < -12 ? noon + 12 : noon - 12;
+    const [closed, open] = leads(2).map((l) => l.to) as [string, string];
+    const { fake, queue, errors } = await setup({ outcome: () => 'completed' });
+    const run = await queue.startRun({
+      businessId: 'biz-window',
+      concurrency: 1,
+      window: { hours: [{ start: '06:00', end: '18:00' }] },
+      leads: [
+        { to: closed, timeZone: etc(midnight) },
+        { to: open, timeZone: etc(noon) },
+      ],
+    });
+    await eventually(async () => (await queue.getRun(run.runId)).counts.completed === 1, 20_000);
+    await fake.idle();
+    expect(fake.creates.map((c) => c.to)).toEqual([open]);
+    const summary = await queue.getRun(run.runId);
+    expect(summary.waiting?.window).toBe(1);
+    expect(summary.counts.queued).toBe(1);
+    const stopped = await queue.stop(run.runId);
+    expect(stopped.counts).toMatchObject({ completed: 1, canceled: 1 });
+    expect(fake.creates.map((c) => c.to)).toEqual([open]);
+    expect(errors).toEqual([]);
+  });
 });

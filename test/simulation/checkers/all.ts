@@ -7,6 +7,7 @@ import { checkNothingLost } from './nothing-lost.js';
 import { checkOutcome } from './outcome.js';
 import { checkRetries } from './retries.js';
 import { checkStop } from './stop.js';
+import { checkWindows } from './windows.js';
 
 /** Every checker, one per guarantee, run on each schedule's outcome. */
 export const CHECKERS: readonly Checker[] = [
@@ -18,4 +19,5 @@ export const CHECKERS: readonly Checker[] = [
   checkOutcome,
   checkLiveCount,
   checkRetries,
+  checkWindows,
 ];

@@ -1,0 +1,90 @@
+import { RunWindows } from '../policy/lead-windows.js';
+import type { OpenSpan } from '../policy/window-schedule.js';
+import type { DeferredJob, QueuedJobRef, RunRecord } from '../store/job-store.js';
+import type { QueueContext } from './queue-context.js';
+
+/** Whether a job may be dialed now under its run's window. */
+export type WindowVerdict =
+  | { kind: 'open' }
+  | { kind: 'closed'; until: number }
+  /** Its window does not open again within a year (its blocked dates, hours and rules leave no time). */
+  | { kind: 'never' };
+
+/** What a window check needs of a job: its run, number and zones (none: its run has no window). */
+export interface WindowedJob {
+  runId: string;
+  to?: string;
+  timeZone?: string;
+}
+
+function verdictOf(span: OpenSpan | undefined, now: number): WindowVerdict {
+  if (span === undefined) return { kind: 'never' };
+  return span.from <= now ? { kind: 'open' } : { kind: 'closed', until: span.from };
+}
+
+/**
+ * The calling windows of the runs this process dials for, each read once: the feeder holds back
+ * jobs outside their window before it asks for slots, and each call is checked again just before
+ * it starts (a job may have waited in line past its window's end).
+ */
+export class CallingWindows {
+  /** Run id -> its windows, or null when it has none. */
+  private readonly runs = new Map<string, RunWindows | null>();
+
+  /** @param ctx - the queue's store (to read a run this process does not feed) */
+  constructor(private readonly ctx: QueueContext) {}
+
+  /**
+   * Keeps a run's window, as its feeder holds the run.
+   * @returns the run's windows, or undefined when it has none
+   */
+  know(run: RunRecord): RunWindows | undefined {
+    const windows = run.window ? new RunWindows(run.window) : null;
+    if (!this.runs.has(run.runId)) this.runs.set(run.runId, windows);
+    return this.runs.get(run.runId) ?? undefined;
+  }
+
+  /** Forgets a run whose feeder stopped. */
+  forget(runId: string): void {
+    this.runs.delete(runId);
+  }
+
+  /**
+   * Whether `job` may be dialed at `now`. A job without zones belongs to a run without a window.
+   * @throws the store's error when its run had to be read and could not be
+   */
+  async verdict(job: WindowedJob, now: number): Promise<WindowVerdict> {
+    if (job.timeZone === undefined || job.to === undefined) return { kind: 'open' };
+    let windows = this.runs.get(job.runId);
+    if (windows === undefined) {
+      const run = await this.ctx.store.getRun(job.runId);
+      windows = run ? (this.know(run) ?? null) : null;
+    }
+    if (!windows) return { kind: 'open' };
+    return verdictOf(windows.scheduleOf(job.to, job.timeZone).spanAt(now), now);
+  }
+
+  /**
+   * Splits a page of queued jobs of a run with a window: those that may be dialed now, and those
+   * to hold back until their window opens. A job whose window never opens again is offered: its
+   * check before the call ends it.
+   */
+  sift(
+    windows: RunWindows,
+    jobs: readonly QueuedJobRef[],
+    now: number,
+  ): { open: QueuedJobRef[]; later: DeferredJob[] } {
+    const open: QueuedJobRef[] = [];
+    const later: DeferredJob[] = [];
+    for (const job of jobs) {
+      if (job.to === undefined || job.timeZone === undefined) {
+        open.push(job);
+        continue;
+      }
+      const verdict = verdictOf(windows.scheduleOf(job.to, job.timeZone).spanAt(now), now);
+      if (verdict.kind === 'closed') later.push({ jobId: job.jobId, until: verdict.until });
+      else open.push(job);
+    }
+    return { open, later };
+  }
+}
