@@ -47,6 +47,7 @@ export type {
 export type { Logger } from './logger.js';
 export type { CallingRule, CallingWindow, TimeRange, WeeklyHours } from './policy/calling-window.js';
 export { DEFAULT_END_MARGIN_MS } from './policy/calling-window.js';
+export type { ContactCap } from './policy/contact-cap.js';
 export type { Weekday } from './policy/local-time.js';
 export { timeZonesOfNumber } from './policy/phone-time-zones.js';
 export { US_CALLING_RULES } from './policy/us-calling-rules.js';

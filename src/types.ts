@@ -168,6 +168,8 @@ export interface WaitingCounts {
   scheduled: number;
   /** Outside its calling window: waits for the window to open in the lead's zone. */
   window: number;
+  /** Its number is at the queue's `contactCap`: waits until it may be called again. */
+  cap: number;
 }
 
 /** A run's state and its jobs counted per status. */

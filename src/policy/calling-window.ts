@@ -105,11 +105,10 @@ function checkDays(days: unknown, field: string, add: Add): void {
 }
 
 function isDate(value: unknown): boolean {
-  return (
-    typeof value === 'string' &&
-    /^\d{4}-\d{2}-\d{2}$/.test(value) &&
-    new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value
-  );
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  // A month or day out of range parses as NaN (2026-13-01), or rolls over (2026-02-30).
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value;
 }
 
 function checkRule(rule: unknown, field: string, add: Add): void {

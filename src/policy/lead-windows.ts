@@ -38,7 +38,8 @@ export class RunWindows {
    */
   scheduleOf(to: string, zones: string): WindowSchedule {
     const rules = rulesFor(this.window, to);
-    const key = `${zones}|${rules.map((rule) => rule.name).join('|')}`;
+    // By position: two rules may share a name.
+    const key = `${zones}|${rules.map((rule) => this.window.rules?.indexOf(rule)).join(',')}`;
     let schedule = this.schedules.get(key);
     if (!schedule) {
       schedule = new WindowSchedule(this.window, rules, zones.split('&'));

@@ -1,4 +1,10 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { PREFIX_ZONES, ZONE_LISTS } from './data/phone-time-zones.js';
+
+/** The country calling code of an E.164 number (`1`, `44`), if it has a known one. */
+function countryCodeOf(e164: string): string | undefined {
+  return parsePhoneNumberFromString(e164)?.countryCallingCode;
+}
 
 /** Number prefix (digits, country code first) -> its zones; built on first use, then kept. */
 let table: Map<string, readonly string[]> | undefined;
@@ -29,7 +35,7 @@ export function timeZonesOfNumber(e164: string): readonly string[] | undefined {
     const found = zones.get(digits.slice(0, length));
     if (!found) continue;
     // The country's entry lists every zone of the country: it says nothing of this number's.
-    const countryOnly = length <= 3 && !zones.has(digits.slice(0, length + 1)) && found.length > 1;
+    const countryOnly = length === countryCodeOf(e164)?.length && found.length > 1;
     return countryOnly ? undefined : found;
   }
   return undefined;

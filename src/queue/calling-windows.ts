@@ -50,17 +50,20 @@ export class CallingWindows {
   }
 
   /**
-   * Whether `job` may be dialed at `now`. A job without zones belongs to a run without a window.
-   * @throws the store's error when its run had to be read and could not be
+   * Whether `job` may be dialed now (the clock read once its run's window is in hand). A job
+   * without zones belongs to a run without a window.
+   * @throws when its run had to be read and could not be, or holds no window for a job with zones
    */
-  async verdict(job: WindowedJob, now: number): Promise<WindowVerdict> {
+  async verdict(job: WindowedJob): Promise<WindowVerdict> {
     if (job.timeZone === undefined || job.to === undefined) return { kind: 'open' };
     let windows = this.runs.get(job.runId);
     if (windows === undefined) {
       const run = await this.ctx.store.getRun(job.runId);
       windows = run ? (this.know(run) ?? null) : null;
     }
-    if (!windows) return { kind: 'open' };
+    // Zones were written only for a run with a window: never dial such a job unchecked.
+    if (!windows) throw new Error(`no calling window found for run ${job.runId}`);
+    const now = this.ctx.now();
     return verdictOf(windows.scheduleOf(job.to, job.timeZone).spanAt(now), now);
   }
 

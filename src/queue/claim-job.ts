@@ -39,7 +39,8 @@ export async function claimJob(
   const lockToken = ctx.newId();
   let claimed: ClaimedJob | undefined;
   let tries = 0;
-  if (after && ctx.store.claimJobAfter) {
+  // A capped claim counts the number's contacts in a transaction of its own: written apart.
+  if (after && ctx.store.claimJobAfter && !ctx.contactCap) {
     tries = 1;
     try {
       const together = await ctx.store.claimJobAfter(after, jobId, lockToken, ctx.now(), fence);
@@ -57,7 +58,7 @@ export async function claimJob(
     jobId,
     async () => {
       tries += 1;
-      claimed = await ctx.store.claimJob(jobId, lockToken, ctx.now(), fence);
+      claimed = await ctx.store.claimJob(jobId, lockToken, ctx.now(), fence, ctx.contactCap);
       if (claimed || tries === 1) return;
       claimed = await claimedUnder(ctx, jobId, lockToken);
     },

@@ -155,7 +155,7 @@ export class DialSetbacks {
     let code = 'OUTSIDE_WINDOW';
     let message: string;
     try {
-      const verdict = await this.windows.verdict(job, ctx.now());
+      const verdict = await this.windows.verdict(job);
       if (verdict.kind === 'open') return true;
       if (verdict.kind === 'never') {
         await actions.finishClaim(
@@ -170,7 +170,7 @@ export class DialSetbacks {
       message = `outside its calling window until ${new Date(until).toISOString()}`;
     } catch (err) {
       code = 'WINDOW_UNREAD';
-      until = ctx.now() + ctx.retry.baseDelayMs;
+      until = ctx.now() + this.outageWait(job);
       message = `its run's calling window could not be read: ${err instanceof Error ? err.message : String(err)}`;
     }
     ctx.logger.info(
@@ -194,7 +194,7 @@ export class DialSetbacks {
    */
   private async checkUnavailable(key: string, job: ClaimedJob, err: unknown): Promise<void> {
     const { ctx } = this;
-    const waitMs = Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (job.attempt - 1));
+    const waitMs = this.outageWait(job);
     const message = `the suppression check failed: ${err instanceof Error ? err.message : String(err)}`;
     if (await this.backInLine(key, job, ctx.now() + waitMs, { code: 'SUPPRESS_UNAVAILABLE', message })) {
       this.actions.jobRequeued(job.runId);
@@ -202,6 +202,17 @@ export class DialSetbacks {
     }
     // Its run was stopped meanwhile: it ends without a call.
     await this.actions.finishClaim(job, 'canceled', 'RUN_STOPPED', 'run stopped before the call was placed');
+  }
+
+  /**
+   * The wait before a claim put back by an outage (its suppression check, its run's window) is
+   * tried again: doubling with each attempt, as for a transient dial failure, and at least a
+   * second, so that a `retry.baseDelayMs` of 0 does not make a tight loop of claims.
+   */
+  private outageWait(job: ClaimedJob): number {
+    const { retry } = this.ctx;
+    const base = Math.max(1000, retry.baseDelayMs);
+    return Math.min(Math.max(1000, retry.maxDelayMs), base * 2 ** (job.attempt - 1));
   }
 
   /**

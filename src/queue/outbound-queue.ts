@@ -5,6 +5,7 @@ import type { Dialer } from '../dialer/dialer.js';
 import { ClosedError, InvalidStateError, TimeoutError, ValidationError } from '../errors.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import { type Logger, silentLogger } from '../logger.js';
+import type { ContactCap } from '../policy/contact-cap.js';
 import type { JobStore, RunRecord } from '../store/job-store.js';
 import {
   type CallEvent,
@@ -59,6 +60,8 @@ export interface OutboundQueueOptions {
    * waits and is asked about again. See docs/policy.md.
    */
   suppress?: SuppressCheck;
+  /** At most `count` calls of one number per business within `perMs`, over all runs. See docs/policy.md. */
+  contactCap?: ContactCap;
   /**
    * The clock every timer of the engine goes through (default: `Date.now` and Node's timers). A
    * test or simulation gives a virtual one to control time.
@@ -108,7 +111,7 @@ export class OutboundQueue {
    * @throws {@link ValidationError} for out-of-range settings
    */
   constructor(options: OutboundQueueOptions) {
-    const { leaseMs, silentCallMs, retry, dialsPerSecond, clock } = queueSettings(options);
+    const { leaseMs, silentCallMs, retry, dialsPerSecond, clock, contactCap } = queueSettings(options);
     this.ctx = {
       store: options.store,
       limiter: options.limiter,
@@ -120,6 +123,7 @@ export class OutboundQueue {
       retry,
       dialsPerSecond,
       suppress: options.suppress,
+      contactCap,
       clock,
       now: () => clock.now(),
       newId: options.newId ?? randomUUID,

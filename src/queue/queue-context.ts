@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Dialer } from '../dialer/dialer.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import type { Logger } from '../logger.js';
+import type { ContactCap } from '../policy/contact-cap.js';
 import type { JobStore } from '../store/job-store.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import type { SuppressCheck } from './suppression.js';
@@ -30,6 +31,8 @@ export interface QueueContext {
   readonly dialsPerSecond?: number;
   /** The host's do-not-call check, asked before each call. */
   readonly suppress?: SuppressCheck;
+  /** The per-number cap over all runs of a business, checked with each claim. */
+  readonly contactCap?: ContactCap;
   /** Every timer of the engine goes through it. */
   readonly clock: Clock;
   /** `clock.now`, for brevity. */

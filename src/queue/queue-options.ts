@@ -1,5 +1,6 @@
 import { type Clock, isClock, systemClock } from '../clock.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
+import { type ContactCap, checkContactCap } from '../policy/contact-cap.js';
 import type { RetryPolicy } from './queue-context.js';
 
 /** The settings of `OutboundQueueOptions` that need checking, as the host passed them. */
@@ -9,7 +10,7 @@ export interface QueueSettingsInput {
   retry?: Partial<RetryPolicy>;
   dialsPerSecond?: number;
   clock?: Clock;
-  /** Not built yet (docs/policy.md): refused rather than ignored. */
+  /** Checked: `{ count, perMs }`. */
   contactCap?: unknown;
   /** Must be a function when given. */
   suppress?: unknown;
@@ -22,6 +23,7 @@ export interface QueueSettings {
   retry: RetryPolicy;
   dialsPerSecond?: number;
   clock: Clock;
+  contactCap?: ContactCap;
 }
 
 /** The shortest lease: renewals run every third of it, and each is a round trip. */
@@ -69,9 +71,8 @@ export function queueSettings(input: QueueSettingsInput): QueueSettings {
   if (!isClock(clock)) bad('clock', 'must have now(), setTimeout(fn, ms) and clearTimeout(handle)');
   if (input.suppress !== undefined && typeof input.suppress !== 'function')
     bad('suppress', 'must be a function (job) => false | reason');
-  // A cap the queue would not apply must not look applied.
-  if (input.contactCap !== undefined)
-    bad('contactCap', 'is not supported in this version (see docs/policy.md): the queue was not created');
+  if (input.contactCap !== undefined) checkContactCap(input.contactCap, (issue) => issues.push(issue));
   if (issues.length > 0) throw new ValidationError(issues);
-  return { leaseMs, silentCallMs, retry, dialsPerSecond, clock };
+  const contactCap = input.contactCap as ContactCap | undefined;
+  return { leaseMs, silentCallMs, retry, dialsPerSecond, clock, contactCap };
 }

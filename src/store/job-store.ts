@@ -1,5 +1,6 @@
 import type { SlotHolders } from '../limiter/slot-limiter.js';
 import type { CallingWindow } from '../policy/calling-window.js';
+import type { ContactCap } from '../policy/contact-cap.js';
 import type {
   Job,
   JobMetadata,
@@ -277,10 +278,19 @@ export interface JobStore {
    * Claims a queued job of a running run: moves it to `dialing`, writes `lockToken`, counts an attempt.
    * @param fence - the business's fencing token that came with the slot (see
    *   {@link JobStore.fenceSlots}); when given, the claim fails unless it is still the current one
-   * @returns the claimed job, or undefined if it was not queued, its run is not running, or the
-   *   fence is stale
+   * @param cap - when given, the claim also counts the number's contacts by the business over all
+   *   runs in the same atomic step; at the cap it claims nothing and the job waits (queued, its
+   *   `notBefore` the time the number may be called again, counted in `WaitingCounts.cap`)
+   * @returns the claimed job, or undefined if it was not queued, its run is not running, the
+   *   fence is stale, or the number is at its cap
    */
-  claimJob(jobId: string, lockToken: string, now: number, fence?: number): Promise<ClaimedJob | undefined>;
+  claimJob(
+    jobId: string,
+    lockToken: string,
+    now: number,
+    fence?: number,
+    cap?: ContactCap,
+  ): Promise<ClaimedJob | undefined>;
   /**
    * Claims as {@link JobStore.claimJob} does, in one statement with the terminal status change of
    * `end` (its job, under its lock token) that waits to be written: the hand-off of a slot passed

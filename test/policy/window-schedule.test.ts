@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CallingWindow, TimeRange } from '../../src/policy/calling-window.js';
 import { minuteOf } from '../../src/policy/calling-window.js';
+import { RunWindows } from '../../src/policy/lead-windows.js';
 import { WEEKDAYS, type Weekday, wallClockAt } from '../../src/policy/local-time.js';
 import { timeZonesOfNumber } from '../../src/policy/phone-time-zones.js';
 import { US_CALLING_RULES } from '../../src/policy/us-calling-rules.js';
@@ -100,6 +101,27 @@ describe('a calling window', () => {
     // Sunday 2026-01-11 in Houston: not before noon.
     const houston = schedule(wide, ['America/Chicago'], '+17135550100');
     expect(houston.spanAt(at('2026-01-11T14:00:00Z'))?.from).toBe(at('2026-01-11T18:00:00Z'));
+  });
+
+  it('takes every zone of a prefix shorter than four digits that is not a country code (+62 1: Jakarta and Makassar)', () => {
+    expect(timeZonesOfNumber('+6212345678')?.length).toBeGreaterThan(1);
+    expect(timeZonesOfNumber('+18005550100')).toBeUndefined();
+  });
+
+  it('keeps apart two rules of one name that match different numbers', () => {
+    const rule = (prefix: string, start: string) => ({
+      name: 'Custom',
+      numberPrefixes: [prefix],
+      hours: [{ start, end: '20:00' }],
+      source: 'test',
+    });
+    const window: CallingWindow = { endMarginMs: 0, rules: [rule('1212', '09:00'), rule('1646', '11:00')] };
+    const windows = new RunWindows(window);
+    const at9 = at('2026-01-05T14:30:00Z');
+    expect(windows.scheduleOf('+12125550100', 'America/New_York').spanAt(at9)?.from).toBe(at9);
+    expect(windows.scheduleOf('+16465550100', 'America/New_York').spanAt(at9)?.from).toBe(
+      at('2026-01-05T16:00:00Z'),
+    );
   });
 
   it('says when it never opens', () => {

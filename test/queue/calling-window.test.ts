@@ -50,7 +50,7 @@ describe('calling windows in the lead’s local time', () => {
     // The San Francisco lead comes first but waits: the New York one took the only slot.
     expect(dialer.calls.map((c) => c.to)).toEqual([NEW_YORK]);
     const waiting = await queue.getRun(run.runId);
-    expect(waiting.waiting).toEqual({ retry: 0, scheduled: 0, window: 1 });
+    expect(waiting.waiting).toEqual({ retry: 0, scheduled: 0, window: 1, cap: 0 });
     expect(waiting.counts.queued).toBe(1);
     const sf = await queue.getJob(
       (await queue.listJobs(run.runId)).find((j) => j.to === SAN_FRANCISCO)!.jobId,
@@ -160,7 +160,7 @@ describe('calling windows in the lead’s local time', () => {
         window: {
           hours: [{ start: '18:00', end: '09:00' }],
           days: ['someday' as 'mon'],
-          blockedDates: ['2026-02-30'],
+          blockedDates: ['2026-02-30', '2026-13-01'],
           timeZone: 'Mars/Olympus',
           endMarginMs: -1,
         },

@@ -176,7 +176,7 @@ describe('retries by outcome', () => {
     await clock.advance(5_000);
     const waiting = (await queue.listJobs(run.runId))[0]!;
     expect(waiting.status).toBe('queued');
-    expect((await queue.getRun(run.runId)).waiting).toEqual({ retry: 1, scheduled: 0, window: 0 });
+    expect((await queue.getRun(run.runId)).waiting).toEqual({ retry: 1, scheduled: 0, window: 0, cap: 0 });
     expect((await queue.getJob(waiting.jobId)).retryAt?.getTime()).toBeGreaterThan(clock.now());
     const stopped = await queue.stop(run.runId);
     expect(stopped.counts.canceled).toBe(1);
@@ -220,12 +220,12 @@ describe('retries by outcome', () => {
     const { dialer, clock, queue } = await start({});
     const startAt = new Date(clock.now() + 60 * MINUTE);
     const run = await queue.startRun({ businessId: 'at', concurrency: 2, leads: leads(3), startAt });
-    expect(run.waiting).toEqual({ retry: 0, scheduled: 3, window: 0 });
+    expect(run.waiting).toEqual({ retry: 0, scheduled: 3, window: 0, cap: 0 });
     await clock.advance(59 * MINUTE);
     expect(dialer.calls).toHaveLength(0);
     const done = await finish(clock, run.runId);
     expect(done.counts.completed).toBe(3);
-    expect(done.waiting).toEqual({ retry: 0, scheduled: 0, window: 0 });
+    expect(done.waiting).toEqual({ retry: 0, scheduled: 0, window: 0, cap: 0 });
     expect(Math.min(...dialer.calls.map((c) => c.startedAt))).toBeGreaterThanOrEqual(startAt.getTime());
   });
 

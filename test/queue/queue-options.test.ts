@@ -77,7 +77,7 @@ describe('the clock option', () => {
     expect(Math.max(...jobs.map((j) => j.endedAt!.getTime())) - started).toBeLessThan(125_000);
   });
 
-  it('refuses a contactCap (not built yet) and a suppress that is not a function, rather than ignore them', async () => {
+  it('refuses a bad contactCap and a suppress that is not a function, rather than ignore them', async () => {
     const { OutboundQueue } = await import('../../src/queue/outbound-queue.js');
     const make = (extra: Record<string, unknown>) => () =>
       new OutboundQueue({
@@ -86,7 +86,8 @@ describe('the clock option', () => {
         dialer: new SimulatedDialer(),
         ...extra,
       } as never);
-    expect(make({ contactCap: { count: 3, perMs: 86_400_000 } })).toThrow(/contactCap/);
+    expect(make({ contactCap: { count: 0, perMs: 86_400_000 } })).toThrow(/contactCap.count/);
+    expect(make({ contactCap: { count: 3, perMs: 86_400_000 } })).not.toThrow();
     expect(make({ suppress: 'yes' })).toThrow(/suppress/);
   });
 });

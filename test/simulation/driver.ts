@@ -70,11 +70,11 @@ export class Driver {
   }
 
   private startRun(run: RunPlan): void {
-    const { runId, businessId, concurrency, leads, retry, window } = run;
+    const { runId, businessId, concurrency, leads, retry, window, allowDuplicateNumbers } = run;
     this.act(
       'startRun',
       runId,
-      (q) => q.startRun({ runId, businessId, concurrency, leads, retry, window }),
+      (q) => q.startRun({ runId, businessId, concurrency, leads, retry, window, allowDuplicateNumbers }),
       (_, process) => {
         this.started.add(runId);
         this.trace.add({ ev: 'run:started', runId, businessId, process });

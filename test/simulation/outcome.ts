@@ -8,6 +8,8 @@ export interface JobRow {
   runId: string;
   businessId: string;
   leadId?: string;
+  /** The number the job calls. */
+  to: string;
   status: string;
   attempt: number;
   callId?: string;

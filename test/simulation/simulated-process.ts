@@ -8,6 +8,7 @@ import { connectionDropped, faultyStore } from './faulty-store.js';
 import { type InFlight, ProcessGate } from './process-gate.js';
 import { Random } from './random.js';
 import type { SimulatedProvider } from './simulated-provider.js';
+import type { Trace } from './trace.js';
 import type { ClockView, VirtualClock } from './virtual-clock.js';
 import type { Workload } from './workload.js';
 
@@ -24,6 +25,8 @@ export interface SharedWorld {
   flags: FaultFlags;
   faults: FaultPlan;
   workload: Workload;
+  /** The schedule's log (claims under a contact cap are written to it). */
+  trace: Trace;
 }
 
 /** No virtual ms a call to a backend takes beyond this, with the latency fault. */
@@ -71,7 +74,7 @@ export class SimulatedProcess {
         outage,
       });
     const store = faultyStore(
-      new KyselyStore({ db: world.db }),
+      tracedClaims(new KyselyStore({ db: world.db }), world.trace, index),
       gate((t) => within(faults.store, t), flags.ambiguousWrites, connectionDropped),
     );
     const redisDown = () =>
@@ -96,6 +99,7 @@ export class SimulatedProcess {
       silentCallMs: 60_000,
       retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 4_000 },
       dialsPerSecond: workload.dialsPerSecond,
+      contactCap: workload.contactCap,
       logger,
     });
     // Errors are reported on this event as well as logged; the checkers judge by outcomes.
@@ -113,4 +117,18 @@ export class SimulatedProcess {
     void this.limiterView.close();
     this.crash(new Error(`process ${this.index} crashed`));
   }
+}
+
+/**
+ * Logs each claim the store wrote (`claim`, with the claim's own instant as its note), before
+ * any fault can lose its answer: the contact-cap checker counts them.
+ */
+function tracedClaims(store: KyselyStore, trace: Trace, process: number): KyselyStore {
+  const claim = store.claimJob.bind(store);
+  store.claimJob = async (jobId, lockToken, now, fence, cap) => {
+    const claimed = await claim(jobId, lockToken, now, fence, cap);
+    if (claimed) trace.add({ ev: 'claim', process, jobId, lockToken, note: String(now) });
+    return claimed;
+  };
+  return store;
 }

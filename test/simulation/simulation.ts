@@ -13,7 +13,7 @@ import { type SharedWorld, SimulatedProcess } from './simulated-process.js';
 import { SimulatedProvider } from './simulated-provider.js';
 import { Trace, type TraceEntry } from './trace.js';
 import { VirtualClock } from './virtual-clock.js';
-import { planRetries, planWindows, planWorkload, type Workload } from './workload.js';
+import { planContactCaps, planRetries, planWindows, planWorkload, type Workload } from './workload.js';
 
 /** The fault phase: no fault starts after this many virtual ms. */
 const FAULT_END_MS = 30_000;
@@ -70,8 +70,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const workload = planWorkload(workloadRng, flags, FAULT_END_MS);
   // A seventh stream: the first six draw what they drew before runs had retry rules.
   planRetries(root.fork(), workload.runs);
-  // An eighth: calling windows.
+  // An eighth: calling windows; a ninth: contact caps.
   planWindows(root.fork(), workload.runs);
+  planContactCaps(root.fork(), workload);
   const businesses = workload.businesses.map((b) => b.businessId);
   const faults = planFaults(faultRng, flags, businesses, FAULT_END_MS);
   const inFlight = new InFlight();
@@ -97,7 +98,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     maxCallMs: workload.maxCallMs,
   });
   const limiter = new SharedLimiterState(clock, options.overGrant);
-  const world: SharedWorld = { clock, t0, db, limiter, provider, inFlight, flags, faults, workload };
+  const world: SharedWorld = { clock, t0, db, limiter, provider, inFlight, flags, faults, workload, trace };
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
   process.on('unhandledRejection', onUnhandled);
@@ -230,6 +231,7 @@ async function readJobs(db: Db): Promise<JobRow[]> {
     runId: r.run_id,
     businessId: r.business_id,
     leadId: r.lead_id ?? undefined,
+    to: r.to_number,
     status: r.status,
     attempt: Number(r.attempt),
     callId: r.call_id ?? undefined,

@@ -1,4 +1,5 @@
 import type { CallingWindow, TimeRange } from '../../src/policy/calling-window.js';
+import type { ContactCap } from '../../src/policy/contact-cap.js';
 import { type LeadInput, RETRY_OUTCOMES, type RunRetryPolicy } from '../../src/types.js';
 import type { FaultFlags } from './faults.js';
 import type { Random } from './random.js';
@@ -28,6 +29,8 @@ export interface RunPlan {
   window?: CallingWindow;
   /** When the window lets a call start, in ms after the simulation's start: `[from, until)`. */
   openSpans?: (readonly [from: number, until: number])[];
+  /** The run may call one number more than once (its leads share a few numbers under a contact cap). */
+  allowDuplicateNumbers?: boolean;
 }
 
 /** What one seed asks of the engine. */
@@ -44,6 +47,8 @@ export interface Workload {
   maxCallMs: number;
   /** Engines (processes) on the same store: 2 when the crash fault is on. */
   processes: number;
+  /** The engines' contact cap, when the seed has one. */
+  contactCap?: ContactCap;
 }
 
 /**
@@ -146,5 +151,22 @@ export function planWindows(rng: Random, runs: RunPlan[]): void {
     run.window = { hours, endMarginMs: margin };
     run.openSpans = spans;
     run.leads = run.leads.map((lead) => ({ ...lead, timeZone: 'Europe/London' }));
+  }
+}
+
+/**
+ * Gives a third of the seeds a contact cap (1 to 3 calls per 5 to 40 s) and makes their leads
+ * share 2 to 4 numbers, across runs and within one, so that the cap binds. From a stream of its
+ * own (see {@link planRetries}).
+ * @param rng - the cap stream
+ * @param workload - changed in place
+ */
+export function planContactCaps(rng: Random, workload: Workload): void {
+  if (!rng.chance(1 / 3)) return;
+  workload.contactCap = { count: rng.int(1, 3), perMs: rng.int(5, 40) * 1000 };
+  const numbers = Array.from({ length: rng.int(2, 4) }, (_, i) => `+1212555${String(7000 + i)}`);
+  for (const run of workload.runs) {
+    run.leads = run.leads.map((lead) => ({ ...lead, to: rng.pick(numbers) }));
+    run.allowDuplicateNumbers = true;
   }
 }

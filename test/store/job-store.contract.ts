@@ -226,14 +226,14 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
         ],
         2001,
       );
-      expect(await other.countWaiting('r-win', 2002)).toEqual({ retry: 0, scheduled: 0, window: 2 });
+      expect(await other.countWaiting('r-win', 2002)).toEqual({ retry: 0, scheduled: 0, window: 2, cap: 0 });
       expect(await other.nextRetryAt('r-win', 2002)).toBe(8000);
       expect((await other.getJob(jobs[2]!.jobId))?.retryAt?.getTime()).toBe(8000);
       expect((await other.getJob(jobs[1]!.jobId))?.timeZone).toBe('America/Adak&America/Anchorage');
       expect(await store.nextQueuedJobs('r-win', 0, 10, 8000)).toEqual([{ jobId: jobs[2]!.jobId, seq: 3 }]);
       // A requeue of another cause is no longer counted as waiting for its window.
       expect(await store.requeueJob(jobs[0]!.jobId, 't', 9500, { code: 'X', message: 'x' }, 2003)).toBe(true);
-      expect(await other.countWaiting('r-win', 2004)).toEqual({ retry: 1, scheduled: 0, window: 2 });
+      expect(await other.countWaiting('r-win', 2004)).toEqual({ retry: 1, scheduled: 0, window: 2, cap: 0 });
     });
 
     it('pages queued jobs in order and cancels the rest on stop', async () => {

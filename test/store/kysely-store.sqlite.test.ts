@@ -37,7 +37,7 @@ jobStoreContract('SQLite', () => ({
   },
 }));
 
-it('keeps the indexes its queries use, and no index on the call id (migration 0004)', async () => {
+it('keeps the indexes its queries use (a capped claim counts a number by business: 0008), and no index on the call id (0004)', async () => {
   const indexes = await dbs[0]!
     .selectFrom('sqlite_master')
     .select('name')
@@ -46,6 +46,7 @@ it('keeps the indexes its queries use, and no index on the call id (migration 00
     .where('sql', 'is not', null)
     .execute();
   expect(indexes.map((row) => row.name).sort()).toEqual([
+    'oq_jobs_business_number',
     'oq_jobs_business_status',
     'oq_jobs_run_status_seq',
     'oq_jobs_status_updated',

@@ -1,7 +1,7 @@
 import type { CompiledQuery, Kysely } from 'kysely';
-import type { Job, WaitingCounts } from '../../types.js';
+import type { Job } from '../../types.js';
 import { LIVE_JOB_STATUSES } from '../../types.js';
-import type { DeferredJob, JobRoute, JobTransition } from '../job-store.js';
+import type { JobRoute, JobTransition } from '../job-store.js';
 import { wholeSeconds } from './kysely-batch-statements.js';
 import { currentAttempt, JOB_ROUTE_COLUMNS, toJob, toJobAttempt, toJobRoute } from './kysely-row-mappers.js';
 import type { AttemptRow, JobRow, TableNames } from './kysely-schema.js';
@@ -192,60 +192,4 @@ export async function readJobWithAttempts(db: AnyDb, t: TableNames, jobId: strin
   const notBefore = row.not_before === null ? undefined : Number(row.not_before);
   if (job.status === 'queued' && notBefore !== undefined) job.retryAt = new Date(notBefore);
   return { ...job, attempts };
-}
-
-/**
- * Counts a run's queued jobs that may not be dialed at `now`, by why they wait.
- * @returns `window`: outside their calling window; else `retry`: tried before, waiting for the
- *   next attempt; `scheduled`: never tried
- */
-export async function countWaiting(
-  db: AnyDb,
-  t: TableNames,
-  runId: string,
-  now: number,
-): Promise<WaitingCounts> {
-  const rows = await db
-    .selectFrom(t.jobs)
-    .select((eb) => [
-      eb.fn.countAll().as('n'),
-      eb
-        .case()
-        .when('waits_for', '=', 'window')
-        .then('window')
-        .when('attempt', '>', 0)
-        .then('retry')
-        .else('scheduled')
-        .end()
-        .as('why'),
-    ])
-    .where('run_id', '=', runId)
-    .where('status', '=', 'queued')
-    .where('not_before', '>', now)
-    .groupBy('why')
-    .execute();
-  const waiting: WaitingCounts = { retry: 0, scheduled: 0, window: 0 };
-  for (const row of rows) waiting[row.why as keyof WaitingCounts] += Number(row.n);
-  return waiting;
-}
-
-/**
- * Holds queued jobs back until their windows open: one statement per distinct time.
- * @param jobs - the jobs and when each one's window opens
- */
-export async function deferJobs(
-  db: AnyDb,
-  t: TableNames,
-  jobs: readonly DeferredJob[],
-  now: number,
-): Promise<void> {
-  const byTime = new Map<number, string[]>();
-  for (const job of jobs) byTime.set(job.until, [...(byTime.get(job.until) ?? []), job.jobId]);
-  for (const [until, jobIds] of byTime)
-    await db
-      .updateTable(t.jobs)
-      .set({ not_before: until, waits_for: 'window', updated_at: now })
-      .where('id', 'in', jobIds)
-      .where('status', '=', 'queued')
-      .execute();
 }

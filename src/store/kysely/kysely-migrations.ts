@@ -150,6 +150,25 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
         await db.schema.alterTable(t.jobs).addColumn('waits_for', 'varchar(16)').execute();
       },
     },
+    '0008_contact_caps': {
+      // A capped claim counts a number's contacts by its business (the index), under the lock of
+      // that number's row in the contacts table (PostgreSQL: two claims of one number take turns).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createIndex(`${t.jobs}_business_number`)
+          .ifNotExists()
+          .on(t.jobs)
+          .columns(['business_id', 'to_number'])
+          .execute();
+        await db.schema
+          .createTable(t.contacts)
+          .ifNotExists()
+          .addColumn('business_id', 'varchar(255)', (c) => c.notNull())
+          .addColumn('to_number', 'varchar(32)', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${t.contacts}_pk`, ['business_id', 'to_number'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -8,6 +8,8 @@ export interface TableNames {
   fences: string;
   /** Attempts of jobs that were retried, the current one excepted (`<prefix>attempts`). */
   attempts: string;
+  /** One row per number a business called under a contact cap: its lock serializes their claims (`<prefix>contacts`). */
+  contacts: string;
   /** Kysely's migration history table (`<prefix>migrations`). */
   migrations: string;
   /** Kysely's migration lock table (`<prefix>migrations_lock`). */
@@ -30,6 +32,7 @@ export function tableNames(prefix: string): TableNames {
     jobs: `${prefix}jobs`,
     fences: `${prefix}limiter_fences`,
     attempts: `${prefix}attempts`,
+    contacts: `${prefix}contacts`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };

@@ -1,6 +1,7 @@
 import { type CompiledQuery, type Kysely, PostgresAdapter, type QueryResult, SqliteAdapter } from 'kysely';
 import { ValidationError } from '../../errors.js';
 import type { SlotHolders } from '../../limiter/slot-limiter.js';
+import type { ContactCap } from '../../policy/contact-cap.js';
 import {
   JOB_STATUSES,
   type Job,
@@ -29,15 +30,11 @@ import type {
 } from '../job-store.js';
 import { statusesBefore } from '../job-transitions.js';
 import { BatchStatements } from './kysely-batch-statements.js';
+import { claimUnderCap } from './kysely-contact-caps.js';
 import { HotStatements } from './kysely-hot-statements.js';
-import {
-  countWaiting,
-  deferJobs,
-  readJobWithAttempts,
-  writeRequeue,
-  writeRetry,
-} from './kysely-job-retries.js';
+import { readJobWithAttempts, writeRequeue, writeRetry } from './kysely-job-retries.js';
 import { migrateStore } from './kysely-migrations.js';
+import { cancelQueuedJobs, countWaiting, deferJobs } from './kysely-queued-jobs.js';
 import {
   JOB_ROUTE_COLUMNS,
   toClaimedJob,
@@ -94,7 +91,9 @@ export class KyselyStore implements JobStore {
   private readonly postgres: boolean;
   /** Frequent single-row statements, built once. */
   private readonly hot: HotStatements;
-  /** The per-call writes (claims, call ids, status changes), written in batches. */
+  /** The per-call statements (claims, call ids, status changes). */
+  private readonly statements: BatchStatements;
+  /** The per-call writes, written in batches. */
   private readonly writes: WriteBatcher;
   /**
    * SQLite: the store's statements wait here in arrival order. Kysely's SQLite driver guards its
@@ -121,7 +120,8 @@ export class KyselyStore implements JobStore {
     this.postgres = postgres;
     this.hot = new HotStatements(this.t, postgres);
     this.serial = adapter instanceof SqliteAdapter ? new SerialExecutor() : undefined;
-    this.writes = new WriteBatcher(new BatchStatements(this.t, postgres), (query) => this.run(query));
+    this.statements = new BatchStatements(this.t, postgres);
+    this.writes = new WriteBatcher(this.statements, (query) => this.run(query));
   }
 
   /**
@@ -252,8 +252,14 @@ export class KyselyStore implements JobStore {
     lockToken: string,
     now: number,
     fence?: number,
+    cap?: ContactCap,
   ): Promise<ClaimedJob | undefined> {
-    return toClaimedJob(await this.writes.claim({ jobId, lockToken, now, fence }), lockToken);
+    if (!cap) return toClaimedJob(await this.writes.claim({ jobId, lockToken, now, fence }), lockToken);
+    const claim = this.statements.claim([{ jobId, lockToken, now, fence }]);
+    const row = await this.serialized(() =>
+      claimUnderCap(this.db, this.t, this.postgres, claim, jobId, now, cap),
+    );
+    return toClaimedJob(row, lockToken);
   }
 
   async claimJobAfter(
@@ -330,26 +336,7 @@ export class KyselyStore implements JobStore {
   }
 
   async cancelQueuedJobs(runId: string, now: number): Promise<number> {
-    const { jobs } = this.t;
-    let cancel = this.db
-      .updateTable(jobs)
-      .set({ status: 'canceled', ended_at: now, updated_at: now })
-      .where('run_id', '=', runId)
-      .where('status', '=', 'queued');
-    if (this.postgres) {
-      // Rows locked in id order, the order a batch of claims locks them in: locked in any other
-      // order, a cancel and a batch in flight could each hold a row the other waits for.
-      const inIdOrder = this.db
-        .selectFrom(jobs)
-        .select('id')
-        .where('run_id', '=', runId)
-        .where('status', '=', 'queued')
-        .orderBy('id')
-        .forUpdate();
-      cancel = cancel.where('id', 'in', inIdOrder);
-    }
-    const result = await this.serialized(() => cancel.executeTakeFirst());
-    return Number(result.numUpdatedRows);
+    return this.serialized(() => cancelQueuedJobs(this.db, this.t, this.postgres, runId, now));
   }
 
   async countUnfinished(runId: string): Promise<number> {

@@ -1,6 +1,7 @@
 import type { Checker } from '../outcome.js';
 import { checkAtMostOnce } from './at-most-once.js';
 import { checkConcurrency } from './concurrency.js';
+import { checkContactCaps } from './contact-caps.js';
 import { checkLiveCount } from './live-count.js';
 import { checkNoStall } from './no-stall.js';
 import { checkNothingLost } from './nothing-lost.js';
@@ -20,4 +21,5 @@ export const CHECKERS: readonly Checker[] = [
   checkLiveCount,
   checkRetries,
   checkWindows,
+  checkContactCaps,
 ];
