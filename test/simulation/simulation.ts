@@ -116,8 +116,17 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const plan = new Driver(world, processes, trace, routeRng.fork());
     plan.schedule();
     for (const p of processes) void p.queue.start().catch(() => {});
+    // A job may rightly wait for its window's next opening (a closed stretch of a minute and a
+    // margin, then a whole span it may just have missed) or for its number's cap to pass.
+    const policyWaitMs =
+      (workload.runs.some((r) => r.window) ? 3 * 60_000 : 0) + (workload.contactCap?.perMs ?? 0);
     const stallBoundMs =
-      SILENT_CALL_MS + UNKNOWN_OUTCOME_WAIT_MS + 4 * workload.leaseMs + workload.maxCallMs + 15_000;
+      SILENT_CALL_MS +
+      UNKNOWN_OUTCOME_WAIT_MS +
+      4 * workload.leaseMs +
+      workload.maxCallMs +
+      15_000 +
+      policyWaitMs;
     let lastProgress = 0;
     let signature = '';
     let gaveUp: Outcome['gaveUp'];
