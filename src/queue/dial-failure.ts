@@ -1,7 +1,7 @@
 import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob } from '../store/job-store.js';
-import type { CallingWindows } from './calling-windows.js';
+import type { CallingWindows, WindowVerdict } from './calling-windows.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import { jobEndedEvent } from './queue-events.js';
 import type { OutcomeRetries } from './retry-rules.js';
@@ -151,28 +151,28 @@ export class DialSetbacks {
    */
   async insideWindow(key: string, job: ClaimedJob): Promise<boolean> {
     const { ctx, actions } = this;
-    let until: number;
-    let code = 'OUTSIDE_WINDOW';
-    let message: string;
+    let verdict: WindowVerdict | undefined;
+    let unread: unknown;
     try {
-      const verdict = await this.windows.verdict(job);
-      if (verdict.kind === 'open') return true;
-      if (verdict.kind === 'never') {
-        await actions.finishClaim(
-          job,
-          'canceled',
-          code,
-          'its calling window does not open again within a year',
-        );
-        return false;
-      }
-      until = verdict.until;
-      message = `outside its calling window until ${new Date(until).toISOString()}`;
+      verdict = await this.windows.verdict(job);
     } catch (err) {
-      code = 'WINDOW_UNREAD';
-      until = ctx.now() + this.outageWait(job);
-      message = `its run's calling window could not be read: ${err instanceof Error ? err.message : String(err)}`;
+      unread = err;
     }
+    if (verdict?.kind === 'open') return true;
+    if (verdict?.kind === 'never') {
+      await actions.finishClaim(
+        job,
+        'canceled',
+        'OUTSIDE_WINDOW',
+        'its calling window does not open again within a year',
+      );
+      return false;
+    }
+    const code = verdict ? 'OUTSIDE_WINDOW' : 'WINDOW_UNREAD';
+    const until = verdict ? verdict.until : ctx.now() + this.outageWait(job);
+    const message = verdict
+      ? `outside its calling window until ${new Date(until).toISOString()}`
+      : `its run's calling window could not be read: ${unread instanceof Error ? unread.message : String(unread)}`;
     ctx.logger.info(
       { business_id: key, job_id: job.jobId, run_id: job.runId, code, until: new Date(until) },
       'OUTBOUND_OUTSIDE_WINDOW',
@@ -182,8 +182,7 @@ export class DialSetbacks {
       return false;
     }
     // Counted as waiting for its window (a label: a failed write changes only how it is counted).
-    if (code === 'OUTSIDE_WINDOW')
-      await ctx.store.deferJobs([{ jobId: job.jobId, until }], ctx.now()).catch(() => {});
+    if (verdict) await ctx.store.deferJobs([{ jobId: job.jobId, until }], ctx.now()).catch(() => {});
     actions.jobRequeued(job.runId);
     return false;
   }
