@@ -39,8 +39,7 @@ export class CallingWindows {
    * @returns the run's windows, or undefined when it has none
    */
   know(run: RunRecord): RunWindows | undefined {
-    const windows = run.window ? new RunWindows(run.window) : null;
-    if (!this.runs.has(run.runId)) this.runs.set(run.runId, windows);
+    if (!this.runs.has(run.runId)) this.runs.set(run.runId, run.window ? new RunWindows(run.window) : null);
     return this.runs.get(run.runId) ?? undefined;
   }
 

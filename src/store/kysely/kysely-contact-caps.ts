@@ -1,10 +1,8 @@
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 import type { ContactCap } from '../../policy/contact-cap.js';
 import type { ClaimedRow } from './kysely-batch-statements.js';
-import type { TableNames } from './kysely-schema.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: the store's tables are not in the host's schema type
-type AnyDb = Kysely<any>;
+import { holdBack } from './kysely-queued-jobs.js';
+import type { AnyDb, TableNames } from './kysely-schema.js';
 
 /**
  * The instants of a number's contacts by a business since `since`, oldest first: each job's
@@ -83,12 +81,7 @@ export async function claimUnderCap(
     if (times.length >= cap.count) {
       // Callable again once all but count - 1 of these have left the period.
       const until = (times[times.length - cap.count] ?? now) + cap.perMs;
-      await trx
-        .updateTable(t.jobs)
-        .set({ not_before: until, waits_for: 'cap', updated_at: now })
-        .where('id', '=', jobId)
-        .where('status', '=', 'queued')
-        .execute();
+      await holdBack(trx, t, [jobId], until, 'cap', now);
       return undefined;
     }
     return (await trx.executeQuery(claim)).rows[0];

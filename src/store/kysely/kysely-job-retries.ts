@@ -1,13 +1,10 @@
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 import type { Job } from '../../types.js';
 import { LIVE_JOB_STATUSES } from '../../types.js';
 import type { JobRoute, JobTransition } from '../job-store.js';
 import { wholeSeconds } from './kysely-batch-statements.js';
 import { currentAttempt, JOB_ROUTE_COLUMNS, toJob, toJobAttempt, toJobRoute } from './kysely-row-mappers.js';
-import type { AttemptRow, JobRow, TableNames } from './kysely-schema.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: the store's tables are not in the host's schema type
-type AnyDb = Kysely<any>;
+import type { AnyDb, AttemptRow, JobRow, TableNames } from './kysely-schema.js';
 
 /** Whether `change` is about the live call `row` holds: its token or its call id, and no other call. */
 function aboutLiveCall(row: JobRow, change: JobTransition): boolean {

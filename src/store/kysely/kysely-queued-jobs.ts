@@ -1,10 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { WaitingCounts } from '../../types.js';
 import type { DeferredJob } from '../job-store.js';
-import type { TableNames } from './kysely-schema.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: the store's tables are not in the host's schema type
-type AnyDb = Kysely<any>;
+import type { AnyDb, TableNames } from './kysely-schema.js';
 
 /**
  * Counts a run's queued jobs that may not be dialed at `now`, by why they wait.
@@ -55,13 +51,27 @@ export async function deferJobs(
 ): Promise<void> {
   const byTime = new Map<number, string[]>();
   for (const job of jobs) byTime.set(job.until, [...(byTime.get(job.until) ?? []), job.jobId]);
-  for (const [until, jobIds] of byTime)
-    await db
-      .updateTable(t.jobs)
-      .set({ not_before: until, waits_for: 'window', updated_at: now })
-      .where('id', 'in', jobIds)
-      .where('status', '=', 'queued')
-      .execute();
+  for (const [until, jobIds] of byTime) await holdBack(db, t, jobIds, until, 'window', now);
+}
+
+/**
+ * Holds queued jobs back until `until`, saying why (`waits_for`, counted by {@link countWaiting}).
+ * Jobs no longer queued are left as they are.
+ */
+export async function holdBack(
+  db: AnyDb,
+  t: TableNames,
+  jobIds: readonly string[],
+  until: number,
+  why: 'window' | 'cap',
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable(t.jobs)
+    .set({ not_before: until, waits_for: why, updated_at: now })
+    .where('id', 'in', jobIds)
+    .where('status', '=', 'queued')
+    .execute();
 }
 
 /**

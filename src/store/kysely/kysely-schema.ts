@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 /** Names of the store's tables for a given prefix. */
 export interface TableNames {
   /** The runs table (`<prefix>runs`). */
@@ -101,3 +102,7 @@ export interface JobRow {
   /** Why a queued job waits past `not_before`, when not a retry or schedule: `window`. */
   waits_for: string | null;
 }
+
+/** The host's database, its schema unknown to the store (the store's tables are not in it). */
+// biome-ignore lint/suspicious/noExplicitAny: the store's tables are not in the host's schema type
+export type AnyDb = Kysely<any>;

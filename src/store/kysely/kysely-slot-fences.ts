@@ -1,11 +1,8 @@
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { ValidationError } from '../../errors.js';
 import { LIVE_JOB_STATUSES } from '../../types.js';
 import { toNumber } from './kysely-row-mappers.js';
-import type { TableNames } from './kysely-schema.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: the store's tables are not in the host's schema type
-type AnyDb = Kysely<any>;
+import type { AnyDb, TableNames } from './kysely-schema.js';
 
 /**
  * Checks a fencing token given to `KyselyStore.fenceSlots` (a whole number >= 0).
