@@ -48,6 +48,11 @@ export function benchConfig(quick: boolean): BenchConfig {
       spec('20 ms call', 100, leads, 5, 20),
       // At most 2 × 3 / 20 ms = 300 calls/s offered: hand-off latency of a process that is not saturated.
       spec('hand-off light load 20 ms call', 2, quick ? 150 : 500, 3, 20),
+      // The same with both businesses in one account group that leaves them all their room.
+      {
+        ...spec('hand-off light load 20 ms call, group limit', 2, quick ? 150 : 500, 3, 20),
+        groupConcurrency: 6,
+      },
     ],
     // Quick mode keeps under 2 minutes with 2,000 tenants: this library's pass takes ~50 s at 10,000.
     tenants: quick

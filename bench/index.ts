@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     };
     writeResults(out, results);
     step(`done; wrote ${out}`);
-    const [throughput, , handoff] = config.dispatch;
+    const [throughput, , handoff, grouped] = config.dispatch;
     console.log(
       formatReport(results, details, {
         mode: config.mode,
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
         startRun,
         throughputWorkload: throughput?.name ?? '',
         handoffWorkload: handoff?.name ?? '',
+        groupHandoffWorkload: grouped?.name ?? '',
         tenantsWorkload: config.tenants.name,
         tenants: config.tenants.businesses,
       }),

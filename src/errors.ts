@@ -101,6 +101,24 @@ export class InvalidStateError extends OutboundQueueError {
   }
 }
 
+/**
+ * A limiter was asked for a business in a scope the database says it does not belong to: the
+ * business joined or left a group since the asker read its record. Internal: the engine reads the
+ * record again and asks in the right scope.
+ */
+export class ScopeMovedError extends OutboundQueueError {
+  /** The business asked for. */
+  readonly businessId: string;
+  /**
+   * @param businessId - the business asked for
+   * @param scope - the scope it was asked in, as people read it
+   */
+  constructor(businessId: string, scope: string) {
+    super('INVALID_STATE', `business ${businessId} is not a member of ${scope} any more`);
+    this.businessId = businessId;
+  }
+}
+
 /** A webhook whose provider signature is missing or wrong. Answer it with HTTP 403. */
 export class WebhookSignatureError extends OutboundQueueError {
   /**

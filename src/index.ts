@@ -27,20 +27,30 @@ export {
   InvalidStateError,
   NotFoundError,
   OutboundQueueError,
+  ScopeMovedError,
   TimeoutError,
   ValidationError,
   WebhookSignatureError,
 } from './errors.js';
+export { businessScope, groupOfScope, groupScope } from './limiter/limiter-scope.js';
 export type { MemorySlotLimiterOptions } from './limiter/memory-slot-limiter.js';
 export { MemorySlotLimiter } from './limiter/memory-slot-limiter.js';
 export type {
   AcquireManyResult,
   AcquireResult,
   AcquireStatus,
+  DialRate,
+  LimitChange,
+  LimitsResult,
   RebuildOptions,
   ReleaseResult,
+  RunLimit,
+  ScopeMember,
+  SlotAsk,
+  SlotHolder,
   SlotHolderSource,
   SlotHolders,
+  SlotLevels,
   SlotLimiter,
   SlotSignal,
 } from './limiter/slot-limiter.js';
@@ -66,24 +76,35 @@ export type {
 export type { SuppressCheck, SuppressionQuery } from './queue/suppression.js';
 export { isE164 } from './queue/validate-run-input.js';
 export type {
+  BusinessLimitsRecord,
+  BusinessRecord,
   ClaimedJob,
   CreateRunResult,
   DeferredJob,
   EndedCall,
+  GroupLimitsRecord,
+  GroupRecord,
   JobRoute,
   JobStore,
   JobsOffCall,
   JobTransition,
   NewJob,
   NewRun,
+  PutBusinessLimitsResult,
   QueuedJobRef,
+  RunLimitsChange,
   RunQuery,
   RunRecord,
   TransitionResult,
 } from './store/job-store.js';
 export type {
+  BusinessLimitsInput,
+  BusinessRunSummary,
+  BusinessSummary,
   CallEvent,
   CallStatus,
+  GroupLimits,
+  GroupLimitsInput,
   Job,
   JobAttempt,
   JobMetadata,

@@ -72,8 +72,18 @@ export interface LeadInput {
 export interface StartRunInput {
   /** The business (tenant) the run belongs to; its concurrency limit is shared by its runs. */
   businessId: string;
-  /** At most this many calls of the business at the same time (1 to 1000). */
+  /**
+   * At most this many calls of the run at the same time (1 to 1000), within its business's limit
+   * (`setBusinessLimits`; a business without one is held to the highest `concurrency` of its
+   * live runs). Changed live with `setRunConcurrency`.
+   */
   concurrency: number;
+  /**
+   * The run's weight among the runs of its business (a whole number from 1 to 100, default 1):
+   * while several wait for the business's slots, a run of priority 3 gets three calls for each
+   * call of a run of priority 1. No run starves.
+   */
+  priority?: number;
   /** The leads to call, in the order they should be dialed. */
   leads: readonly LeadInput[];
   /** Default caller id for the run's leads. */
@@ -180,8 +190,10 @@ export interface RunSummary {
   businessId: string;
   /** Where the run stands: `running`, `paused`, or final (`stopped`, `completed`). */
   status: RunStatus;
-  /** The business's concurrency limit the run was started with. */
+  /** The run's concurrency limit (as started, or as last set by `setRunConcurrency`). */
   concurrency: number;
+  /** The run's weight among the runs of its business (see {@link StartRunInput.priority}). */
+  priority: number;
   /** Number of jobs (leads) in the run. */
   total: number;
   /** Jobs per status; every status is present. */
@@ -318,4 +330,70 @@ export interface StopOptions {
 export interface WaitForRunOptions {
   /** Reject with a `TimeoutError` after this many milliseconds (default: wait forever). */
   timeoutMs?: number;
+}
+
+/** Input of `setBusinessLimits`: the whole record of a business's limits (what is absent is cleared). */
+export interface BusinessLimitsInput {
+  /** At most this many calls of the business at the same time, over all its runs (1 to 1000). */
+  concurrency: number;
+  /** At most this many of its calls start in any second (> 0), across all processes. */
+  dialsPerSecond?: number;
+  /** The account group the business shares limits with (`setGroupLimits`), if any. */
+  group?: string;
+}
+
+/** Input of `setGroupLimits`: the whole record of a group's limits (what is absent is cleared). */
+export interface GroupLimitsInput {
+  /** At most this many calls of the group's businesses at the same time (1 to 100,000). */
+  concurrency?: number;
+  /** At most this many of their calls start in any second (> 0), across all processes. */
+  dialsPerSecond?: number;
+}
+
+/** A group's limits as stored. */
+export interface GroupLimits {
+  /** The group's name. */
+  group: string;
+  /** Its concurrency limit, if set. */
+  concurrency?: number;
+  /** Its dial-start rate, if set. */
+  dialsPerSecond?: number;
+  /** The businesses of the group. */
+  businesses: string[];
+}
+
+/** One live run of a business, in {@link BusinessSummary}. */
+export interface BusinessRunSummary {
+  /** The run. */
+  runId: string;
+  /** `running` or `paused`. */
+  status: RunStatus;
+  /** The run's concurrency limit. */
+  concurrency: number;
+  /** The run's weight among the runs of its business. */
+  priority: number;
+  /** Its jobs that hold a call now. */
+  active: number;
+  /** Its jobs waiting to be dialed (`queued`). */
+  waiting: number;
+}
+
+/** What `getBusiness` answers: a business's limits, and its live calls and waiting jobs per run. */
+export interface BusinessSummary {
+  /** The business. */
+  businessId: string;
+  /** Its own concurrency limit, if set (without one, the highest `concurrency` of its live runs applies). */
+  concurrency?: number;
+  /** Its dial-start rate, if set. */
+  dialsPerSecond?: number;
+  /** Its account group, if any, with the group's limits. */
+  group?: GroupLimits;
+  /** Whether `pauseBusiness` holds it paused (its runs read `paused`, and new runs start paused). */
+  paused: boolean;
+  /** Its jobs that hold a call now, over all its runs. */
+  active: number;
+  /** Its queued jobs, over all its live runs. */
+  waiting: number;
+  /** Its live runs (`running` or `paused`), newest first. */
+  runs: BusinessRunSummary[];
 }

@@ -13,8 +13,8 @@ export class BottleneckPeer implements Peer {
   readonly system = 'bottleneck';
   readonly backend = 'Redis';
 
-  unsupported(): string | undefined {
-    return undefined;
+  unsupported(spec: WorkloadSpec): string | undefined {
+    return spec.groupConcurrency === undefined ? undefined : 'no account groups (one limiter per key)';
   }
 
   async prepare(spec: WorkloadSpec, env: PeerEnv, tracker: HandoffTracker): Promise<PreparedRun> {

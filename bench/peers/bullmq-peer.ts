@@ -21,6 +21,8 @@ export class BullmqPeer implements Peer {
   readonly backend = 'Redis';
 
   unsupported(spec: WorkloadSpec): string | undefined {
+    if (spec.groupConcurrency !== undefined)
+      return 'groups are a BullMQ Pro feature (not in the open-source package)';
     if (spec.businesses <= MAX_BUSINESSES) return undefined;
     return (
       `a Queue + Worker per business holds a blocking connection per Worker (101 for 100 businesses): ` +

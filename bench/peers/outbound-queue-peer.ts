@@ -120,6 +120,14 @@ export class OutboundQueuePeer implements Peer {
           : ['SQLite file, WAL, cacheStatements, checkpoints in a worker'],
       async run() {
         const processed = dialer.whenProcessed(total);
+        if (spec.groupConcurrency !== undefined) {
+          await queue.setGroupLimits('bench-group', { concurrency: spec.groupConcurrency });
+          for (let b = 0; b < spec.businesses; b++)
+            await queue.setBusinessLimits(businessId(b), {
+              concurrency: spec.concurrency,
+              group: 'bench-group',
+            });
+        }
         for (let b = 0; b < spec.businesses; b++) {
           await queue.startRun({
             businessId: businessId(b),

@@ -15,6 +15,11 @@ export interface WorkloadSpec {
   concurrency: number;
   /** Length of each simulated call in ms (0: a zero-length call; Node's timers make it ~1 ms). */
   callMs: number;
+  /**
+   * The businesses share one account group with this concurrency on top of their own (SPEC §7):
+   * the group's level is checked in every grant.
+   */
+  groupConcurrency?: number;
 }
 
 /** Where a peer finds the throwaway servers. */

@@ -1,19 +1,26 @@
 import { type Clock, systemClock } from '../clock.js';
+import { ScopeMovedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import {
+  checkAsk,
   checkLeaseMs,
-  checkLimit,
-  checkPerSecond,
+  checkLimitChange,
+  checkRates,
   DEFAULT_HOLDER_LEASE_MS,
   singleAcquire,
 } from './limiter-arguments.js';
+import { describeScope } from './limiter-scope.js';
+import { ScopeState } from './scope-state.js';
 import type {
   AcquireManyResult,
   AcquireResult,
-  AcquireStatus,
+  DialRate,
+  LimitChange,
+  LimitsResult,
   RebuildOptions,
   ReleaseResult,
+  SlotAsk,
   SlotHolderSource,
   SlotHolders,
   SlotLimiter,
@@ -36,38 +43,27 @@ export interface MemorySlotLimiterOptions {
   logger?: Logger;
 }
 
-/** One key's slots, waiting line and stored settings. Mutated in place, never replaced. */
-interface KeyState {
-  /** jobId -> lease expiry (epoch ms). Expired leases still count until reclaimed. */
-  slots: Map<string, number>;
-  /** The waiting line: a Set iterates in insertion order, so it is FIFO with O(1) membership and removal. */
-  waiting: Set<string>;
-  limit: number;
-  leaseMs: number;
-  /** job id -> the job whose slot was passed to it ({@link MemorySlotLimiter.pass}), until its own slot is freed. */
-  passed: Map<string, string>;
-}
-
 /**
  * A {@link SlotLimiter} that lives in this process: for one process (the demo, tests, a single
  * worker). It has exactly the semantics of `RedisSlotLimiter` from `outbound-queue/redis`, which
- * shares slots across processes.
+ * shares slots across processes: both share slots by one rule (see `SlotLimiter`).
  *
  * @example
  * ```ts
  * const limiter = new MemorySlotLimiter();
- * const first = await limiter.acquire('business-4', 'job-1', 1, 30_000); // { status: 'acquired', ... }
- * const second = await limiter.acquire('business-4', 'job-2', 1, 30_000); // { status: 'enqueued', ... }
- * const { promoted } = await limiter.release('business-4', 'job-1'); // ['job-2']: it holds the slot now
+ * const ask = { business: '4', run: 'run-1', runLimit: 1 };
+ * const first = await limiter.acquire('4', 'job-1', ask, 30_000); // { status: 'acquired', ... }
+ * const second = await limiter.acquire('4', 'job-2', ask, 30_000); // { status: 'enqueued', ... }
+ * const { promoted } = await limiter.release('4', 'job-1'); // ['job-2']: it holds the slot now
  * ```
  */
 export class MemorySlotLimiter implements SlotLimiter {
   private readonly now: () => number;
   private readonly holderLeaseMs: number;
   private readonly logger: Logger;
-  private readonly keys = new Map<string, KeyState>();
-  private readonly initializing = new Map<string, Promise<KeyState>>();
-  /** scope -> the next free dial-start instant (epoch ms, fractional). */
+  private readonly scopes = new Map<string, ScopeState>();
+  private readonly initializing = new Map<string, Promise<ScopeState>>();
+  /** Rate name -> the next free dial-start instant (epoch ms, fractional). */
   private readonly nextStart = new Map<string, number>();
   private readonly listeners = new Set<(signal: SlotSignal) => void>();
   private source: SlotHolderSource | undefined;
@@ -83,221 +79,186 @@ export class MemorySlotLimiter implements SlotLimiter {
   }
 
   /**
-   * Asks for a slot for `jobId` under `limit` concurrent holders of `key`; a newcomer never jumps
-   * the waiting line.
-   * @param key - limiter key (the business id)
+   * Asks for a slot for `jobId` of `ask.run`; a newcomer never jumps a job that could use it.
+   * @param key - limiter scope
    * @param jobId - the job that wants to dial
-   * @param limit - maximum concurrent holders, stored for later promotions
+   * @param ask - the job's business and run, the run's limit and weight
    * @param leaseMs - lease of a slot granted now or later by promotion
-   * @returns the outcome with the key's counters
+   * @returns the outcome with the job's levels
    */
-  async acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
-    return singleAcquire(await this.acquireMany(key, [jobId], limit, leaseMs));
+  async acquire(key: string, jobId: string, ask: SlotAsk, leaseMs: number): Promise<AcquireResult> {
+    return singleAcquire(await this.acquireMany(key, [jobId], ask, leaseMs));
   }
 
   /**
-   * Asks for a slot for each of `jobIds`, in order, in one step.
-   * @param key - limiter key (the business id)
+   * Asks for a slot for each of `jobIds` of one run, in order, in one step.
+   * @param key - limiter scope
    * @param jobIds - the jobs that want to dial, in line order
-   * @param limit - maximum concurrent holders, stored for later promotions
+   * @param ask - the jobs' business and run, the run's limit and weight
    * @param leaseMs - lease of a slot granted now or later by promotion
-   * @returns each job's outcome with the key's counters after the last one
+   * @returns each job's outcome with the levels after the last one
+   * @throws ScopeMovedError when the holder source says `ask.business` is not a member of `key`
    */
   async acquireMany(
     key: string,
     jobIds: readonly string[],
-    limit: number,
+    ask: SlotAsk,
     leaseMs: number,
   ): Promise<AcquireManyResult> {
-    checkLimit(limit);
+    checkAsk(ask);
     checkLeaseMs(leaseMs);
-    const state = await this.stateOf(key, leaseMs);
-    state.limit = limit;
-    state.leaseMs = leaseMs;
-    const statuses = jobIds.map((jobId): AcquireStatus => {
-      if (state.slots.has(jobId)) return 'inflight';
-      if (state.waiting.has(jobId)) return 'already_queued';
-      if (state.slots.size < limit && state.waiting.size === 0) {
-        state.slots.set(jobId, this.now() + leaseMs);
-        return 'acquired';
-      }
-      state.waiting.add(jobId);
-      return 'enqueued';
-    });
-    return { statuses, active: state.slots.size, limit, queueLength: state.waiting.size };
+    const scope = await this.memberState(key, ask.business, leaseMs);
+    scope.leaseMs = leaseMs;
+    const { statuses, others, levels } = scope.ask(jobIds, ask, this.now() + leaseMs);
+    if (others.length > 0) this.signal({ key, promoted: [...others] });
+    return { statuses, promoted: others, ...levels };
   }
 
   /**
-   * Frees the slot of `jobId` and hands free slots to the head of the waiting line. Idempotent.
-   * @param key - limiter key
+   * Changes limits live and promotes waiting jobs into any room made.
+   * @param key - limiter scope
+   * @param change - the limits to set
+   * @returns the promoted jobs
+   * @throws ScopeMovedError when the holder source says `change.business` is not a member
+   */
+  async setLimits(key: string, change: LimitChange): Promise<LimitsResult> {
+    checkLimitChange(change);
+    const business = change.business?.id ?? change.run?.business;
+    const scope =
+      business === undefined
+        ? await this.stateOf(key, this.holderLeaseMs)
+        : await this.memberState(key, business, this.holderLeaseMs);
+    const promoted = scope.setLimits(change, this.now() + scope.leaseMs);
+    if (promoted.length > 0) this.signal({ key, promoted: [...promoted] });
+    return { promoted };
+  }
+
+  /**
+   * Frees the slot of `jobId` and promotes waiting jobs into it. Idempotent.
+   * @param key - limiter scope
    * @param jobId - the job whose call ended
-   * @param leaseMs - lease of holders' slots if the key has to be built from the holder source
+   * @param leaseMs - lease of holders' slots if the scope has to be built from the holder source
    * @param _fence - ignored: this limiter's state is never rebuilt while the process lives
-   * @returns whether a slot was freed, the promoted jobs in line order, and the counters
+   * @returns whether a slot was freed, the promoted jobs, and the freed job's levels
    */
   async release(key: string, jobId: string, leaseMs?: number, _fence?: number): Promise<ReleaseResult> {
-    return this.freeSlot(await this.stateOf(key, leaseMs ?? this.holderLeaseMs), key, jobId);
+    return this.free(key, jobId, leaseMs ?? this.holderLeaseMs, false);
   }
 
   /**
-   * Frees the slot of `jobId` into a promotion only: when it holds a slot, a job waits and the
-   * limit leaves room, as {@link MemorySlotLimiter.release} does, linking the promoted job to
-   * `jobId` until its own slot is freed; otherwise nothing changes.
-   * @param key - limiter key
+   * Frees the slot of `jobId` into a promotion only, linking the first promoted job to it until
+   * its own slot is freed; otherwise nothing changes.
+   * @param key - limiter scope
    * @param jobId - the job whose call ended, its end not written yet
    * @returns as for release; `released` false and no promotion when nothing changed
    */
   async pass(key: string, jobId: string): Promise<ReleaseResult> {
-    const state = await this.stateOf(key, this.holderLeaseMs);
-    if (!state.slots.has(jobId) || state.waiting.size === 0 || state.slots.size - 1 >= state.limit) {
-      const { limit } = state;
-      return {
-        released: false,
-        promoted: [],
-        active: state.slots.size,
-        limit,
-        queueLength: state.waiting.size,
-      };
-    }
-    const result = this.freeSlot(state, key, jobId);
-    const [first] = result.promoted;
-    if (first !== undefined) state.passed.set(first, jobId);
-    return result;
+    return this.free(key, jobId, this.holderLeaseMs, true);
   }
 
   /**
    * The job whose slot was passed to `jobId`, while they are linked.
-   * @param key - limiter key
+   * @param key - limiter scope
    * @param jobId - a job promoted by a pass
    */
   async passedFrom(key: string, jobId: string): Promise<string | undefined> {
-    return this.keys.get(key)?.passed.get(jobId);
+    return this.scopes.get(key)?.passed.get(jobId);
   }
 
-  private freeSlot(state: KeyState, key: string, jobId: string): ReleaseResult {
-    const released = state.slots.delete(jobId);
-    state.passed.delete(jobId);
-    const promoted: string[] = [];
-    const expiry = this.now() + state.leaseMs;
-    for (const head of state.waiting) {
-      if (state.slots.size >= state.limit) break;
-      state.waiting.delete(head);
-      state.slots.set(head, expiry);
-      promoted.push(head);
-    }
+  private async free(key: string, jobId: string, leaseMs: number, passOnly: boolean): Promise<ReleaseResult> {
+    const scope = await this.stateOf(key, leaseMs);
+    const { released, promoted, levels } = scope.free(jobId, this.now() + scope.leaseMs, passOnly);
     if (promoted.length > 0) this.signal({ key, promoted: [...promoted] });
-    return {
-      released,
-      promoted,
-      active: state.slots.size,
-      limit: state.limit,
-      queueLength: state.waiting.size,
-    };
+    return { released, promoted, ...levels };
   }
 
   /**
    * Extends the leases of the slots held by `jobIds`.
-   * @param key - limiter key
+   * @param key - limiter scope
    * @param jobIds - jobs this process believes it holds slots for
    * @param leaseMs - new lease length from now
    * @returns the ids among `jobIds` that hold no slot
    */
   async renew(key: string, jobIds: readonly string[], leaseMs: number): Promise<string[]> {
     checkLeaseMs(leaseMs);
-    const state = await this.stateOf(key, leaseMs);
+    const scope = await this.stateOf(key, leaseMs);
     const expiry = this.now() + leaseMs;
     const lost: string[] = [];
     for (const jobId of jobIds) {
-      if (state.slots.has(jobId)) state.slots.set(jobId, expiry);
+      const slot = scope.slots.get(jobId);
+      if (slot) slot.expiry = expiry;
       else lost.push(jobId);
     }
     return lost;
   }
 
   /**
-   * Drops jobs from the waiting line; slots are not touched.
-   * @param key - limiter key
+   * Drops jobs from their lines; slots are not touched.
+   * @param key - limiter scope
    * @param jobIds - jobs to drop
+   * @param retire - a run whose feeder stopped, forgotten once idle
    * @returns how many were waiting and are now removed
    */
-  async remove(key: string, jobIds: readonly string[]): Promise<number> {
-    const state = this.keys.get(key);
-    if (!state) return 0;
-    let removed = 0;
-    for (const jobId of jobIds) if (state.waiting.delete(jobId)) removed++;
-    return removed;
+  async remove(key: string, jobIds: readonly string[], retire?: string): Promise<number> {
+    return this.scopes.get(key)?.remove(jobIds, retire) ?? 0;
   }
 
   /**
    * Reports slots whose lease expired and extends each by `leaseMs`, so one reconciler resolves it.
-   * @param key - limiter key
+   * @param key - limiter scope
    * @param leaseMs - extension given to each expired slot
    * @returns the expired slots' job ids, oldest lease first, each preceded by the job whose slot
    *   was passed to it (see {@link MemorySlotLimiter.pass}), if any
    */
   async reclaim(key: string, leaseMs: number): Promise<string[]> {
     checkLeaseMs(leaseMs);
-    const state = this.keys.get(key);
-    if (!state) return [];
+    const scope = this.scopes.get(key);
+    if (!scope) return [];
     const now = this.now();
-    const expired = [...state.slots]
-      .filter(([, expiry]) => expiry <= now)
+    const expired = [...scope.slots]
+      .filter(([, slot]) => slot.expiry <= now)
       // Same order as the Redis sorted set: by expiry, then by id.
-      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
-      .map(([jobId]) => jobId);
-    for (const jobId of expired) state.slots.set(jobId, now + leaseMs);
-    return expired.flatMap((jobId) => {
-      const from = state.passed.get(jobId);
+      .sort(([a, x], [b, y]) => x.expiry - y.expiry || (a < b ? -1 : a > b ? 1 : 0));
+    for (const [, slot] of expired) slot.expiry = now + leaseMs;
+    return expired.flatMap(([jobId]) => {
+      const from = scope.passed.get(jobId);
       return from === undefined ? [jobId] : [from, jobId];
     });
   }
 
   /**
-   * Replaces the key's slots with `state.holders` (fresh leases) and empties its waiting line.
-   * The fencing token is not kept: this limiter's state lives as long as the process.
-   * @param key - limiter key
-   * @param state - the jobs that hold calls according to the database
-   * @param limit - the key's limit
+   * Replaces the scope's state with `state` (holders with fresh leases, no lines).
+   * @param key - limiter scope
+   * @param state - members, limits and holders according to the database
    * @param leaseMs - lease of the holders' slots and of later promotions
    * @param _options - ignored: this limiter grants no fencing tokens, so it holds no state made
    *   with another database
    */
-  async rebuild(
-    key: string,
-    state: SlotHolders,
-    limit: number,
-    leaseMs: number,
-    _options?: RebuildOptions,
-  ): Promise<void> {
-    checkLimit(limit);
+  async rebuild(key: string, state: SlotHolders, leaseMs: number, _options?: RebuildOptions): Promise<void> {
     checkLeaseMs(leaseMs);
-    const known = this.keys.get(key) ?? this.emptyState(key, leaseMs);
-    known.slots.clear();
-    known.waiting.clear();
-    known.passed.clear();
-    known.limit = limit;
-    known.leaseMs = leaseMs;
-    const expiry = this.now() + leaseMs;
-    for (const jobId of state.holders) known.slots.set(jobId, expiry);
+    this.scopes.set(key, ScopeState.fromHolders(state, leaseMs, this.now() + leaseMs, !this.source));
   }
 
   /**
-   * Reserves the next free dial-start instant of `scope`, spaced `1000 / perSecond` ms apart.
-   * @param scope - what the rate applies to (e.g. a provider account)
-   * @param perSecond - dial starts allowed per second
+   * Reserves the first instant at which every rate of `rates` has a free turn, spaced
+   * `1000 / perSecond` ms apart per rate.
+   * @param key - limiter scope the rates belong to
+   * @param rates - the rates the dial is under
    * @returns milliseconds to wait before dialing (0: dial now)
    */
-  async reserveDialStart(scope: string, perSecond: number): Promise<number> {
-    checkPerSecond(perSecond);
+  async reserveDialStart(key: string, rates: readonly DialRate[]): Promise<number> {
+    checkRates(rates);
     const now = this.now();
-    const start = Math.max(now, this.nextStart.get(scope) ?? now);
-    this.nextStart.set(scope, start + 1000 / perSecond);
+    const names = rates.map((rate) => `${key}\u0001${rate.name}`);
+    const start = Math.max(now, ...names.map((name) => this.nextStart.get(name) ?? now));
+    for (const [i, rate] of rates.entries())
+      this.nextStart.set(names[i] as string, start + 1000 / rate.perSecond);
     return Math.ceil(start - now);
   }
 
   /**
-   * Sets where the holders of a key seen for the first time in this process are read from.
-   * @param source - reads the jobs that hold calls for a key
+   * Sets where the state of a scope seen for the first time in this process is read from.
+   * @param source - reads a scope's members, limits and holders
    */
   setHolderSource(source: SlotHolderSource): void {
     this.source = source;
@@ -317,7 +278,7 @@ export class MemorySlotLimiter implements SlotLimiter {
 
   /**
    * Tells the listeners that `jobIds` hold slots their promoter will not dial (it is closing).
-   * @param key - limiter key
+   * @param key - limiter scope
    * @param jobIds - the promoted jobs handed over
    * @param fence - the fencing token of the promotion
    */
@@ -337,39 +298,51 @@ export class MemorySlotLimiter implements SlotLimiter {
         try {
           listener(signal);
         } catch (err) {
-          this.logger.error({ err, business_id: signal.key }, 'OUTBOUND_LIMITER_LISTENER_FAILED');
+          this.logger.error({ err, scope: signal.key }, 'OUTBOUND_LIMITER_LISTENER_FAILED');
         }
       }
     });
   }
 
-  private emptyState(key: string, leaseMs: number): KeyState {
-    const state: KeyState = { slots: new Map(), waiting: new Set(), limit: 0, leaseMs, passed: new Map() };
-    this.keys.set(key, state);
-    return state;
+  /**
+   * The state of `key`, checked to hold `business`: a business it does not know makes it read
+   * the holder source again (the business may have joined since), and a source that does not
+   * list it either means the business belongs elsewhere.
+   */
+  private async memberState(key: string, business: string, leaseMs: number): Promise<ScopeState> {
+    const known = await this.stateOf(key, leaseMs);
+    if (known.isMember(business) || !this.source) return known;
+    const state = await this.source(key);
+    if (!state.members.some((member) => member.business === business))
+      throw new ScopeMovedError(business, describeScope(key));
+    await this.rebuild(key, state, known.leaseMs);
+    return this.scopes.get(key) as ScopeState;
   }
 
   /**
    * The state of `key`, created on first use from the holder source. Concurrent first uses share
-   * one read of the source; a failed read leaves the key new so the next call tries again.
+   * one read of the source; a failed read leaves the scope new so the next call tries again.
    */
-  private stateOf(key: string, leaseMs: number): KeyState | Promise<KeyState> {
-    const known = this.keys.get(key);
+  private stateOf(key: string, leaseMs: number): ScopeState | Promise<ScopeState> {
+    const known = this.scopes.get(key);
     if (known) return known;
     const source = this.source;
-    if (!source) return this.emptyState(key, leaseMs);
+    if (!source) {
+      const scope = new ScopeState(leaseMs, true);
+      this.scopes.set(key, scope);
+      return scope;
+    }
     let pending = this.initializing.get(key);
     if (!pending) {
       pending = (async () => {
         try {
-          const { holders } = await source(key);
+          const state = await source(key);
           // A rebuild that ran while we read the source is newer than what we read: keep it.
-          const rebuilt = this.keys.get(key);
+          const rebuilt = this.scopes.get(key);
           if (rebuilt) return rebuilt;
-          const state = this.emptyState(key, leaseMs);
-          const expiry = this.now() + leaseMs;
-          for (const jobId of holders) state.slots.set(jobId, expiry);
-          return state;
+          const scope = ScopeState.fromHolders(state, leaseMs, this.now() + leaseMs, false);
+          this.scopes.set(key, scope);
+          return scope;
         } finally {
           this.initializing.delete(key);
         }

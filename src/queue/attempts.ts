@@ -46,6 +46,8 @@ export interface GrantedSlot {
   fence?: number;
   /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
   askedAt: number;
+  /** The job's business, when the grant's asker knows it (its dial rates). */
+  business?: string;
   /**
    * The end whose slot this grant took, still being written: the claim is written with it, after
    * it, and never before it.
@@ -86,6 +88,8 @@ class AttemptRecord implements Attempt {
   awaitingAnswer = false;
   runId: string | undefined;
   number: number | undefined;
+  /** The business of the job, once claimed. */
+  businessId: string | undefined;
   /** The work this process does for the attempt, from the grant until the call is placed. */
   task: Promise<void> | undefined;
   /** Resolves when the attempt passes `dial()` (or ends without it). */
@@ -94,7 +98,7 @@ class AttemptRecord implements Attempt {
 
   constructor(
     readonly jobId: string,
-    readonly key: string,
+    public key: string,
     phase: AttemptPhase,
   ) {
     this.phase = phase;
@@ -169,13 +173,14 @@ export class Attempts {
   advance(
     attempt: Attempt | undefined,
     phase: AttemptPhase,
-    claim?: { runId: string; attempt: number },
+    claim?: { runId: string; attempt: number; businessId?: string },
   ): void {
     const record = attempt && this.records.get(attempt.jobId);
     if (record !== attempt || !record || order(phase) < order(record.phase)) return;
     if (claim !== undefined) {
       record.runId = claim.runId;
       record.number = claim.attempt;
+      record.businessId = claim.businessId;
     }
     if (phase === 'dialing' && record.phase !== 'dialing') record.awaitingAnswer = true;
     record.phase = phase;
@@ -188,6 +193,15 @@ export class Attempts {
   answered(attempt: Attempt): void {
     const record = this.records.get(attempt.jobId);
     if (record === attempt) record.awaitingAnswer = false;
+  }
+
+  /**
+   * A business moved to scope `key` (it joined or left a group): the slots of its claimed jobs
+   * live there now (the new scope was read from the database, its calls counted), so they are
+   * renewed and freed there.
+   */
+  rekey(businessId: string, key: string): void {
+    for (const record of this.records.values()) if (record.businessId === businessId) record.key = key;
   }
 
   /** The limiter says `jobId` holds no slot any more: stop renewing it. */

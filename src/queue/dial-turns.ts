@@ -1,10 +1,44 @@
+import { groupOfScope } from '../limiter/limiter-scope.js';
+import type { DialRate } from '../limiter/slot-limiter.js';
 import type { QueueContext } from './queue-context.js';
 
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
 const DIAL_SPACING_FACTOR = 1.1;
 
+/** A dial-start turn: when it is, and the rates it was reserved under. */
+export interface DialTurn {
+  /** The instant of the turn (epoch ms). */
+  at: number;
+  /** The scope the rates belong to. */
+  key: string;
+  /** The rates, already widened by the spacing factor. */
+  rates: DialRate[];
+}
+
 /**
- * Keeps this process's dial starts on `dialsPerSecond` turns, reserved in the shared limiter,
+ * The rates a dial of `businessId` in scope `key` starts under: the business's own
+ * `dialsPerSecond`, and in a group's scope the group's; the queue's `dialsPerSecond` stands in
+ * for a scope's missing one (each group, and each business of no group, is spaced on its own).
+ * @returns the rates, widened for jitter (empty: no rate applies)
+ */
+export async function dialRates(ctx: QueueContext, key: string, businessId: string): Promise<DialRate[]> {
+  const view = await ctx.businesses.view(businessId);
+  const own = view.dialsPerSecond ?? undefined;
+  const inGroup = groupOfScope(key) !== undefined;
+  const rates: DialRate[] = [];
+  if (own !== undefined) rates.push({ name: `business:${businessId}`, perSecond: own });
+  const shared = inGroup
+    ? (view.groupDialsPerSecond ?? ctx.dialsPerSecond)
+    : own === undefined
+      ? ctx.dialsPerSecond
+      : undefined;
+  if (shared !== undefined) rates.push({ name: 'scope', perSecond: shared });
+  return rates.map((rate) => ({ ...rate, perSecond: rate.perSecond / DIAL_SPACING_FACTOR }));
+}
+
+/**
+ * Keeps this process's dial starts on their turns under each scope's rates (the business's own
+ * `dialsPerSecond`, its group's, or the queue's), reserved in the shared limiter,
  * and owns the waits of its dials (for a turn, for an unknown outcome), which
  * {@link DialTurns.close} ends early.
  */
@@ -19,17 +53,20 @@ export class DialTurns {
   constructor(private readonly ctx: QueueContext) {}
 
   /**
-   * Reserves the next dial-start turn and waits for it. 10% wider than 1/rate, so that up to
-   * 100 ms of jitter cannot put one start too many into the provider's second.
-   * @returns the instant of the turn (undefined without a rate), or false when closed meanwhile
+   * Reserves the next dial-start turn under the job's rates and waits for it. 10% wider than
+   * 1/rate, so that up to 100 ms of jitter cannot put one start too many into the provider's second.
+   * @param key - the limiter scope of the job's slot
+   * @param businessId - the job's business (its rates)
+   * @returns the turn (undefined without a rate), or false when closed meanwhile
    */
-  async take(): Promise<number | undefined | false> {
+  async take(key: string, businessId: string): Promise<DialTurn | undefined | false> {
     const { ctx } = this;
-    if (ctx.dialsPerSecond === undefined) return undefined;
-    const waitMs = await ctx.limiter.reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR);
-    const turnAt = ctx.now() + waitMs;
+    const rates = await dialRates(ctx, key, businessId);
+    if (rates.length === 0) return undefined;
+    const waitMs = await ctx.limiter.reserveDialStart(key, rates);
+    const turn = { at: ctx.now() + waitMs, key, rates };
     if (waitMs > 0 && !(await this.pause(waitMs))) return false;
-    return turnAt;
+    return turn;
   }
 
   /**
@@ -38,19 +75,18 @@ export class DialTurns {
    * start within a second of the ones reserved after it. The fresh turn is waited for however
    * far away it is (in a backlog, seconds): a dial that started at once would break the rate. The
    * claim's run and its slot are checked again after the wait (see the dispatcher).
-   * @param turnAt - what {@link DialTurns.take} gave
+   * @param turn - what {@link DialTurns.take} gave
    * @returns `on-turn` (dial now), `waited` (a fresh turn came after a wait: what was checked
    *   before it may have changed), or `closed` (closed meanwhile: the dial must not start)
    */
-  async keep(turnAt: number | undefined): Promise<'on-turn' | 'waited' | 'closed'> {
+  async keep(turn: DialTurn | undefined): Promise<'on-turn' | 'waited' | 'closed'> {
     const { ctx } = this;
     if (this.closed) return 'closed';
-    if (turnAt === undefined || ctx.dialsPerSecond === undefined) return 'on-turn';
-    const slackMs = ((DIAL_SPACING_FACTOR - 1) * 1000) / ctx.dialsPerSecond / 2;
-    if (ctx.now() - turnAt <= slackMs) return 'on-turn';
-    const waitMs = await ctx.limiter
-      .reserveDialStart('dial', ctx.dialsPerSecond / DIAL_SPACING_FACTOR)
-      .catch(() => 0);
+    if (turn === undefined) return 'on-turn';
+    const fastest = Math.max(...turn.rates.map((rate) => rate.perSecond * DIAL_SPACING_FACTOR));
+    const slackMs = ((DIAL_SPACING_FACTOR - 1) * 1000) / fastest / 2;
+    if (ctx.now() - turn.at <= slackMs) return 'on-turn';
+    const waitMs = await ctx.limiter.reserveDialStart(turn.key, turn.rates).catch(() => 0);
     if (waitMs <= 0) return this.closed ? 'closed' : 'on-turn';
     return (await this.pause(waitMs)) ? 'waited' : 'closed';
   }

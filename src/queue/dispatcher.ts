@@ -1,5 +1,6 @@
 import type { DialContext, DialResult } from '../dialer/dialer.js';
 import { DialError } from '../errors.js';
+import { groupOfScope } from '../limiter/limiter-scope.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
@@ -8,7 +9,7 @@ import { CallEvents } from './call-events.js';
 import { CallingWindows } from './calling-windows.js';
 import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
-import { DialTurns } from './dial-turns.js';
+import { type DialTurn, DialTurns } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { OwnEnds } from './own-end.js';
 import { emit, type QueueContext } from './queue-context.js';
@@ -183,7 +184,7 @@ export class Dispatcher {
     // The dial-start turn comes before the claim, so that the claim (which checks the run is
     // still running) is the last word before dial(), however long the wait. The attempt is held
     // (renewed) meanwhile: it must not expire and be granted again.
-    const turnAt = await this.turns.take();
+    const turnAt = await this.turns.take(key, await this.businessOf(key, jobId, slot));
     if (turnAt === false) {
       // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on),
       // after the end whose slot it took.
@@ -205,7 +206,7 @@ export class Dispatcher {
       // one, where the job's feeder may already have acquired it again.
       attempts.advance(attempt, 'ending');
       // A grant's fence ahead of the database's: a limiter state made with another database.
-      await this.foreignState.claimRefused(key, jobId, slot);
+      await this.foreignState.claimRefused(key, jobId, await this.businessOf(key, jobId, slot), slot);
       // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it
       // (this attempt, ending, renews it no more).
       if (!(await claimedElsewhere(this.ctx, jobId))) await this.releaseSlot(key, jobId, slot.fence, attempt);
@@ -251,7 +252,7 @@ export class Dispatcher {
     attempt: Attempt,
     job: ClaimedJob,
     slot: GrantedSlot & { claimedAt: number },
-    turnAt: number | undefined,
+    turnAt: DialTurn | undefined,
   ): Promise<void> {
     const { ctx } = this;
     const { key } = attempt;
@@ -288,7 +289,14 @@ export class Dispatcher {
     }
     if (!(await this.setbacks.insideWindow(key, job))) return;
     const { active, limit } = slot;
-    emit(ctx, 'job:dialing', { jobId, runId, businessId: key, attempt: job.attempt, active, limit });
+    emit(ctx, 'job:dialing', {
+      jobId,
+      runId,
+      businessId: job.businessId,
+      attempt: job.attempt,
+      active,
+      limit,
+    });
     const startedAt = ctx.now();
     let dialing: Promise<DialResult>;
     this.attempts.advance(attempt, 'dialing');
@@ -393,7 +401,8 @@ export class Dispatcher {
    */
   async ended(job: JobRoute): Promise<void> {
     emit(this.ctx, 'job:ended', jobEndedEvent(job));
-    const result = await this.releaseSlot(job.businessId, job.jobId);
+    const key = this.attempts.get(job.jobId)?.key ?? (await this.ctx.businesses.view(job.businessId)).scope;
+    const result = await this.releaseSlot(key, job.jobId, undefined, undefined, job.businessId);
     this.hooks.jobEnded(job, result);
   }
 
@@ -403,10 +412,27 @@ export class Dispatcher {
    * @param jobId - the job whose slot is freed
    * @param fence - the grant's fencing token, for a grant given back unused
    * @param attempt - the attempt that frees it (default: this process's current one on the job)
+   * @param businessId - the job's business, when known (logs and events)
    * @returns the limiter's answer
    */
-  releaseSlot(key: string, jobId: string, fence?: number, attempt?: Attempt): Promise<ReleaseResult> {
-    return this.slots.release(key, jobId, fence, attempt);
+  releaseSlot(
+    key: string,
+    jobId: string,
+    fence?: number,
+    attempt?: Attempt,
+    businessId?: string,
+  ): Promise<ReleaseResult> {
+    return this.slots.release(key, jobId, fence, attempt, businessId);
+  }
+
+  /**
+   * The business of a granted job, for its dial rates: as the grant tells, the scope's own for a
+   * business of no group, else read from the store (a promotion from another run's release).
+   */
+  private async businessOf(key: string, jobId: string, slot: GrantedSlot): Promise<string> {
+    if (slot.business !== undefined) return slot.business;
+    if (groupOfScope(key) === undefined) return key;
+    return (await this.ctx.store.getJobRoute(jobId))?.businessId ?? key;
   }
 
   private reportFailure(err: unknown, key: string, jobId: string): void {

@@ -1,5 +1,6 @@
 import { sleep } from '../clock.js';
 import { InvalidStateError } from '../errors.js';
+import { describeScope } from '../limiter/limiter-scope.js';
 import type { GrantedSlot } from './attempts.js';
 import { emit, type QueueContext } from './queue-context.js';
 
@@ -42,19 +43,20 @@ export class ForeignLimiterState {
    * Called after the claim of a granted job was refused, before its slot is given back: when the
    * grant's fence is ahead of the database's, replaces the limiter's state of `key`. Never rejects
    * (a backend outage is logged; the next refused claim tries again).
-   * @param key - limiter key (business id)
+   * @param key - limiter scope
    * @param jobId - the job whose claim was refused
+   * @param business - the job's business (whose fence the claim presented)
    * @param slot - the grant, with its fence and the business's limit
    */
-  claimRefused(key: string, jobId: string, slot: GrantedSlot): Promise<void> {
+  claimRefused(key: string, jobId: string, business: string, slot: GrantedSlot): Promise<void> {
     // Without a fence, or a limit to rebuild with (a job handed over), there is nothing to check:
     // the next grant of the business tells.
     if (slot.fence === undefined || slot.limit < 1) return Promise.resolve();
     const running = this.pending.get(key);
     if (running) return running;
-    const task = this.check(key, jobId, { ...slot, fence: slot.fence })
+    const task = this.check(key, jobId, business, { ...slot, fence: slot.fence })
       .catch((err: unknown) => {
-        this.ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+        this.ctx.logger.warn({ err, business_id: business, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
       })
       .finally(() => this.pending.delete(key));
     this.pending.set(key, task);
@@ -78,10 +80,15 @@ export class ForeignLimiterState {
     return askedAt - seen.since >= this.ctx.leaseMs;
   }
 
-  private async check(key: string, jobId: string, slot: GrantedSlot & { fence: number }): Promise<void> {
+  private async check(
+    key: string,
+    jobId: string,
+    business: string,
+    slot: GrantedSlot & { fence: number },
+  ): Promise<void> {
     const { ctx } = this;
-    const { fence, limit } = slot;
-    const stored = await ctx.store.slotFence(key);
+    const { fence } = slot;
+    const stored = await ctx.store.slotFence(business);
     // Equal: refused for another reason (done, canceled, run not running).
     if (stored === fence) return;
     if (stored > fence && !this.stuckBehind(key, fence, slot.askedAt)) return;
@@ -92,12 +99,12 @@ export class ForeignLimiterState {
         ? Math.min(MAX_BACKOFF_MS, Math.max(FIRST_BACKOFF_MS, previous.pauseMs * 2))
         : 0;
     const error = new InvalidStateError(
-      `the limiter state of business ${key} was made with another database (its fence ${fence} is ` +
+      `the limiter state of ${describeScope(key)} was made with another database (its fence ${fence} is ` +
         `${fence > stored ? 'ahead of' : 'still behind'} this database's ${stored}): it is rebuilt from this database`,
     );
     ctx.logger.error(
       {
-        business_id: key,
+        business_id: business,
         job_id: jobId,
         limiter_fence: fence,
         database_fence: stored,
@@ -109,7 +116,7 @@ export class ForeignLimiterState {
     if (pauseMs > 0) await sleep(ctx.clock, pauseMs);
     try {
       const state = await ctx.store.fenceSlots(key, fence);
-      await ctx.limiter.rebuild(key, state, limit, ctx.leaseMs, { ifNewer: true });
+      await ctx.limiter.rebuild(key, state, ctx.leaseMs, { ifNewer: true });
     } finally {
       this.last.set(key, { at: ctx.now(), pauseMs });
     }

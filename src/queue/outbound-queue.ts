@@ -6,13 +6,16 @@ import { ClosedError, InvalidStateError, TimeoutError, ValidationError } from '.
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { ContactCap } from '../policy/contact-cap.js';
-import type { JobStore, RunRecord } from '../store/job-store.js';
+import type { JobStore } from '../store/job-store.js';
 import {
+  type BusinessLimitsInput,
+  type BusinessSummary,
   type CallEvent,
+  type GroupLimits,
+  type GroupLimitsInput,
   type Job,
   type ListJobsOptions,
   type ListRunsOptions,
-  type RunStatus,
   type RunSummary,
   type StartRunInput,
   type StartRunResult,
@@ -20,12 +23,15 @@ import {
   TERMINAL_JOB_STATUSES,
   type WaitForRunOptions,
 } from '../types.js';
+import { BusinessControls } from './business-controls.js';
+import { BusinessDirectory } from './business-directory.js';
 import { Dispatcher } from './dispatcher.js';
 import { Periodic } from './periodic.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import { queueSettings } from './queue-options.js';
 import { Reconciler } from './reconciler.js';
+import { RunControls } from './run-controls.js';
 import { RunQueries } from './run-queries.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { startRunFromInput } from './start-run.js';
@@ -98,6 +104,8 @@ export class OutboundQueue {
   private readonly reconciler: Reconciler;
   private readonly runs: RunSupervisor;
   private readonly reads: RunQueries;
+  private readonly controls: RunControls;
+  private readonly business: BusinessControls;
   private started = false;
   private closed = false;
   /** Renews run ownership and slot leases, every third of a lease. */
@@ -122,6 +130,8 @@ export class OutboundQueue {
       leaseMs,
       retry,
       dialsPerSecond,
+      // A changed dial rate reaches the other processes within a lease.
+      businesses: new BusinessDirectory(options.store, () => clock.now(), leaseMs),
       suppress: options.suppress,
       contactCap,
       clock,
@@ -146,6 +156,14 @@ export class OutboundQueue {
       (runs) => this.runs.ownRuns(runs),
       silentCallMs,
     );
+    this.controls = new RunControls(this.ctx, {
+      dispatcher: this.dispatcher,
+      runs: this.runs,
+      reads: this.reads,
+      reconciler: this.reconciler,
+      started: () => this.started,
+    });
+    this.business = new BusinessControls(this.ctx, this.dispatcher, this.runs, this.reads, this.controls);
     this.ctx.limiter.setHolderSource((key) => this.ctx.store.fenceSlots(key));
     const period = Math.max(50, Math.floor(leaseMs / 3));
     const failed = (err: unknown) => {
@@ -195,6 +213,9 @@ export class OutboundQueue {
   async startRun(input: StartRunInput): Promise<StartRunResult> {
     this.assertOpen();
     const { run, created } = await startRunFromInput(this.ctx, input, this.started);
+    if (created && (await this.business.isPaused(run.businessId))) {
+      return { ...(await this.controls.pause(run.runId)), created };
+    }
     if (created && this.started) this.runs.feed(run);
     return { ...(await this.reads.summarize(run)), created };
   }
@@ -238,22 +259,16 @@ export class OutboundQueue {
    * Pauses a run: no new call starts; calls in progress end naturally. Idempotent.
    * @throws {@link InvalidStateError} when the run is stopped or completed
    */
-  async pause(runId: string): Promise<RunSummary> {
-    await this.changeStatus(runId, ['running'], 'paused');
-    await this.runs.unfeed(runId);
-    return this.getRun(runId);
+  pause(runId: string): Promise<RunSummary> {
+    return this.controls.pause(runId);
   }
 
   /**
    * Resumes a paused run. Idempotent.
    * @throws {@link InvalidStateError} when the run is stopped or completed
    */
-  async resume(runId: string): Promise<RunSummary> {
-    await this.changeStatus(runId, ['paused'], 'running');
-    const run = await this.reads.requireRun(runId);
-    if (this.started && (run.ownerId === undefined || run.ownerId === this.ctx.processId))
-      this.runs.feed(run);
-    return this.reads.summarize(run);
+  resume(runId: string): Promise<RunSummary> {
+    return this.controls.resume(runId);
   }
 
   /**
@@ -261,35 +276,56 @@ export class OutboundQueue {
    * calls in progress end naturally, or are hung up with `{ hangup: true }`.
    * @returns the run's summary, status `stopped` (or `completed` if it had finished before)
    */
-  async stop(runId: string, options: StopOptions = {}): Promise<RunSummary> {
-    const { store, now } = this.ctx;
-    // The mark covers claims already under way; once they settled, the run reads `stopped` and
-    // no claim of it can succeed, so the mark is dropped (a long-lived process keeps none).
-    this.dispatcher.stoppedRuns.add(runId);
-    let run: RunRecord;
-    let changed: boolean;
-    let canceled: number;
-    try {
-      run = await this.reads.requireRun(runId);
-      changed = await store.setRunStatus(runId, ['running', 'paused'], 'stopped', now());
-      await this.runs.unfeed(runId);
-      canceled = await store.cancelQueuedJobs(runId, now());
-      await this.dispatcher.settleClaims(runId);
-      await this.claimsPlaced(runId);
-    } finally {
-      this.dispatcher.stoppedRuns.delete(runId);
-    }
-    if (changed)
-      this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
-    if (options.hangup && this.ctx.dialer.hangup) {
-      for (const callId of await store.liveCallIds(runId)) {
-        await this.ctx.dialer.hangup(callId).catch((err: unknown) => {
-          this.ctx.logger.warn({ err, run_id: runId, call_id: callId }, 'OUTBOUND_HANGUP_FAILED');
-        });
-      }
-    }
-    this.runs.notify(runId);
-    return this.getRun(runId);
+  stop(runId: string, options: StopOptions = {}): Promise<RunSummary> {
+    return this.controls.stop(runId, options);
+  }
+
+  /**
+   * Sets a business's limits, shared by all its runs and applied live in every process: raising
+   * `concurrency` dials waiting jobs at once; lowering it lets live calls finish and starts none
+   * until they fall below it. `group` puts it in an account group (see {@link OutboundQueue.setGroupLimits}).
+   * The record is replaced whole: a field left out is cleared.
+   * @throws {@link ValidationError} naming each bad field; nothing is written then
+   */
+  setBusinessLimits(businessId: string, limits: BusinessLimitsInput): Promise<BusinessSummary> {
+    return this.business.setBusinessLimits(businessId, limits);
+  }
+
+  /**
+   * Sets an account group's limits, shared by its businesses on top of their own (a provider
+   * account's concurrent calls and calls per second). Businesses join with `setBusinessLimits`.
+   * @throws {@link ValidationError} naming each bad field; nothing is written then
+   */
+  setGroupLimits(group: string, limits: GroupLimitsInput): Promise<GroupLimits> {
+    return this.business.setGroupLimits(group, limits);
+  }
+
+  /**
+   * Changes a live run's concurrency, within its business's limit, in every process at once.
+   * @throws {@link NotFoundError} for an unknown run; {@link InvalidStateError} for an ended one
+   */
+  setRunConcurrency(runId: string, concurrency: number): Promise<RunSummary> {
+    return this.business.setRunConcurrency(runId, concurrency);
+  }
+
+  /** Reads a business's limits, its live calls and its waiting jobs per live run. */
+  getBusiness(businessId: string): Promise<BusinessSummary> {
+    return this.business.getBusiness(businessId);
+  }
+
+  /** Pauses every running run of a business; runs it starts meanwhile start paused. Idempotent. */
+  pauseBusiness(businessId: string): Promise<BusinessSummary> {
+    return this.business.pauseBusiness(businessId);
+  }
+
+  /** Resumes every paused run of a business. Idempotent. */
+  resumeBusiness(businessId: string): Promise<BusinessSummary> {
+    return this.business.resumeBusiness(businessId);
+  }
+
+  /** Stops every live run of a business, as {@link OutboundQueue.stop} does each. */
+  stopBusiness(businessId: string, options: StopOptions = {}): Promise<RunSummary[]> {
+    return this.business.stopBusiness(businessId, options);
   }
 
   /**
@@ -366,39 +402,7 @@ export class OutboundQueue {
     await this.ctx.limiter.close();
   }
 
-  /**
-   * Waits until no claim of the run, in any process, sits between its claim and its `dial()`:
-   * such a claim was made before the stop was written, and its call must be placed before
-   * `stop()` resolves, never after. A claim of a process that died is ended by the reconciler
-   * within about a lease; one still unplaced after two leases is ended here (see
-   * {@link Reconciler.abandonUnplaced}).
-   */
-  private async claimsPlaced(runId: string): Promise<void> {
-    const deadline = this.ctx.now() + 2 * this.ctx.leaseMs;
-    while ((await this.ctx.store.countUnplacedClaims(runId)) > 0) {
-      if (this.ctx.now() >= deadline) {
-        await this.reconciler.abandonUnplaced(runId);
-        return;
-      }
-      await this.runs.nextChange(runId, 25);
-    }
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new ClosedError();
-  }
-
-  private async changeStatus(runId: string, from: RunStatus[], to: RunStatus): Promise<void> {
-    if (await this.ctx.store.setRunStatus(runId, from, to, this.ctx.now())) {
-      this.ctx.logger.info(
-        { run_id: runId, status: to },
-        to === 'paused' ? 'OUTBOUND_RUN_PAUSED' : 'OUTBOUND_RUN_RESUMED',
-      );
-      this.runs.notify(runId);
-      return;
-    }
-    const run = await this.reads.requireRun(runId);
-    if (run.status !== to)
-      throw new InvalidStateError(`run ${runId} is ${run.status}; it cannot become ${to}`);
   }
 }

@@ -5,6 +5,7 @@ import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import type { Logger } from '../logger.js';
 import type { ContactCap } from '../policy/contact-cap.js';
 import type { JobStore } from '../store/job-store.js';
+import type { BusinessDirectory } from './business-directory.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import type { SuppressCheck } from './suppression.js';
 
@@ -28,7 +29,10 @@ export interface QueueContext {
   readonly processId: string;
   readonly leaseMs: number;
   readonly retry: RetryPolicy;
+  /** Dial starts per second of each scope that sets none of its own (a group, a business of no group). */
   readonly dialsPerSecond?: number;
+  /** This process's read of business records (scopes, rates). */
+  readonly businesses: BusinessDirectory;
   /** The host's do-not-call check, asked before each call. */
   readonly suppress?: SuppressCheck;
   /** The per-number cap over all runs of a business, checked with each claim. */

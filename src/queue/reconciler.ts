@@ -48,7 +48,10 @@ export class Reconciler {
       if (dispatching) {
         const now = ctx.now();
         const runs = await ctx.store.leaseRuns(ctx.processId, now, now + ctx.leaseMs, MAX_ADOPT_PER_TICK);
-        this.ownedKeys = new Set(runs.map((r) => r.businessId));
+        const scopes = await Promise.all(
+          [...new Set(runs.map((r) => r.businessId))].map((b) => ctx.businesses.view(b)),
+        );
+        this.ownedKeys = new Set(scopes.map((view) => view.scope));
         this.ownRuns(runs);
       }
     } finally {
@@ -72,7 +75,9 @@ export class Reconciler {
       });
     }
     for (const job of await ctx.store.silentJobs(ctx.now() - this.silentCallMs, SILENT_BATCH)) {
-      await this.isolated(job.businessId, () => this.resolveLive(job.businessId, job));
+      await this.isolated(job.businessId, async () =>
+        this.resolveLive((await ctx.businesses.view(job.businessId)).scope, job),
+      );
     }
   }
 
@@ -181,9 +186,10 @@ export class Reconciler {
       // dropped the slot of this queued job and may have granted it again) makes the claim fail,
       // instead of the database showing one live job more than the limit. Asked "long ago", so
       // the slot is confirmed again before the call.
-      const fence = await this.ctx.store.slotFence(key);
+      const fence = await this.ctx.store.slotFence(job.businessId);
       if ((await this.ctx.limiter.renew(key, [jobId], this.ctx.leaseMs)).length > 0) return;
-      this.dispatcher.dialHeld(key, jobId, unconfirmedGrant(fence > 0 ? fence : undefined));
+      const grant = unconfirmedGrant(fence > 0 ? fence : undefined);
+      this.dispatcher.dialHeld(key, jobId, { ...grant, business: job.businessId });
     } else {
       await this.resolveLive(key, job);
     }

@@ -1,3 +1,5 @@
+import { ScopeMovedError } from '../errors.js';
+import type { AcquireManyResult } from '../limiter/slot-limiter.js';
 import type { RunWindows } from '../policy/lead-windows.js';
 import type { QueuedJobRef, RunRecord } from '../store/job-store.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -72,19 +74,21 @@ export class RunFeeder {
   private readonly safetyMs: number;
   /** The run's calling windows, when it has one. */
   private readonly windows: RunWindows | undefined;
+  /** The limiter scope the run's jobs last asked in. */
+  private key: string | undefined;
   /** Resolves when the loop has exited and the run's jobs have left the line. */
   readonly done: Promise<void>;
 
   /**
    * @param ctx - the queue's shared adapters and settings
    * @param dispatcher - places calls for jobs granted slots
-   * @param run - the run to feed
+   * @param run - the run to feed (its concurrency and priority are kept current by {@link RunFeeder.refresh})
    * @param drained - called each time the run has no job left to offer (completion check)
    */
   constructor(
     private readonly ctx: QueueContext,
     private readonly dispatcher: Dispatcher,
-    readonly run: RunRecord,
+    private run: RunRecord,
     private readonly drained: (runId: string) => Promise<void>,
   ) {
     this.safetyMs = Math.max(1000, Math.floor(ctx.leaseMs / 3));
@@ -100,6 +104,48 @@ export class RunFeeder {
   /** Where the feeder stands (see {@link FeederPhase}). */
   get phase(): FeederPhase {
     return this.current;
+  }
+
+  /**
+   * Takes a fresher read of the run (each lease renewal brings one, `setRunConcurrency` too). A
+   * changed concurrency or priority is applied in the limiter, where `setRunConcurrency` may not
+   * have reached (an outage), and the feeder keeps as many jobs in line as the new concurrency.
+   * @param run - the run as just read
+   */
+  refresh(run: RunRecord): void {
+    const before = this.run;
+    this.run = run;
+    if (before.concurrency === run.concurrency && before.priority === run.priority) return;
+    const { key } = this;
+    if (key !== undefined) {
+      const change = {
+        run: { id: run.runId, business: run.businessId, limit: run.concurrency, priority: run.priority },
+      };
+      const askedAt = this.ctx.now();
+      this.ctx.limiter.setLimits(key, change).then(
+        ({ promoted, fence }) => this.dispatcher.slots.dialGranted(key, promoted, fence, askedAt),
+        (err: unknown) => {
+          this.ctx.logger.warn({ err, run_id: run.runId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
+        },
+      );
+    }
+    this.poke();
+  }
+
+  /** The business of the run fed. */
+  get businessId(): string {
+    return this.run.businessId;
+  }
+
+  /** The limiter scope the run's jobs last asked in, once they asked. */
+  get scope(): string | undefined {
+    return this.key;
+  }
+
+  /** Asks again at once for every job kept in line (their line was lost: the business moved). */
+  askAgain(): void {
+    for (const jobId of this.waiting.keys()) this.overdue.add(jobId);
+    this.poke();
   }
 
   /** Stops feeding and takes the run's waiting jobs out of the line. */
@@ -240,36 +286,74 @@ export class RunFeeder {
     }
   }
 
-  /** Asks the limiter for slots for `jobIds` in one call, dials the granted ones, waits for the rest. */
+  /**
+   * Asks the limiter for slots for `jobIds` in one call (in the business's scope, read again when
+   * the business moved to or from a group), dials the granted ones, waits for the rest.
+   */
   private async offer(jobIds: string[]): Promise<void> {
     const { ctx, run } = this;
-    const key = run.businessId;
     const askedAt = ctx.now();
-    const slot = await ctx.limiter.acquireMany(key, jobIds, run.concurrency, ctx.leaseMs);
+    const ask = {
+      business: run.businessId,
+      run: run.runId,
+      runLimit: run.concurrency,
+      priority: run.priority,
+    };
+    let slot: AcquireManyResult;
+    let key = (await ctx.businesses.view(run.businessId)).scope;
+    try {
+      slot = await ctx.limiter.acquireMany(key, jobIds, ask, ctx.leaseMs);
+    } catch (err) {
+      if (!(err instanceof ScopeMovedError)) throw err;
+      ctx.businesses.forget([run.businessId]);
+      key = (await ctx.businesses.view(run.businessId)).scope;
+      slot = await ctx.limiter.acquireMany(key, jobIds, ask, ctx.leaseMs);
+    }
+    if (this.key !== undefined && this.key !== key) await this.leaveScope(this.key);
+    this.key = key;
+    this.dispatcher.slots.dialGranted(key, slot.promoted, slot.fence, askedAt);
     this.dispatcher.slots.sawLine(key, slot.queueLength);
     // The log reads as the steps happened, one job at a time.
-    let active = slot.active - slot.statuses.filter((s) => s === 'acquired').length;
+    const granted = slot.statuses.filter((s) => s === 'acquired').length;
+    let active = slot.active - granted;
+    let runActive = slot.runActive - granted;
+    let groupActive = slot.groupActive === undefined ? undefined : slot.groupActive - granted;
     let queueLength = slot.queueLength - slot.statuses.filter((s) => s === 'enqueued').length;
+    const limits = { limit: slot.limit, run_limit: slot.runLimit, group_limit: slot.groupLimit };
     for (const [i, jobId] of jobIds.entries()) {
       const status = slot.statuses[i];
-      const fields = { business_id: key, job_id: jobId, run_id: run.runId, limit: slot.limit };
+      const fields = { business_id: run.businessId, job_id: jobId, run_id: run.runId, ...limits };
       this.overdue.delete(jobId);
       if (status === 'acquired') {
         active += 1;
+        runActive += 1;
+        if (groupActive !== undefined) groupActive += 1;
         this.waiting.delete(jobId);
-        ctx.logger.info({ ...fields, active }, 'OUTBOUND_ENQUEUE');
-        this.dispatcher.dialHeld(key, jobId, { active, limit: slot.limit, fence: slot.fence, askedAt });
+        ctx.logger.info(
+          { ...fields, active, run_active: runActive, group_active: groupActive },
+          'OUTBOUND_ENQUEUE',
+        );
+        this.dispatcher.dialHeld(key, jobId, {
+          active,
+          limit: slot.limit,
+          fence: slot.fence,
+          askedAt,
+          business: run.businessId,
+        });
         this.pass.progress = true;
       } else if (status === 'inflight') {
         this.waiting.delete(jobId);
       } else {
         if (status === 'enqueued') {
           queueLength += 1;
-          ctx.logger.info({ ...fields, active, queue_len: queueLength }, 'OUTBOUND_QUEUED');
+          ctx.logger.info(
+            { ...fields, active, run_active: runActive, group_active: groupActive, queue_len: queueLength },
+            'OUTBOUND_QUEUED',
+          );
           emit(ctx, 'job:waiting', {
             jobId,
             runId: run.runId,
-            businessId: key,
+            businessId: run.businessId,
             active,
             limit: slot.limit,
             queueLength,
@@ -316,15 +400,22 @@ export class RunFeeder {
     return open;
   }
 
-  /** Takes the run's waiting jobs out of the business's line (the feeder stopped). */
+  /** Takes the run's waiting jobs out of its line, and the run out of its scope (the feeder stopped). */
   private async leaveLine(): Promise<void> {
     this.dispatcher.windows.forget(this.run.runId);
+    if (this.key !== undefined) await this.leaveScope(this.key);
+  }
+
+  /**
+   * Takes the run's waiting jobs out of the line of scope `key` and retires the run there (its
+   * business moved, or the feeder stopped).
+   */
+  private async leaveScope(key: string): Promise<void> {
     const jobIds = [...this.waiting.keys()];
     this.waiting.clear();
     this.overdue.clear();
-    if (jobIds.length === 0) return;
     try {
-      await this.ctx.limiter.remove(this.run.businessId, jobIds);
+      await this.ctx.limiter.remove(key, jobIds, this.run.runId);
     } catch (err) {
       // Left in line: a later promotion's claim fails (the run is not running) and passes it on.
       this.ctx.logger.warn({ err, run_id: this.run.runId }, 'OUTBOUND_BACKEND_UNAVAILABLE');

@@ -56,6 +56,7 @@ export function runSummary(run: RunRecord, found: Partial<Record<JobStatus, numb
     businessId: run.businessId,
     status: run.status,
     concurrency: run.concurrency,
+    priority: run.priority,
     total: run.total,
     counts,
     active: LIVE_JOB_STATUSES.reduce((n, s) => n + counts[s], 0),

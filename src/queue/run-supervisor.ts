@@ -21,14 +21,36 @@ export class RunSupervisor {
     private readonly dispatcher: Dispatcher,
   ) {}
 
-  /** Starts feeding `run` here, unless a feeder already does. */
+  /**
+   * Gives this read of `run` to its feeder here, if one feeds it.
+   * @returns whether one does
+   */
+  refresh(run: RunRecord): boolean {
+    const feeding = this.feeders.get(run.runId);
+    if (feeding?.isStopped !== false) return false;
+    feeding.refresh(run);
+    return true;
+  }
+
+  /** Starts feeding `run` here, unless a feeder already does (then it takes this read of the run). */
   feed(run: RunRecord): void {
-    if (this.closed || this.feeders.get(run.runId)?.isStopped === false) return;
+    if (this.refresh(run) || this.closed) return;
     this.dispatcher.retries.know(run.runId, run.retry);
     this.feeders.set(
       run.runId,
       new RunFeeder(this.ctx, this.dispatcher, run, (runId) => this.drained(runId, run.businessId)),
     );
+  }
+
+  /**
+   * Makes the feeders here that asked in one of `keys`, or feed a run of `businessId`, ask again
+   * at once for the jobs they keep in line: those scopes were rebuilt (a business moved), and
+   * their lines emptied.
+   */
+  askAgain(keys: readonly string[], businessId: string): void {
+    for (const feeder of this.feeders.values())
+      if (feeder.businessId === businessId || (feeder.scope !== undefined && keys.includes(feeder.scope)))
+        feeder.askAgain();
   }
 
   /** Stops feeding `runId` here; resolves when its feeder has left the waiting line. */

@@ -1,3 +1,4 @@
+import { describeScope } from '../limiter/limiter-scope.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { Attempt, Attempts, GrantedSlot, PendingEnd } from './attempts.js';
 import { emit, type QueueContext } from './queue-context.js';
@@ -36,6 +37,7 @@ export class SlotHandOff {
   /**
    * Frees the slot of `jobId` and hands it on at once.
    * @param fence - the grant's fencing token, for a grant given back unused
+   * @param businessId - the job's business, for the logs and events (default: the scope's)
    * @returns the limiter's answer
    */
   async release(
@@ -43,13 +45,14 @@ export class SlotHandOff {
     jobId: string,
     fence?: number,
     attempt: Attempt | undefined = this.attempts.get(jobId),
+    businessId = key,
   ): Promise<ReleaseResult> {
     this.attempts.advance(attempt, 'ending');
     const askedAt = this.ctx.now();
     const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs, fence);
     this.sawLine(key, result.queueLength);
     this.attempts.advance(attempt, 'ended');
-    this.handOn(key, jobId, { result, askedAt });
+    this.handOn(key, jobId, { result, askedAt }, businessId);
     return result;
   }
 
@@ -120,31 +123,44 @@ export class SlotHandOff {
     }
   }
 
+  /**
+   * Dials jobs promoted by a step that freed no slot (an acquire that introduced a run, a change of
+   * limits), in the order the limiter chose them.
+   * @param fence - the scope's fencing token that came with them
+   * @param askedAt - when the step was asked for
+   */
+  dialGranted(key: string, promoted: readonly string[], fence: number | undefined, askedAt: number): void {
+    for (const next of promoted) {
+      this.ctx.logger.info({ scope: describeScope(key), job_id: next }, 'OUTBOUND_NEXT');
+      this.dial(key, next, { active: 0, limit: 0, fence, askedAt });
+    }
+  }
+
   /** Tells of a freed slot, then dials the jobs the limiter promoted into it, in line order. */
-  private handOn(key: string, jobId: string, freed: FreedSlot): void {
-    this.tell(key, jobId, freed.result);
+  private handOn(key: string, jobId: string, freed: FreedSlot, businessId: string): void {
+    this.tell(key, jobId, freed.result, businessId);
     this.dialPromoted(key, freed);
     // The promoted jobs' feeders hear of it from the limiter's signal (see OutboundQueue.start).
   }
 
   /** Logs and emits a freed slot and its hand-off, as the steps happened: one job at a time. */
-  private tell(key: string, jobId: string, result: ReleaseResult): void {
+  private tell(key: string, jobId: string, result: ReleaseResult, businessId = key): void {
     const { ctx } = this;
     const { limit, promoted } = result;
     let active = result.active - promoted.length;
     let queueLength = result.queueLength + promoted.length;
     if (result.released) {
       ctx.logger.info(
-        { business_id: key, job_id: jobId, active, limit, queue_len: queueLength },
+        { business_id: businessId, job_id: jobId, active, limit, queue_len: queueLength },
         'OUTBOUND_DONE',
       );
-      emit(ctx, 'slot:released', { businessId: key, jobId, active, limit, queueLength, promoted });
+      emit(ctx, 'slot:released', { businessId, jobId, active, limit, queueLength, promoted });
     }
     for (const next of promoted) {
       active += 1;
       queueLength -= 1;
       ctx.logger.info(
-        { business_id: key, job_id: next, active, limit, queue_len: queueLength },
+        { business_id: businessId, job_id: next, active, limit, queue_len: queueLength },
         'OUTBOUND_NEXT',
       );
     }

@@ -45,6 +45,7 @@ export async function startRunFromInput(
       runId,
       businessId: input.businessId,
       concurrency: input.concurrency,
+      priority: input.priority,
       total: input.leads.length,
       from: input.from,
       ownerId: feedsHere ? ctx.processId : undefined,

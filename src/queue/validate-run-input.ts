@@ -9,7 +9,10 @@ import { checkRetryPolicy } from './retry-rules.js';
 
 /** Most issues a ValidationError lists; the count says how many there were in all. */
 const MAX_ISSUES = 1000;
-const MAX_CONCURRENCY = 1000;
+/** Highest `concurrency` of a run or a business. */
+export const MAX_CONCURRENCY = 1000;
+/** Highest `priority` of a run. */
+const MAX_PRIORITY = 100;
 const MAX_ID_LENGTH = 255;
 
 /**
@@ -38,7 +41,12 @@ function isInstant(value: unknown): boolean {
 }
 
 function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_ID_LENGTH &&
+    !value.includes('\u0000')
+  );
 }
 
 /** Checks a run's `fromPool`: 1 to 1000 distinct E.164 numbers. */
@@ -78,7 +86,7 @@ export function validateRunInput(input: unknown, now: number): asserts input is 
   if (!isId(run.businessId))
     add({
       field: 'businessId',
-      message: `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`,
+      message: `must be a non-empty string of at most ${MAX_ID_LENGTH} characters, without NUL`,
     });
   const c = run.concurrency;
   if (typeof c !== 'number' || !Number.isInteger(c) || c < 1 || c > MAX_CONCURRENCY) {
@@ -87,6 +95,15 @@ export function validateRunInput(input: unknown, now: number): asserts input is 
       message: `must be an integer from 1 to ${MAX_CONCURRENCY} (got ${JSON.stringify(c)})`,
     });
   }
+  const priority = run.priority;
+  if (
+    priority !== undefined &&
+    !(Number.isInteger(priority) && (priority as number) >= 1 && (priority as number) <= MAX_PRIORITY)
+  )
+    add({
+      field: 'priority',
+      message: `must be an integer from 1 to ${MAX_PRIORITY} (got ${JSON.stringify(priority)})`,
+    });
   if (run.runId !== undefined && !isId(run.runId))
     add({ field: 'runId', message: 'must be a non-empty string of at most 255 characters' });
   if (run.allowDuplicateNumbers !== undefined && typeof run.allowDuplicateNumbers !== 'boolean')

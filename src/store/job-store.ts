@@ -1,83 +1,25 @@
 import type { SlotHolders } from '../limiter/slot-limiter.js';
-import type { CallingWindow } from '../policy/calling-window.js';
 import type { ContactCap } from '../policy/contact-cap.js';
+import type { Job, JobMetadata, JobStatus, ListJobsOptions, RunStatus, WaitingCounts } from '../types.js';
 import type {
-  Job,
-  JobMetadata,
-  JobStatus,
-  ListJobsOptions,
-  RunRetryPolicy,
-  RunStatus,
-  WaitingCounts,
-} from '../types.js';
+  BusinessLimitsRecord,
+  BusinessRecord,
+  GroupLimitsRecord,
+  GroupRecord,
+  PutBusinessLimitsResult,
+  RunLimitsChange,
+} from './business-record.js';
+import type { NewRun, RunQuery, RunRecord } from './run-record.js';
 
-/** A run as the store keeps it. Times are epoch milliseconds. */
-export interface RunRecord {
-  /** The run's id, unique across businesses. */
-  runId: string;
-  /** The business (tenant) the run dials for; the limiter key of its jobs. */
-  businessId: string;
-  /** Where the run stands; `stopped` and `completed` are final. */
-  status: RunStatus;
-  /** The limit of concurrent calls of the business that the run's feeder passes to the limiter. */
-  concurrency: number;
-  /** Number of jobs (leads) in the run. */
-  total: number;
-  /** Default caller id of the run's leads; absent when `startRun` got none. */
-  from?: string;
-  /** The process that feeds the run now, while `ownerExpiresAt` is in the future. */
-  ownerId?: string;
-  /** When the owner's lease on the run lapses (epoch ms); absent when no process ever leased it or its owner released it. */
-  ownerExpiresAt?: number;
-  /** When the run was written (epoch ms). */
-  createdAt: number;
-  /** When the run became `stopped` or `completed` (epoch ms); absent before. */
-  finishedAt?: number;
-  /** Digest of the `startRun` input (see `NewRun.inputDigest`); absent for runs written before it was kept. */
-  inputDigest?: string;
-  /** The run's retry rules by outcome; absent when it retries nothing. */
-  retry?: RunRetryPolicy;
-  /** When the run's leads may be called; absent when at any time. */
-  window?: CallingWindow;
-}
-
-/** A run to create. */
-export interface NewRun {
-  /** The run's id; an existing id makes `createRun` write nothing. */
-  runId: string;
-  /** The business (tenant) the run dials for. */
-  businessId: string;
-  /** Limit of concurrent calls of the business while this run is fed (1 to 1000). */
-  concurrency: number;
-  /** Number of jobs written with the run. */
-  total: number;
-  /** Default caller id of the run's leads, when given. */
-  from?: string;
-  /** The creating process, when it feeds the run itself. */
-  ownerId?: string;
-  /** When the creator's lease on the run lapses (epoch ms); set with `ownerId`. */
-  ownerExpiresAt?: number;
-  /** Creation time (epoch ms), also written as each job's creation time. */
-  createdAt: number;
-  /** Digest of the whole `startRun` input: a replay with the same `runId` must present the same one. */
-  inputDigest?: string;
-  /** The run's retry rules by outcome, when it has any. */
-  retry?: RunRetryPolicy;
-  /** When the run's leads may be called, when it says. */
-  window?: CallingWindow;
-}
-
-/** What {@link JobStore.listRuns} reads. */
-export interface RunQuery {
-  /** Only runs of this business. */
-  businessId?: string;
-  /** Only runs in one of these statuses (empty or absent: any). */
-  statuses?: readonly RunStatus[];
-  /** Page size. */
-  limit: number;
-  /** Cursor: the run after which the page starts (newest first). */
-  after?: string;
-}
+export type {
+  BusinessLimitsRecord,
+  BusinessRecord,
+  GroupLimitsRecord,
+  GroupRecord,
+  PutBusinessLimitsResult,
+  RunLimitsChange,
+} from './business-record.js';
+export type { NewRun, RunQuery, RunRecord } from './run-record.js';
 
 /** A job to create; `seq` orders the jobs of a run. */
 export interface NewJob {
@@ -353,20 +295,30 @@ export interface JobStore {
    */
   jobsOffCall(jobIds: readonly string[]): Promise<JobsOffCall>;
   /**
-   * Raises the business's fencing token, then reads the jobs that hold calls (`dialing`,
-   * `ringing`, `in_progress`). From then on a {@link JobStore.claimJob} that presents an older
-   * token fails, and every claim that succeeded with an older token is among the holders read.
-   * This is what lets a limiter that lost its state (Redis restarted empty) rebuild it without a
-   * grant from before the loss ever being dialed beyond the limit.
+   * Raises a limiter scope's fencing token for every member of the scope, then reads the scope:
+   * its members and their limits, the jobs of the members that hold calls (`dialing`, `ringing`,
+   * `in_progress`), the limits and weights of those jobs' runs, and the group's limit. From then
+   * on a {@link JobStore.claimJob} of a member's job that presents an older token fails, and
+   * every claim that succeeded with an older token is among the holders read. This is what lets
+   * a limiter that lost its state (Redis restarted empty), or whose scope gained or lost a
+   * business, rebuild it without a grant from before ever being dialed beyond the limit.
+   *
+   * The members of a group's scope (`groupScope(name)`) are the businesses whose group it is;
+   * those of a business's own scope, that business, unless it belongs to a group (then none: its
+   * jobs are granted in the group's scope, and nothing is written).
+   * @param key - a limiter scope (see `businessScope` and `groupScope`)
    * @param above - a token the new one must exceed as well: the token of a limiter state that
    *   this database never issued (made with another database, or before this database was
    *   restored from a backup). Rebuilt under a token above it, the limiter's state replaces the
    *   foreign one, and no grant of the foreign state can be claimed.
-   * @returns the new token (above the stored one and `above`) and the holders
+   * @returns the new token (above every member's stored one and `above`; `(above ?? 0) + 1` when
+   *   the scope has no members) and what was read
+   * @throws ValidationError when `above` is not a whole number >= 0
    */
-  fenceSlots(businessId: string, above?: number): Promise<SlotHolders>;
+  fenceSlots(key: string, above?: number): Promise<SlotHolders>;
   /**
-   * Reads the business's current fencing token without raising it (0 when none was ever raised).
+   * Reads the business's current fencing token without raising it (0 when none was ever raised):
+   * the token of the scope it was last fenced in (every member of a scope gets the scope's).
    * After a fenced claim failed, it tells a grant of a state rebuilt since (the token read is
    * above the grant's) from a grant of a state made with another database (below the grant's).
    */
@@ -383,4 +335,49 @@ export interface JobStore {
   leaseRuns(ownerId: string, now: number, until: number, maxNew: number): Promise<RunRecord[]>;
   /** Gives up ownership of every run held by `ownerId` (on close), so others adopt them at once. */
   releaseRuns(ownerId: string): Promise<void>;
+  /**
+   * Reads a business's limits, group and pause.
+   * @returns the record, or undefined when none of them was ever set for the business
+   */
+  getBusiness(businessId: string): Promise<BusinessRecord | undefined>;
+  /**
+   * Writes a business's limits and group (all three; its pause is kept), in one transaction.
+   * When the group changes, the business's fencing token is raised in the same transaction (see
+   * {@link JobStore.fenceSlots}): a slot granted in the scope it leaves can no longer be claimed.
+   * @param now - the time of the change (epoch ms)
+   * @returns the group the business had before (null: none, or no record)
+   * @throws ValidationError when a limit is not a whole number >= 1 or a positive number, or the
+   *   group's name is empty, longer than 255 characters or holds NUL
+   */
+  putBusinessLimits(
+    businessId: string,
+    limits: BusinessLimitsRecord,
+    now: number,
+  ): Promise<PutBusinessLimitsResult>;
+  /**
+   * Pauses or resumes a business (its limits and group are kept; a business without a record
+   * gets one, without limits or group).
+   * @param now - the time of the change (epoch ms)
+   */
+  setBusinessPaused(businessId: string, paused: boolean, now: number): Promise<void>;
+  /**
+   * Reads an account group's limits.
+   * @returns the record, or undefined when the group's limits were never set
+   */
+  getGroup(group: string): Promise<GroupRecord | undefined>;
+  /**
+   * Writes an account group's limits (both of them).
+   * @param now - the time of the change (epoch ms)
+   * @throws ValidationError when a limit is not a whole number >= 1 or a positive number
+   */
+  putGroupLimits(group: string, limits: GroupLimitsRecord, now: number): Promise<void>;
+  /** The businesses whose group is `group` (its members), by id in code-unit order. */
+  listGroupMembers(group: string): Promise<string[]>;
+  /**
+   * Changes a run's concurrency and/or weight.
+   * @param now - the time of the change (epoch ms)
+   * @returns the run as stored after the change, or undefined when there is no such run
+   * @throws ValidationError when a value given is not a whole number >= 1
+   */
+  setRunLimits(runId: string, change: RunLimitsChange, now: number): Promise<RunRecord | undefined>;
 }

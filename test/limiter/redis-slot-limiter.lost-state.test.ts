@@ -10,15 +10,27 @@ import type { SlotHolders } from '../../src/limiter/slot-limiter.js';
 import { MemoryLogger } from '../support/recording-dialer.js';
 import { type RedisServerHandle, redisCommand, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
+import { ask as askOf } from './limiter-test-helpers.js';
 
 const LONG = 60_000;
 let prefixes = 0;
+/** An ask of run r1 of business biz. */
+const ask = (runLimit: number) => askOf('r1', runLimit, 'biz');
 
-/** A stand-in for the database: the jobs that hold calls, and a fence raised on every read. */
-function holderSource(holders: () => string[]) {
+/**
+ * A stand-in for the database: the jobs that hold calls (of run r1, whose limit it knows), and a
+ * fence raised on every read.
+ */
+function holderSource(holders: () => string[], runLimit = 2) {
   const reads: SlotHolders[] = [];
   const source = async (): Promise<SlotHolders> => {
-    const read = { fence: reads.length + 1, holders: holders() };
+    const read: SlotHolders = {
+      fence: reads.length + 1,
+      holders: holders().map((jobId) => ({ jobId, business: 'biz', run: 'r1' })),
+      members: [{ business: 'biz', limit: null }],
+      runs: [{ run: 'r1', business: 'biz', limit: runLimit }],
+      groupLimit: null,
+    };
     reads.push(read);
     return read;
   };
@@ -49,7 +61,7 @@ describe.skipIf(!requireServer('redis'))('RedisSlotLimiter with part of its stat
     const { source, reads } = holderSource(() => [...held]);
     limiter.setHolderSource(source);
     for (const job of ['j1', 'j2']) {
-      expect((await limiter.acquire('biz', job, 2, LONG)).status).toBe('acquired');
+      expect((await limiter.acquire('biz', job, ask(2), LONG)).status).toBe('acquired');
       held.add(job); // claimed and dialing, as far as the database knows
     }
     expect(reads).toHaveLength(1);
@@ -57,7 +69,7 @@ describe.skipIf(!requireServer('redis'))('RedisSlotLimiter with part of its stat
     // An eviction takes the slots (and nothing else) while both calls are live.
     expect(await redisCommand(server.port, 'DEL', limiter.keyNames('biz').slots)).toBe('1');
 
-    const third = await limiter.acquire('biz', 'j3', 2, LONG);
+    const third = await limiter.acquire('biz', 'j3', ask(2), LONG);
     expect(third).toMatchObject({ status: 'enqueued', active: 2, limit: 2 });
     expect(reads).toHaveLength(2);
     expect(third.fence).toBe(2);
@@ -69,36 +81,60 @@ describe.skipIf(!requireServer('redis'))('RedisSlotLimiter with part of its stat
   it('a renew after slots vanished rebuilds instead of reporting live calls as slot-less', async () => {
     const prefix = `lost${++prefixes}`;
     const limiter = new RedisSlotLimiter({ redis: redis(server.url), prefix });
-    const { source, reads } = holderSource(() => ['j1']);
+    const { source, reads } = holderSource(() => ['j1'], 1);
     limiter.setHolderSource(source);
-    await limiter.acquire('biz', 'j1', 1, LONG);
+    await limiter.acquire('biz', 'j1', ask(1), LONG);
     await redisCommand(server.port, 'DEL', limiter.keyNames('biz').slots);
     expect(await limiter.renew('biz', ['j1'], LONG)).toEqual([]);
     expect(reads).toHaveLength(2);
-    expect((await limiter.acquire('biz', 'j2', 1, LONG)).status).toBe('enqueued');
+    expect((await limiter.acquire('biz', 'j2', ask(1), LONG)).status).toBe('enqueued');
   });
 
   it('treats a lost waiting line as a lost state, and a line emptied by remove as an empty one', async () => {
     const prefix = `lost${++prefixes}`;
     const limiter = new RedisSlotLimiter({ redis: redis(server.url), prefix });
-    const { source, reads } = holderSource(() => ['j1']);
+    const { source, reads } = holderSource(() => ['j1'], 1);
     limiter.setHolderSource(source);
-    await limiter.acquire('biz', 'j1', 1, LONG);
-    await limiter.acquireMany('biz', ['j2', 'j3'], 1, LONG);
-    // remove keeps the count: no rebuild follows.
+    await limiter.acquire('biz', 'j1', ask(1), LONG);
+    await limiter.acquireMany('biz', ['j2', 'j3'], ask(1), LONG);
+    // remove keeps the counts: no rebuild follows.
     expect(await limiter.remove('biz', ['j3'])).toBe(1);
-    expect((await limiter.acquire('biz', 'j2', 1, LONG)).status).toBe('already_queued');
+    expect((await limiter.acquire('biz', 'j2', ask(1), LONG)).status).toBe('already_queued');
     expect(reads).toHaveLength(1);
-    // The line goes: the state is rebuilt (the line with it), and j2 is told to line up again.
-    await redisCommand(server.port, 'DEL', limiter.keyNames('biz').wait);
-    expect((await limiter.acquire('biz', 'j2', 1, LONG)).status).toBe('enqueued');
+    // The run's line goes: the state is rebuilt (the line with it), and j2 is told to line up again.
+    await redisCommand(server.port, 'DEL', `${limiter.keyNames('biz').lines}r1`);
+    expect((await limiter.acquire('biz', 'j2', ask(1), LONG)).status).toBe('enqueued');
     expect(reads).toHaveLength(2);
+    // A release sees it too, and rebuilds before it promotes anything.
+    await redisCommand(server.port, 'DEL', limiter.keyNames('biz').waiting);
+    expect(await limiter.release('biz', 'j1')).toMatchObject({ released: true, promoted: [] });
+    expect(reads).toHaveLength(3);
   });
+
+  it.each(['holders', 'runs', 'businesses', 'meta'] as const)(
+    'rebuilds when the %s key vanished alone, keeping the limit',
+    async (name) => {
+      const prefix = `lost${++prefixes}`;
+      const limiter = new RedisSlotLimiter({ redis: redis(server.url), prefix });
+      const { source, reads } = holderSource(() => ['j1', 'j2']);
+      limiter.setHolderSource(source);
+      await limiter.acquireMany('biz', ['j1', 'j2'], ask(2), LONG);
+      await redisCommand(server.port, 'DEL', limiter.keyNames('biz')[name]);
+      expect(await limiter.acquire('biz', 'j3', ask(2), LONG)).toMatchObject({
+        status: 'enqueued',
+        active: 2,
+        limit: 2,
+        runActive: 2,
+      });
+      expect(reads).toHaveLength(2);
+      expect(await limiter.release('biz', 'j1')).toMatchObject({ released: true, promoted: ['j3'] });
+    },
+  );
 
   it('says nothing about the eviction policy of a server that never evicts', async () => {
     const logger = new MemoryLogger();
     const limiter = new RedisSlotLimiter({ redis: redis(server.url), prefix: `lost${++prefixes}`, logger });
-    await limiter.acquire('biz', 'j1', 1, LONG);
+    await limiter.acquire('biz', 'j1', ask(1), LONG);
     expect(await limiter.checkEvictionPolicy()).toEqual([{ node: 'default', policy: 'noeviction' }]);
     expect(logger.lines).toEqual([]);
   });
@@ -110,9 +146,9 @@ describe('RedisSlotLimiter on ioredis-mock with part of its state lost', () => {
     const limiter = new RedisSlotLimiter({ redis: client, prefix: `mocklost${process.pid}` });
     const { source, reads } = holderSource(() => ['j1', 'j2']);
     limiter.setHolderSource(source);
-    await limiter.acquireMany('biz', ['j1', 'j2'], 2, LONG);
+    await limiter.acquireMany('biz', ['j1', 'j2'], ask(2), LONG);
     await client.del(limiter.keyNames('biz').slots);
-    expect(await limiter.acquire('biz', 'j3', 2, LONG)).toMatchObject({ status: 'enqueued', active: 2 });
+    expect(await limiter.acquire('biz', 'j3', ask(2), LONG)).toMatchObject({ status: 'enqueued', active: 2 });
     expect(reads).toHaveLength(2);
     expect(await limiter.checkEvictionPolicy()).toEqual([
       expect.objectContaining({ node: 'default', policy: undefined }),
@@ -150,8 +186,8 @@ describe.skipIf(!requireServer('redis'))('RedisSlotLimiter on a server that evic
     clients.push(client);
     const logger = new MemoryLogger();
     const limiter = new RedisSlotLimiter({ redis: client, prefix: 'evict', logger });
-    await limiter.acquire('biz', 'j1', 1, LONG);
-    await limiter.acquire('biz', 'j2', 1, LONG);
+    await limiter.acquire('biz', 'j1', ask(1), LONG);
+    await limiter.acquire('biz', 'j2', ask(1), LONG);
     await limiter.checkEvictionPolicy();
     expect(warnings(logger)).toHaveLength(1);
     expect(warnings(logger)[0]).toMatchObject({ level: 'warn', obj: { policy: 'allkeys-lru' } });
@@ -165,7 +201,7 @@ describe.skipIf(!requireServer('redis'))('RedisSlotLimiter on a server that evic
     clients.push(cluster);
     const logger = new MemoryLogger();
     const limiter = new RedisSlotLimiter({ redis: cluster, prefix: 'evict', logger });
-    await limiter.acquire('biz', 'j1', 1, LONG);
+    await limiter.acquire('biz', 'j1', ask(1), LONG);
     const nodes = await limiter.checkEvictionPolicy();
     expect(nodes).toEqual([{ node: `127.0.0.1:${server.port}`, policy: 'allkeys-lru' }]);
     expect(warnings(logger)).toHaveLength(1);

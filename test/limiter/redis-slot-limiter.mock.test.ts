@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { describe, expect, it } from 'vitest';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
+import { ask } from './limiter-test-helpers.js';
 import { slotLimiterContract } from './slot-limiter.contract.js';
 
 // ioredis-mock instances share one in-memory data set and pub/sub: each test gets its own prefix.
@@ -23,7 +24,7 @@ slotLimiterContract(
       },
     };
   },
-  { reliableClock: false },
+  { reliableClock: false, fenced: true },
 );
 
 describe('RedisSlotLimiter on ioredis-mock', () => {
@@ -33,8 +34,8 @@ describe('RedisSlotLimiter on ioredis-mock', () => {
     const b = new RedisSlotLimiter({ redis: mockRedis(), prefix });
     const seen = new Promise((resolve) => b.subscribe(resolve));
     await b.whenSubscribed();
-    await a.acquire('biz', 'j1', 1, 60_000);
-    await b.acquire('biz', 'j2', 1, 60_000);
+    await a.acquire('biz', 'j1', ask('r1', 1, 'biz'), 60_000);
+    await b.acquire('biz', 'j2', ask('r1', 1, 'biz'), 60_000);
     await a.release('biz', 'j1');
     expect(await seen).toEqual({ key: 'biz', promoted: ['j2'] });
     await Promise.all([a.close(), b.close()]);

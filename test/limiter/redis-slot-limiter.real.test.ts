@@ -1,9 +1,13 @@
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupScope } from '../../src/limiter/limiter-scope.js';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
 import { type RedisServerHandle, redisCommand, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
-import { countdown, eventually, slotLimiterContract } from './slot-limiter.contract.js';
+import { ask, countdown, eventually } from './limiter-test-helpers.js';
+import { holders, slotLimiterContract } from './slot-limiter.contract.js';
+
+const biz = (runLimit: number) => ask('r1', runLimit, 'biz');
 
 const available = requireServer('redis');
 let prefixes = 0;
@@ -40,32 +44,53 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     await Promise.all([server?.stop(), clusterServer?.stop()]);
   });
 
-  slotLimiterContract('RedisSlotLimiter on redis-server', async () => {
-    const limiter = new RedisSlotLimiter({ redis: redis(), prefix: freshPrefix() });
-    return { limiter, whenSubscribed: () => limiter.whenSubscribed(), close: () => limiter.close() };
-  });
+  slotLimiterContract(
+    'RedisSlotLimiter on redis-server',
+    async () => {
+      const limiter = new RedisSlotLimiter({ redis: redis(), prefix: freshPrefix() });
+      return { limiter, whenSubscribed: () => limiter.whenSubscribed(), close: () => limiter.close() };
+    },
+    { fenced: true },
+  );
 
   // Redis Cluster rejects a script whose keys span slots (CROSSSLOT): the whole contract passing on
   // a cluster proves every script's keys share one hash slot.
-  slotLimiterContract('RedisSlotLimiter on Redis Cluster', async () => {
-    const limiter = new RedisSlotLimiter({ redis: cluster(), prefix: freshPrefix() });
-    return { limiter, whenSubscribed: () => limiter.whenSubscribed(), close: () => limiter.close() };
-  });
+  slotLimiterContract(
+    'RedisSlotLimiter on Redis Cluster',
+    async () => {
+      const limiter = new RedisSlotLimiter({ redis: cluster(), prefix: freshPrefix() });
+      return { limiter, whenSubscribed: () => limiter.whenSubscribed(), close: () => limiter.close() };
+    },
+    { fenced: true },
+  );
 
-  it('names the keys of one business with one hash slot, whatever the business id', async () => {
+  it('names the keys of one scope with one hash slot, whatever the scope', async () => {
     const limiter = new RedisSlotLimiter({ redis: redis() });
-    for (const key of ['4', 'business-a', 'x{y}z', '}{', 'ünï', 'a b:c']) {
-      const names = Object.values(limiter.keyNames(key));
+    for (const key of [
+      '4',
+      'business-a',
+      'x{y}z',
+      '}{',
+      'ünï',
+      'a b:c',
+      groupScope('twilio-main'),
+      groupScope('}'),
+    ]) {
+      const k = limiter.keyNames(key);
+      // The families' members too: a run's line and a rate are named from their prefixes.
+      const names = [...Object.values(k), `${k.lines}run-1`, `${k.rates}{group}`];
       const slots = await Promise.all(
         names.map((name) => redisCommand(clusterServer.port, 'CLUSTER', 'KEYSLOT', name)),
       );
       expect(new Set(slots).size, `${key}: ${names.join(' ')}`).toBe(1);
     }
-    // Escaping braces keeps different keys different.
+    // Escaping braces, % and NUL keeps different scopes different, and a group's tag readable.
     expect(limiter.keyNames('{').slots).not.toBe(limiter.keyNames('%7B').slots);
+    expect(limiter.keyNames(groupScope('g')).meta).toBe('oq:{%00g}:meta');
+    expect(limiter.keyNames(groupScope('g')).meta).not.toBe(limiter.keyNames('%00g').meta);
     expect(limiter.keyNames('business-4').slots).toBe('oq:{business-4}:slots');
     expect(() => new RedisSlotLimiter({ redis: redis(), prefix: 'a{b}' })).toThrow(/prefix/);
-    await expect(limiter.acquire('', 'j1', 1, 1_000)).rejects.toThrow(/key/);
+    await expect(limiter.acquire('', 'j1', biz(1), 1_000)).rejects.toThrow(/key/);
   });
 
   it('keeps the limit through a Redis restart that lost everything, by rebuilding from the holder source', async () => {
@@ -73,7 +98,14 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     const holderReads: string[] = [];
     const source = async (key: string) => {
       holderReads.push(key);
-      return { fence: holderReads.length, holders: [...database] };
+      return {
+        ...holders(
+          holderReads.length,
+          [...database].map((job): [string, string, string] => [job, 'r1', 'biz']),
+        ),
+        members: [{ business: 'biz', limit: null }],
+        runs: [{ run: 'r1', business: 'biz', limit: 2 }],
+      };
     };
     const client = redis();
     const a = new RedisSlotLimiter({ redis: client });
@@ -81,10 +113,10 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     a.setHolderSource(source);
     b.setHolderSource(source);
     for (const id of ['j1', 'j2']) {
-      expect((await a.acquire('biz', id, 2, 60_000)).status).toBe('acquired');
+      expect((await a.acquire('biz', id, biz(2), 60_000)).status).toBe('acquired');
       database.add(id);
     }
-    expect((await a.acquire('biz', 'j3', 2, 60_000)).status).toBe('enqueued');
+    expect((await a.acquire('biz', 'j3', biz(2), 60_000)).status).toBe('enqueued');
     const readsBefore = holderReads.length;
 
     await server.restart({ empty: true });
@@ -94,13 +126,16 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     );
 
     // Two processes race to initialise the key: the limit still holds, one rebuild wins.
-    const [x, y] = await Promise.all([a.acquire('biz', 'x', 2, 60_000), b.acquire('biz', 'y', 2, 60_000)]);
+    const [x, y] = await Promise.all([
+      a.acquire('biz', 'x', biz(2), 60_000),
+      b.acquire('biz', 'y', biz(2), 60_000),
+    ]);
     expect([x.status, y.status]).toEqual(['enqueued', 'enqueued']);
     expect(x.active).toBe(2);
     expect(holderReads.length).toBeGreaterThan(readsBefore);
-    expect((await a.acquire('biz', 'j1', 2, 60_000)).status).toBe('inflight');
+    expect((await a.acquire('biz', 'j1', biz(2), 60_000)).status).toBe('inflight');
     // The waiting line was lost with Redis: j3 is told `enqueued`, so its owner knows to wait again.
-    expect((await a.acquire('biz', 'j3', 2, 60_000)).status).toBe('enqueued');
+    expect((await a.acquire('biz', 'j3', biz(2), 60_000)).status).toBe('enqueued');
     expect((await a.release('biz', 'j1')).promoted).toHaveLength(1);
     // Leave no client of this file still reconnecting to the restarted server.
     await allConnected();
@@ -127,8 +162,8 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     expect(await connections()).toBe(before + 1);
 
     for (let i = 0; i < 20; i++) {
-      await a.acquire(`biz-${i}`, 'holder', 1, 60_000);
-      await b.acquire(`biz-${i}`, 'next', 1, 60_000);
+      await a.acquire(`biz-${i}`, 'holder', biz(1), 60_000);
+      await b.acquire(`biz-${i}`, 'next', biz(1), 60_000);
       await a.release(`biz-${i}`, 'holder');
     }
     await done;
@@ -150,8 +185,8 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     const b = new RedisSlotLimiter({ redis: redis(), prefix, subscriber });
     const signal = new Promise((resolve) => b.subscribe(resolve));
     await b.whenSubscribed();
-    await a.acquire('biz', 'j1', 1, 60_000);
-    await b.acquire('biz', 'j2', 1, 60_000);
+    await a.acquire('biz', 'j1', biz(1), 60_000);
+    await b.acquire('biz', 'j2', biz(1), 60_000);
     await a.release('biz', 'j1');
     expect(await signal).toEqual({ key: 'biz', promoted: ['j2'] });
     await b.close();
@@ -162,11 +197,20 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
   it('a release presenting a stale fence leaves the rebuilt state alone', async () => {
     const limiter = new RedisSlotLimiter({ redis: redis(), prefix: freshPrefix() });
     let fence = 0;
-    limiter.setHolderSource(async () => ({ fence: ++fence, holders: [] }));
-    expect(await limiter.acquire('biz', 'j1', 1, 60_000)).toMatchObject({ status: 'acquired', fence: 1 });
-    await limiter.rebuild('biz', { fence: 2, holders: [] }, 1, 60_000);
+    limiter.setHolderSource(async () => ({
+      ...holders(++fence, []),
+      members: [{ business: 'biz', limit: null }],
+    }));
+    expect(await limiter.acquire('biz', 'j1', biz(1), 60_000)).toMatchObject({
+      status: 'acquired',
+      fence: 1,
+    });
+    await limiter.rebuild('biz', { ...holders(2, []), members: [{ business: 'biz', limit: null }] }, 60_000);
     // The job's feeder asks for it again under the new state and gets the slot ...
-    expect(await limiter.acquire('biz', 'j1', 1, 60_000)).toMatchObject({ status: 'acquired', fence: 2 });
+    expect(await limiter.acquire('biz', 'j1', biz(1), 60_000)).toMatchObject({
+      status: 'acquired',
+      fence: 2,
+    });
     // ... so the old grant given back must not free it; a release without a fence does.
     expect(await limiter.release('biz', 'j1', 60_000, 1)).toMatchObject({ released: false, active: 1 });
     expect(await limiter.release('biz', 'j1', 60_000, 2)).toMatchObject({ released: true, active: 0 });
@@ -177,20 +221,29 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     const prefix = freshPrefix();
     const a = new RedisSlotLimiter({ redis: redis(), prefix });
     const b = new RedisSlotLimiter({ redis: redis(), prefix });
-    b.setHolderSource(async () => ({ fence: 1, holders: ['h1'] }));
+    const read = (fence: number, jobs: string[], limit: number) => ({
+      ...holders(
+        fence,
+        jobs.map((job): [string, string, string] => [job, 'r1', 'biz']),
+      ),
+      members: [{ business: 'biz', limit: null }],
+      runs: [{ run: 'r1', business: 'biz', limit }],
+    });
+    b.setHolderSource(async () => read(1, ['h1'], 1));
     a.setHolderSource(async () => {
       // While a reads the database, b initialises the key from an older read and lines a job up.
-      expect(await b.acquire('biz', 'w1', 1, 60_000)).toMatchObject({ status: 'enqueued', fence: 1 });
-      return { fence: 2, holders: [] };
+      expect(await b.acquire('biz', 'w1', biz(1), 60_000)).toMatchObject({ status: 'enqueued', fence: 1 });
+      // The run's limit was raised meanwhile: the newer read knows it.
+      return read(2, [], 2);
     });
-    expect(await a.acquire('biz', 'j1', 2, 60_000)).toMatchObject({
+    expect(await a.acquire('biz', 'j1', biz(2), 60_000)).toMatchObject({
       status: 'acquired',
       active: 1,
       fence: 2,
     });
     // w1's line went with the old state (h1 was not a holder any more): asked again, it gets the
     // free slot instead of waiting for a promotion nobody would make.
-    expect(await b.acquire('biz', 'w1', 2, 60_000)).toMatchObject({
+    expect(await b.acquire('biz', 'w1', biz(2), 60_000)).toMatchObject({
       status: 'acquired',
       active: 2,
       fence: 2,
@@ -221,14 +274,14 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
       spied.listener(message);
     });
     await Promise.all([a.whenSubscribed(), b.whenSubscribed(), spy.subscribe(a.channel)]);
-    await a.acquire('biz', 'j1', 1, 60_000);
-    await a.acquire('biz', 'j2', 1, 60_000);
-    await b.acquire('biz', 'j3', 1, 60_000);
+    await a.acquire('biz', 'j1', biz(1), 60_000);
+    await a.acquire('biz', 'j2', biz(1), 60_000);
+    await b.acquire('biz', 'j3', biz(1), 60_000);
     await b.release('biz', 'j1'); // promotes j2, asked for by a: published
     await a.release('biz', 'j2'); // promotes j3, asked for by b: published
     await b.release('biz', 'j3');
-    await a.acquire('biz', 'j4', 1, 60_000);
-    await a.acquire('biz', 'j5', 1, 60_000);
+    await a.acquire('biz', 'j4', biz(1), 60_000);
+    await a.acquire('biz', 'j5', biz(1), 60_000);
     await a.release('biz', 'j4'); // promotes j5, asked for by a itself: told in-process only
     // The spy hears the published ones on a connection of its own, perhaps after a and b did.
     await Promise.all([heard.done, spied.done]);
@@ -239,12 +292,38 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('publishes promotions made by an acquire or a change of limits to the instance that asked', async () => {
+    const prefix = freshPrefix();
+    const a = new RedisSlotLimiter({ redis: redis(), prefix });
+    const b = new RedisSlotLimiter({ redis: redis(), prefix });
+    const heardByB = countdown<unknown>(2);
+    b.subscribe(heardByB.listener);
+    const spied = countdown<string>(2);
+    const spy = redis();
+    spy.on('message', (_channel: string, message: string) => spied.listener(message));
+    await Promise.all([b.whenSubscribed(), spy.subscribe(a.channel)]);
+    await a.acquireMany('biz', ['a1', 'a2'], ask('r1', 2, 'biz'), 60_000);
+    expect((await b.acquire('biz', 'b1', ask('r2', 2, 'biz'), 60_000)).status).toBe('enqueued');
+    // a's new run raises the business's limit to 3: b1, which waited, takes the slot.
+    expect((await a.acquire('biz', 'a3', ask('r3', 3, 'biz'), 60_000)).status).toBe('enqueued');
+    expect((await b.acquire('biz', 'b2', ask('r2', 2, 'biz'), 60_000)).status).toBe('enqueued');
+    // b2 (asked for by b) is published; a3 (asked for by a) is told to a's listeners only.
+    const { promoted } = await a.setLimits('biz', { business: { id: 'biz', limit: 5 } });
+    expect([...promoted].sort()).toEqual(['a3', 'b2']);
+    expect(await heardByB.done).toEqual([
+      { key: 'biz', promoted: ['b1'] },
+      { key: 'biz', promoted: ['b2'] },
+    ]);
+    expect((await spied.done).map((m) => JSON.parse(m).promoted)).toEqual([['b1'], ['b2']]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('makes one script call (one round trip) per acquire and per release', async () => {
     const client = redis();
     const admin = redis();
     const limiter = new RedisSlotLimiter({ redis: client, prefix: freshPrefix() });
     // First use of a key initialises it (and loads the scripts): not what is measured.
-    await limiter.acquire('biz', 'warm', 2, 60_000);
+    await limiter.acquire('biz', 'warm', biz(2), 60_000);
     await limiter.release('biz', 'warm');
     const scriptCalls = async () => {
       const info = await admin.info('commandstats');
@@ -252,7 +331,7 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
       return calls('evalsha') + calls('eval');
     };
     await admin.config('RESETSTAT');
-    await limiter.acquire('biz', 'j1', 2, 60_000);
+    await limiter.acquire('biz', 'j1', biz(2), 60_000);
     expect(await scriptCalls()).toBe(1);
     await admin.config('RESETSTAT');
     await limiter.release('biz', 'j1');
@@ -262,8 +341,8 @@ describe.skipIf(!available)('RedisSlotLimiter on a real redis-server', () => {
   it('runs again after Redis lost its script cache', async () => {
     const client = redis();
     const limiter = new RedisSlotLimiter({ redis: client, prefix: freshPrefix() });
-    await limiter.acquire('biz', 'j1', 1, 60_000);
+    await limiter.acquire('biz', 'j1', biz(1), 60_000);
     await client.script('FLUSH');
-    expect((await limiter.acquire('biz', 'j2', 1, 60_000)).status).toBe('enqueued');
+    expect((await limiter.acquire('biz', 'j2', biz(1), 60_000)).status).toBe('enqueued');
   });
 });

@@ -3,181 +3,248 @@ import type { Redis } from 'ioredis';
 import { Redis as RealRedis } from 'ioredis';
 import RedisMock from 'ioredis-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScopeMovedError } from '../../src/errors.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import { RedisSlotLimiter } from '../../src/limiter/redis/redis-slot-limiter.js';
-import type { SlotLimiter } from '../../src/limiter/slot-limiter.js';
+import type {
+  SlotAsk,
+  SlotHolderSource,
+  SlotHolders,
+  SlotLimiter,
+  SlotSignal,
+} from '../../src/limiter/slot-limiter.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { requireServer } from '../support/servers.js';
+import { SlotObserver } from './slot-limiter.observer.js';
+import {
+  change,
+  GROUP,
+  HOLDER_LEASE_MS,
+  jobName,
+  jobsOf,
+  MEMBERS,
+  type Op,
+  runName,
+  scopeOf,
+  steps,
+  strayScope,
+} from './slot-limiter.steps.js';
 
-// Model-based check: random operations over a few keys and jobs, each answer compared with a
-// deliberately naive model of the contract, and the model's invariants checked after each step.
+// Model-based check: random steps over a group's scope (three businesses) and two businesses'
+// own scopes, each business with two runs. After each step the observer checks the guarantees
+// (limits, FIFO within a run, work-conserving, levels), and the Redis limiter must answer exactly
+// what the memory limiter answers (the same promotions in the same order: one sharing rule).
 
-const KEYS = ['a', 'b', 'c'] as const;
-const JOBS = ['j0', 'j1', 'j2', 'j3', 'j4', 'j5'] as const;
-
-type Op =
-  | { op: 'acquire'; key: string; job: string; limit: number; leaseMs: number }
-  | { op: 'release'; key: string; job: string }
-  | { op: 'remove'; key: string; jobs: string[] }
-  | { op: 'renew'; key: string; jobs: string[]; leaseMs: number }
-  | { op: 'reclaim'; key: string; leaseMs: number }
-  | { op: 'tick'; ms: number };
-
-const key = fc.constantFrom(...KEYS);
-const job = fc.constantFrom(...JOBS);
-const jobs = fc.uniqueArray(job, { maxLength: 3 });
-// Mostly a steady limit per run, sometimes another one: a raised limit frees slots while jobs wait.
-const limit = fc.oneof(
-  { weight: 4, arbitrary: fc.constant(2) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) },
-);
-
-/** Operations; `timed` adds clock ticks and short leases (only where the test controls the clock). */
-function operations(timed: boolean): fc.Arbitrary<Op[]> {
-  const leaseMs = timed ? fc.integer({ min: 1, max: 100 }) : fc.constant(600_000);
-  const ops: Array<fc.Arbitrary<Op>> = [
-    fc.record({ op: fc.constant('acquire' as const), key, job, limit, leaseMs }),
-    fc.record({ op: fc.constant('acquire' as const), key, job, limit, leaseMs }),
-    fc.record({ op: fc.constant('release' as const), key, job }),
-    fc.record({ op: fc.constant('remove' as const), key, jobs }),
-    fc.record({ op: fc.constant('renew' as const), key, jobs, leaseMs }),
-    fc.record({ op: fc.constant('reclaim' as const), key, leaseMs }),
-  ];
-  if (timed) ops.push(fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 120 }) }));
-  return fc.array(fc.oneof(...ops), { maxLength: 60, size: 'max' });
+/** The database as the holder source reads it: fixed members, no holders (every scope starts empty). */
+function holderSource(): SlotHolderSource {
+  let fence = 0;
+  return async (key) => ({
+    fence: ++fence,
+    holders: [],
+    members: Object.entries(MEMBERS[key] ?? {}).map(([id, memberLimit]) => ({
+      business: id,
+      limit: memberLimit,
+    })),
+    runs: [],
+    groupLimit: null,
+  });
 }
 
-interface ModelKey {
-  holders: Map<string, number>;
-  line: string[];
-  /** 0 until the key's first acquire stores one. */
-  limit: number;
-  leaseMs: number;
+/** A limiter under test with the signals it told since the last step. */
+interface Subject {
+  limiter: SlotLimiter;
+  signals: SlotSignal[];
+  close(): Promise<void>;
 }
 
-/** The contract written as plainly as possible (arrays, linear scans). */
-class Model {
-  now = 0;
-  private readonly keys = new Map<string, ModelKey>();
+function subject(limiter: SlotLimiter, extraClose?: () => Promise<void>): Subject {
+  limiter.setHolderSource(holderSource());
+  const signals: SlotSignal[] = [];
+  const stop = limiter.subscribe((signal) => signals.push(signal));
+  return {
+    limiter,
+    signals,
+    async close() {
+      stop();
+      await limiter.close();
+      await extraClose?.();
+    },
+  };
+}
 
-  private get(k: string): ModelKey {
-    let state = this.keys.get(k);
-    if (!state) {
-      state = { holders: new Map(), line: [], limit: 0, leaseMs: 600_000 };
-      this.keys.set(k, state);
-    }
-    return state;
-  }
-
-  apply(op: Op): unknown {
-    if (op.op === 'tick') {
-      this.now += op.ms;
-      return undefined;
-    }
-    const s = this.get(op.key);
-    const counters = () => ({ active: s.holders.size, limit: s.limit, queueLength: s.line.length });
-    const grant = (j: string, leaseMs: number) => {
-      // The limit: a slot is granted only below it (expired, unreclaimed leases count).
-      expect(s.holders.size, `granting ${j} on ${op.key}`).toBeLessThan(s.limit);
-      s.holders.set(j, this.now + leaseMs);
-    };
+/** Runs one step; answers without fencing tokens, errors by class, with the signals it told. */
+async function step(
+  s: Subject,
+  op: Op,
+  read?: SlotHolders,
+): Promise<{ answer: unknown; signals: string[][] }> {
+  const l = s.limiter;
+  const answer = await (async (): Promise<unknown> => {
     switch (op.op) {
       case 'acquire': {
-        s.leaseMs = op.leaseMs;
-        s.limit = op.limit;
-        if (s.holders.has(op.job)) return { status: 'inflight', ...counters() };
-        if (s.line.includes(op.job)) return { status: 'already_queued', ...counters() };
-        if (s.holders.size < s.limit && s.line.length === 0) {
-          grant(op.job, op.leaseMs);
-          return { status: 'acquired', ...counters() };
-        }
-        s.line.push(op.job);
-        return { status: 'enqueued', ...counters() };
+        const ask: SlotAsk = {
+          business: op.business,
+          run: runName(op.business, op.run),
+          runLimit: op.runLimit,
+          priority: op.priority,
+        };
+        const jobs = op.jobs.map((j) => jobName(op.business, op.run, j));
+        return l.acquireMany(scopeOf(op.business), jobs, ask, op.leaseMs);
       }
-      case 'release': {
-        const released = s.holders.delete(op.job);
-        const promoted: string[] = [];
-        // FIFO: promotions always come from the head of the line.
-        while (s.holders.size < s.limit && s.line.length > 0) {
-          const next = s.line.shift()!;
-          grant(next, s.leaseMs);
-          promoted.push(next);
-        }
-        // No waiting job is lost: after a release the line waits only for want of a slot.
-        if (s.line.length > 0) expect(s.holders.size).toBeGreaterThanOrEqual(s.limit);
-        return { released, promoted, ...counters() };
-      }
+      case 'stray':
+        return l.acquire(
+          strayScope(op.business),
+          `${op.business}-stray`,
+          { business: op.business, run: 'stray', runLimit: 1 },
+          op.leaseMs,
+        );
+      case 'release':
+        return l.release(scopeOf(op.business), jobName(op.business, op.run, op.job));
+      case 'pass':
+        return l.pass?.(scopeOf(op.business), jobName(op.business, op.run, op.job));
+      case 'passedFrom':
+        return l.passedFrom?.(scopeOf(op.business), jobName(op.business, op.run, op.job));
       case 'remove': {
-        const before = s.line.length;
-        s.line = s.line.filter((j) => !op.jobs.includes(j));
-        return before - s.line.length;
+        const retire = op.retire === null ? undefined : runName(op.business, op.retire);
+        return l.remove(scopeOf(op.business), jobsOf(op.business, op.jobs), retire);
       }
-      case 'renew': {
-        for (const j of op.jobs) if (s.holders.has(j)) s.holders.set(j, this.now + op.leaseMs);
-        return op.jobs.filter((j) => !s.holders.has(j));
-      }
-      case 'reclaim': {
-        const expired = [...s.holders]
-          .filter(([, at]) => at <= this.now)
-          .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1))
-          .map(([j]) => j);
-        for (const j of expired) s.holders.set(j, this.now + op.leaseMs);
-        return expired;
-      }
+      case 'renew':
+        return l.renew(scopeOf(op.business), jobsOf(op.business, op.jobs), op.leaseMs);
+      case 'reclaim':
+        return l.reclaim(scopeOf(op.business), op.leaseMs);
+      case 'limit':
+      case 'group':
+      case 'runLimit':
+        return l.setLimits(op.op === 'group' ? GROUP : scopeOf(op.business), change(op));
+      case 'rebuild':
+        // Memory answers nothing, Redis whether it replaced the state (always, without ifNewer).
+        await l.rebuild(scopeOf(op.business), read as SlotHolders, op.leaseMs);
+        return undefined;
+      case 'tick':
+        return undefined;
     }
-  }
-
-  check(): void {
-    for (const [k, s] of this.keys) {
-      expect(new Set(s.line).size, `line of ${k} has no duplicates`).toBe(s.line.length);
-      for (const j of s.line) expect(s.holders.has(j), `${j} both waits and holds`).toBe(false);
-    }
-  }
+  })().catch((err: unknown) => ({ error: err instanceof ScopeMovedError ? 'ScopeMovedError' : String(err) }));
+  // The memory limiter tells its listeners after the call's own result.
+  await new Promise((resolve) => setImmediate(resolve));
+  const signals = s.signals.splice(0).map((signal) => signal.promoted);
+  return { answer: withoutFence(answer), signals };
 }
 
-async function call(limiter: SlotLimiter, op: Op): Promise<unknown> {
-  switch (op.op) {
-    case 'acquire':
-      return limiter.acquire(op.key, op.job, op.limit, op.leaseMs);
-    case 'release':
-      return limiter.release(op.key, op.job);
-    case 'remove':
-      return limiter.remove(op.key, op.jobs);
-    case 'renew':
-      return limiter.renew(op.key, op.jobs, op.leaseMs);
-    case 'reclaim':
-      return limiter.reclaim(op.key, op.leaseMs);
-    case 'tick':
-      return undefined;
-  }
-}
-
-/** A result without its fencing token (the model does not rebuild, so it has none to predict). */
 function withoutFence(result: unknown): unknown {
   if (typeof result !== 'object' || result === null || !('fence' in result)) return result;
   const { fence: _fence, ...rest } = result as Record<string, unknown>;
   return rest;
 }
 
-/** Runs the property with a fresh limiter per sequence. */
-async function holdsTheModel(
-  makeLimiter: (model: Model) => SlotLimiter,
-  timed: boolean,
-  numRuns: number,
-): Promise<void> {
+/** The signals an answer's promotions are told in: one, with all of them, if any. */
+function told(answer: unknown): string[][] {
+  const { promoted } = answer as { promoted: string[] };
+  return promoted.length > 0 ? [promoted] : [];
+}
+
+/** Tells the observer what a step did (checking each answer against the contract on the way). */
+function observe(
+  observer: SlotObserver,
+  op: Op,
+  answer: unknown,
+  signals: string[][],
+  read?: SlotHolders,
+): void {
+  switch (op.op) {
+    case 'acquire': {
+      const scope = scopeOf(op.business);
+      const ask: SlotAsk = {
+        business: op.business,
+        run: runName(op.business, op.run),
+        runLimit: op.runLimit,
+        priority: op.priority,
+      };
+      const jobs = op.jobs.map((j) => jobName(op.business, op.run, j));
+      expect(signals, 'an acquire signals the jobs of other asks it promoted').toEqual(told(answer));
+      observer.acquire(scope, jobs, ask, op.leaseMs, answer as never);
+      break;
+    }
+    case 'stray':
+      // The scope is first read from the database, which says the business belongs elsewhere.
+      observer.open(strayScope(op.business), op.leaseMs);
+      expect(answer).toEqual({ error: 'ScopeMovedError' });
+      break;
+    case 'release':
+    case 'pass':
+      expect(signals, 'a release signals what it promoted').toEqual(told(answer));
+      observer.release(
+        scopeOf(op.business),
+        jobName(op.business, op.run, op.job),
+        answer as never,
+        op.op === 'pass',
+      );
+      break;
+    case 'passedFrom':
+      observer.passedFrom(scopeOf(op.business), jobName(op.business, op.run, op.job), answer as never);
+      break;
+    case 'remove':
+      observer.remove(
+        scopeOf(op.business),
+        jobsOf(op.business, op.jobs),
+        op.retire === null ? undefined : runName(op.business, op.retire),
+        answer as number,
+      );
+      break;
+    case 'renew':
+      observer.renew(scopeOf(op.business), jobsOf(op.business, op.jobs), op.leaseMs, answer as string[]);
+      break;
+    case 'reclaim':
+      observer.reclaim(scopeOf(op.business), op.leaseMs, answer as string[]);
+      break;
+    case 'limit':
+    case 'group':
+    case 'runLimit':
+      expect(signals, 'a change of limits signals what it promoted').toEqual(told(answer));
+      observer.setLimits(
+        op.op === 'group' ? GROUP : scopeOf(op.business),
+        change(op),
+        (answer as { promoted: string[] }).promoted,
+      );
+      break;
+    case 'rebuild':
+      observer.rebuild(scopeOf(op.business), read as SlotHolders, op.leaseMs);
+      break;
+    case 'tick':
+      observer.now += op.ms;
+  }
+}
+
+/**
+ * Runs the property: the memory limiter (on the observer's clock) against the observer, and each
+ * of `others` step for step against the memory limiter.
+ * @param timed - ticks and short leases (only when every limiter runs on the observer's clock)
+ */
+async function holds(others: () => Subject[], timed: boolean, numRuns: number): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(operations(timed), async (ops) => {
-      const model = new Model();
-      const limiter = makeLimiter(model);
+    fc.asyncProperty(steps(timed), async (ops) => {
+      const observer = new SlotObserver(MEMBERS, HOLDER_LEASE_MS);
+      const memory = subject(
+        new MemorySlotLimiter({ clock: { now: () => observer.now }, holderLeaseMs: HOLDER_LEASE_MS }),
+      );
+      const subjects = others();
       try {
         for (const [i, op] of ops.entries()) {
-          const actual = withoutFence(await call(limiter, op));
-          const expected = model.apply(op);
-          expect(actual, `step ${i}: ${JSON.stringify(op)}`).toEqual(expected);
-          model.check();
+          const where = `step ${i}: ${JSON.stringify(op)}`;
+          const read =
+            op.op === 'rebuild'
+              ? observer.read(scopeOf(op.business), 1_000 + i, op.keep, op.duplicate)
+              : undefined;
+          const expected = await step(memory, op, read);
+          for (const other of subjects) expect(await step(other, op, read), where).toEqual(expected);
+          try {
+            observe(observer, op, expected.answer, expected.signals, read);
+            observer.check();
+          } catch (err) {
+            throw new Error(`${where}: ${(err as Error).message}`);
+          }
         }
       } finally {
-        await limiter.close();
+        await Promise.all([memory, ...subjects].map((s) => s.close()));
       }
     }),
     { numRuns },
@@ -187,15 +254,25 @@ async function holdsTheModel(
 let prefixes = 0;
 const freshPrefix = (kind: string) => `prop-${kind}-${process.pid}-${++prefixes}`;
 
-describe('SlotLimiter property: answers match the model, limits hold, FIFO, no waiting job lost', () => {
-  it('MemorySlotLimiter, with a controlled clock (leases expire)', async () => {
-    await holdsTheModel((model) => new MemorySlotLimiter({ clock: { now: () => model.now } }), true, 400);
+describe('SlotLimiter property: limits, FIFO, work-conserving, and Redis answers as memory does', () => {
+  it('MemorySlotLimiter against the observer, with a controlled clock (leases expire)', async () => {
+    await holds(() => [], true, 300);
   });
 
-  it('RedisSlotLimiter on ioredis-mock', async () => {
-    const redis = new RedisMock() as unknown as Redis;
-    await holdsTheModel(() => new RedisSlotLimiter({ redis, prefix: freshPrefix('mock') }), false, 60);
-    redis.disconnect();
+  it('RedisSlotLimiter on ioredis-mock answers as MemorySlotLimiter', async () => {
+    await holds(
+      () => {
+        const redis = new RedisMock() as unknown as Redis;
+        const limiter = new RedisSlotLimiter({
+          redis,
+          prefix: freshPrefix('mock'),
+          holderLeaseMs: HOLDER_LEASE_MS,
+        });
+        return [subject(limiter, async () => redis.disconnect())];
+      },
+      false,
+      60,
+    );
   });
 
   describe.skipIf(!requireServer('redis'))('on a real redis-server', () => {
@@ -210,8 +287,19 @@ describe('SlotLimiter property: answers match the model, limits hold, FIFO, no w
       await server?.stop();
     });
 
-    it('RedisSlotLimiter on redis-server', async () => {
-      await holdsTheModel(() => new RedisSlotLimiter({ redis, prefix: freshPrefix('real') }), false, 100);
+    it('RedisSlotLimiter on redis-server answers as MemorySlotLimiter', async () => {
+      await holds(
+        () => {
+          const limiter = new RedisSlotLimiter({
+            redis,
+            prefix: freshPrefix('real'),
+            holderLeaseMs: HOLDER_LEASE_MS,
+          });
+          return [subject(limiter)];
+        },
+        false,
+        150,
+      );
     });
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DialContext, Dialer, DialRequest, DialResult } from '../../src/dialer/dialer.js';
 import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
-import type { AcquireStatus, SlotLimiter } from '../../src/limiter/slot-limiter.js';
+import type { AcquireStatus, SlotAsk, SlotLimiter } from '../../src/limiter/slot-limiter.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { RecordingDialer } from '../support/recording-dialer.js';
 
@@ -19,8 +19,8 @@ describe('traps of the broken design', () => {
     const inner = new MemorySlotLimiter();
     const answers: { jobId: string; status: AcquireStatus }[] = [];
     const limiter: SlotLimiter = Object.assign(Object.create(inner) as SlotLimiter, {
-      async acquireMany(key: string, jobIds: readonly string[], limit: number, leaseMs: number) {
-        const first = await inner.acquireMany(key, jobIds, limit, leaseMs);
+      async acquireMany(key: string, jobIds: readonly string[], ask: SlotAsk, leaseMs: number) {
+        const first = await inner.acquireMany(key, jobIds, ask, leaseMs);
         const statuses = first.statuses.map((s) => (s === 'enqueued' ? ('already_queued' as const) : s));
         for (const [i, jobId] of jobIds.entries()) answers.push({ jobId, status: statuses[i]! });
         return { ...first, statuses };

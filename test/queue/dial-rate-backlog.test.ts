@@ -26,6 +26,9 @@ describe('a dial-rate backlog many leases long', () => {
       dialsPerSecond: 1,
     });
     const businesses = 20;
+    // One provider account: the queue's dialsPerSecond spaces the group's dials as one.
+    for (let b = 0; b < businesses; b++)
+      await fx.queue.setBusinessLimits(`cps-${b}`, { concurrency: 3, group: 'account' });
     const runs = await Promise.all(
       Array.from({ length: businesses }, (_, b) =>
         fx!.queue.startRun({ businessId: `cps-${b}`, concurrency: 3, leads: leads(6, b * 6) }),

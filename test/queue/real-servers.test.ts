@@ -173,7 +173,12 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
             await intruder.flushall();
             const other = new RedisSlotLimiter({ redis: intruder, prefix: `t${dbNumber}` });
             other.setHolderSource((key) => new KyselyStore({ db }).fenceSlots(key));
-            await other.acquire('fenced', 'other-process-job', 1, 900);
+            await other.acquire(
+              'fenced',
+              'other-process-job',
+              { business: 'fenced', run: 'intruder', runLimit: 1 },
+              900,
+            );
           }
           const claimed = await claim();
           claims.push({ jobId, claimed: claimed !== undefined });
@@ -222,7 +227,9 @@ describe.skipIf(!available)('OutboundQueue on real Redis and PostgreSQL', () => 
             // it), and the rebuilt state holds the job again (acquired anew, as its feeder in
             // another process would; one atomic step here, so this process's feeder cannot race).
             const raised = await new KyselyStore({ db }).fenceSlots('regrant');
-            await other.rebuild('regrant', { fence: raised.fence, holders: [jobId] }, 1, 900);
+            const route = await new KyselyStore({ db }).getJobRoute(jobId);
+            const holder = { jobId, business: 'regrant', run: route?.runId ?? '' };
+            await other.rebuild('regrant', { ...raised, holders: [holder] }, 900);
             const claimed = await claim();
             expect(claimed).toBeUndefined();
             refused = jobId;

@@ -1,4 +1,5 @@
 import type { OutboundQueue } from '../../src/queue/outbound-queue.js';
+import type { LimitChangePlan } from './limit-plan.js';
 import type { Random } from './random.js';
 import type { SharedWorld, SimulatedProcess } from './simulated-process.js';
 import type { Trace } from './trace.js';
@@ -33,6 +34,9 @@ export class Driver {
     private readonly rng: Random,
   ) {}
 
+  /** The last limit change of each target (`kind:id`): the next one waits for it. */
+  private readonly changing = new Map<string, Promise<void>>();
+
   /** Actions of the workload not done yet (scheduled, under way or waiting to be tried again). */
   get pending(): number {
     return this.left;
@@ -44,6 +48,11 @@ export class Driver {
     for (const run of workload.runs) {
       this.left += 1 + 2 * run.pauses.length + (run.stopAt === undefined ? 0 : 1);
       this.at(run.startAt, () => this.startRun(run));
+    }
+    for (const change of workload.limitChanges ?? []) {
+      if (change.kind === 'run') continue;
+      this.left += 1;
+      this.at(change.at, () => this.setLimit(change));
     }
     for (const w of faults.store) {
       this.at(w.from, () => this.trace.add({ ev: 'store:down', note: `until ${w.to}` }));
@@ -70,14 +79,20 @@ export class Driver {
   }
 
   private startRun(run: RunPlan): void {
-    const { runId, businessId, concurrency, leads, retry, window, allowDuplicateNumbers } = run;
+    const { runId, businessId, concurrency, priority, leads, retry, window, allowDuplicateNumbers } = run;
     this.act(
       'startRun',
       runId,
-      (q) => q.startRun({ runId, businessId, concurrency, leads, retry, window, allowDuplicateNumbers }),
+      (q) =>
+        q.startRun({ runId, businessId, concurrency, priority, leads, retry, window, allowDuplicateNumbers }),
       (_, process) => {
         this.started.add(runId);
-        this.trace.add({ ev: 'run:started', runId, businessId, process });
+        this.trace.add({ ev: 'run:started', runId, businessId, process, note: `c${concurrency}` });
+        for (const change of this.world.workload.limitChanges ?? []) {
+          if (change.kind !== 'run' || change.id !== runId) continue;
+          this.left += 1;
+          this.at(this.world.clock.now() - this.world.t0 + change.at, () => this.setLimit(change));
+        }
         for (const pause of run.pauses) {
           this.at(pause.at, () =>
             this.act(
@@ -102,6 +117,46 @@ export class Driver {
         }
       },
     );
+  }
+
+  /**
+   * Sets one planned limit through a live process, after the previous change of the same target
+   * ended (so that the changes land in plan order), logging when it began (`limits:begin`, first
+   * try) and when it resolved (`limits:end`): in between, either value may be in force.
+   */
+  private setLimit(change: LimitChangePlan): void {
+    const target = `${change.kind}:${change.id}`;
+    const previous = this.changing.get(target) ?? Promise.resolve();
+    const note = JSON.stringify(change);
+    const next = previous.then(
+      () =>
+        new Promise<void>((resolve) => {
+          this.trace.add({ ev: 'limits:begin', note });
+          this.act(
+            'limits',
+            change.id,
+            (q): Promise<unknown> =>
+              change.kind === 'business'
+                ? q.setBusinessLimits(change.id, {
+                    concurrency: change.concurrency,
+                    group: change.group ?? undefined,
+                  })
+                : change.kind === 'group'
+                  ? q.setGroupLimits(change.id, { concurrency: change.concurrency })
+                  : q.setRunConcurrency(change.id, change.concurrency),
+            () => {
+              this.trace.add({ ev: 'limits:end', note });
+              resolve();
+            },
+            () => {
+              // The run ended first: nothing was changed.
+              this.trace.add({ ev: 'limits:end', note: JSON.stringify({ ...change, refused: true }) });
+              resolve();
+            },
+          );
+        }),
+    );
+    this.changing.set(target, next);
   }
 
   /** `stop()` resolved: log it, and read what it left (every job terminal or its call placed). */

@@ -3,7 +3,12 @@ import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
 import type {
   AcquireManyResult,
   AcquireResult,
+  DialRate,
+  LimitChange,
+  LimitsResult,
+  RebuildOptions,
   ReleaseResult,
+  SlotAsk,
   SlotHolderSource,
   SlotHolders,
   SlotLimiter,
@@ -33,11 +38,25 @@ export class SharedLimiterState {
    * @param clock - the virtual clock leases are read from
    * @param overGrant - grants this many slots beyond each limit: a deliberately broken limiter,
    *   for the test that shows the checkers can fail
+   * @param ignoreLimits - a limiter broken another way: it never hears of business and group
+   *   limits (only runs' concurrency binds)
    */
   constructor(
     private readonly clock: Clock,
     readonly overGrant = 0,
+    readonly ignoreLimits = false,
   ) {}
+
+  /** What the limiter keeps of a state read from the database (all of it, unless broken). */
+  kept(state: SlotHolders): SlotHolders {
+    if (!this.ignoreLimits) return state;
+    return { ...state, groupLimit: null, members: state.members.map((m) => ({ ...m, limit: null })) };
+  }
+
+  /** The virtual clock's now (epoch ms). */
+  now(): number {
+    return this.clock.now();
+  }
 
   /** Loses the state of one business, or of every business and the dial rate (Redis restarted empty). */
   lose(key?: string): void {
@@ -48,6 +67,19 @@ export class SharedLimiterState {
       this.keys.delete(key);
       this.fences.delete(key);
     }
+  }
+
+  /**
+   * Replaces a key's state as a Redis rebuild script does: with `ifNewer`, only over no state or
+   * one built under an older fence; the grants of the new state carry `state.fence`.
+   */
+  async rebuild(key: string, state: SlotHolders, leaseMs: number, options?: RebuildOptions): Promise<void> {
+    const stored = this.fences.get(key);
+    if (options?.ifNewer && stored !== undefined && stored >= state.fence) return;
+    const limiter = this.of(key);
+    await limiter.rebuild(key, this.kept(state), leaseMs);
+    this.fenceOfState.set(limiter, state.fence);
+    this.fences.set(key, state.fence);
   }
 
   /** The key's fencing token, or undefined when its state is lost (or was never built). */
@@ -82,7 +114,7 @@ export class SharedLimiterState {
       const state = await this.whileAlive(view, view.readHolders(k));
       this.fenceOfState.set(built, state.fence);
       if (this.keys.get(k) === built) this.fences.set(k, state.fence);
-      return state;
+      return this.kept(state);
     });
     limiter.subscribe((signal) => {
       for (const view of this.views) view.tell(signal);
@@ -135,11 +167,15 @@ export class LimiterView implements SlotLimiter {
    * @param shared - the state every process shares
    * @param gate - this process's gate to the limiter
    * @param alive - whether this process still runs (a crashed one lends no holder source)
+   * @param granted - told of each slot this view's calls granted (an acquire's, or promoted by a
+   *   release, a pass or a change of limits), with when the call began: the grant was decided
+   *   at that instant or after
    */
   constructor(
     private readonly shared: SharedLimiterState,
     private readonly gate: ProcessGate,
     private readonly alive: () => boolean,
+    private readonly granted: (jobIds: readonly string[], since: number) => void = () => {},
   ) {
     shared.attach(this);
   }
@@ -161,35 +197,63 @@ export class LimiterView implements SlotLimiter {
     for (const listener of this.listeners) listener(signal);
   }
 
-  acquire(key: string, jobId: string, limit: number, leaseMs: number): Promise<AcquireResult> {
-    const { overGrant } = this.shared;
-    return this.gate.run(() => this.answer(key, (s) => s.acquire(key, jobId, limit + overGrant, leaseMs)));
+  async acquire(key: string, jobId: string, ask: SlotAsk, leaseMs: number): Promise<AcquireResult> {
+    const { statuses, ...levels } = await this.acquireMany(key, [jobId], ask, leaseMs);
+    return { status: statuses[0] as AcquireResult['status'], ...levels };
   }
 
-  acquireMany(
+  async acquireMany(
     key: string,
     jobIds: readonly string[],
-    limit: number,
+    ask: SlotAsk,
     leaseMs: number,
   ): Promise<AcquireManyResult> {
-    const { overGrant } = this.shared;
-    return this.gate.run(() =>
-      this.answer(key, (s) => s.acquireMany(key, jobIds, limit + overGrant, leaseMs)),
+    const broken = { ...ask, runLimit: ask.runLimit + this.shared.overGrant };
+    const since = this.shared.now();
+    const result = await this.gate.run(() =>
+      this.answer(key, (s) => s.acquireMany(key, jobIds, broken, leaseMs)),
     );
+    this.granted(
+      jobIds.filter((_, i) => result.statuses[i] === 'acquired'),
+      since,
+    );
+    return result;
   }
 
-  release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
-    return this.gate.run(async () => {
+  async setLimits(key: string, asked: LimitChange): Promise<LimitsResult> {
+    const since = this.shared.now();
+    const change = this.shared.ignoreLimits ? { run: asked.run } : asked;
+    const result = await this.gate.run(() => this.answer(key, (s) => s.setLimits(key, change)));
+    this.granted(result.promoted, since);
+    return result;
+  }
+
+  async release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
+    const since = this.shared.now();
+    const result = await this.gate.run(async () => {
       if (fence !== undefined && fence !== this.shared.fenceOf(key)) {
         // A grant of a state since lost: that state never granted a slot of the one there now.
-        return { released: false, promoted: [], active: 0, limit: 0, queueLength: 0 };
+        return {
+          released: false,
+          promoted: [],
+          active: 0,
+          limit: 0,
+          runActive: 0,
+          runLimit: 0,
+          queueLength: 0,
+        };
       }
       return this.answer(key, (s) => s.release(key, jobId, leaseMs));
     });
+    this.granted(result.promoted, since);
+    return result;
   }
 
-  pass(key: string, jobId: string): Promise<ReleaseResult> {
-    return this.gate.run(() => this.answer(key, (s) => s.pass(key, jobId)));
+  async pass(key: string, jobId: string): Promise<ReleaseResult> {
+    const since = this.shared.now();
+    const result = await this.gate.run(() => this.answer(key, (s) => s.pass(key, jobId)));
+    this.granted(result.promoted, since);
+    return result;
   }
 
   passedFrom(key: string, jobId: string): Promise<string | undefined> {
@@ -200,20 +264,20 @@ export class LimiterView implements SlotLimiter {
     return this.gate.run(() => this.shared.of(key, this).renew(key, jobIds, leaseMs));
   }
 
-  remove(key: string, jobIds: readonly string[]): Promise<number> {
-    return this.gate.run(() => this.shared.of(key, this).remove(key, jobIds));
+  remove(key: string, jobIds: readonly string[], retire?: string): Promise<number> {
+    return this.gate.run(() => this.shared.of(key, this).remove(key, jobIds, retire));
   }
 
   reclaim(key: string, leaseMs: number): Promise<string[]> {
     return this.gate.run(() => this.shared.of(key, this).reclaim(key, leaseMs));
   }
 
-  rebuild(key: string, state: SlotHolders, limit: number, leaseMs: number): Promise<void> {
-    return this.gate.run(() => this.shared.of(key, this).rebuild(key, state, limit, leaseMs));
+  rebuild(key: string, state: SlotHolders, leaseMs: number, options?: RebuildOptions): Promise<void> {
+    return this.gate.run(() => this.shared.rebuild(key, state, leaseMs, options));
   }
 
-  reserveDialStart(scope: string, perSecond: number): Promise<number> {
-    return this.gate.run(() => this.shared.rates().reserveDialStart(scope, perSecond));
+  reserveDialStart(key: string, rates: readonly DialRate[]): Promise<number> {
+    return this.gate.run(() => this.shared.rates().reserveDialStart(key, rates));
   }
 
   setHolderSource(source: SlotHolderSource): void {

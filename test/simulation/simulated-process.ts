@@ -83,6 +83,10 @@ export class SimulatedProcess {
       world.limiter,
       gate((t) => within(faults.limiter, t), false, redisDown),
       () => this.alive(),
+      (jobIds, since) => {
+        for (const jobId of jobIds)
+          world.trace.add({ ev: 'grant', process: index, jobId, note: String(since - t0) });
+      },
     );
     const dialer = world.provider.dialerFor(
       index,

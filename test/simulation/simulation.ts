@@ -1,3 +1,4 @@
+import { groupScope } from '../../src/limiter/limiter-scope.js';
 import type { Logger } from '../../src/logger.js';
 import { KyselyStore } from '../../src/store/kysely/kysely-store.js';
 import type { CallEvent } from '../../src/types.js';
@@ -6,6 +7,7 @@ import { CHECKERS } from './checkers/all.js';
 import { Driver } from './driver.js';
 import { type FaultFlags, type FaultPlan, planFaults } from './faults.js';
 import { SharedLimiterState } from './faulty-limiter.js';
+import { planLimits } from './limit-plan.js';
 import type { JobRow, Outcome, RunRow, Violation } from './outcome.js';
 import { InFlight } from './process-gate.js';
 import { Random } from './random.js';
@@ -37,6 +39,8 @@ export interface SimulationOptions {
   verbose?: boolean;
   /** Grant this many slots beyond each limit: a broken limiter, to show the checkers can fail. */
   overGrant?: number;
+  /** A limiter that never hears of business and group limits (the checkers must catch it). */
+  ignoreLimits?: boolean;
 }
 
 /** What one schedule did and which guarantees it broke. */
@@ -73,7 +77,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   // An eighth: calling windows; a ninth: contact caps.
   planWindows(root.fork(), workload.runs);
   planContactCaps(root.fork(), workload);
-  const businesses = workload.businesses.map((b) => b.businessId);
+  // A tenth: business and group limits, and their live changes.
+  planLimits(root.fork(), workload);
+  const businesses = [
+    ...workload.businesses.map((b) => b.businessId),
+    ...(workload.groups ?? []).map((g) => groupScope(g)),
+  ];
   const faults = planFaults(faultRng, flags, businesses, FAULT_END_MS);
   const inFlight = new InFlight();
   const clock = new VirtualClock(undefined, () => inFlight.busy());
@@ -97,7 +106,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     deliver,
     maxCallMs: workload.maxCallMs,
   });
-  const limiter = new SharedLimiterState(clock, options.overGrant);
+  const limiter = new SharedLimiterState(clock, options.overGrant, options.ignoreLimits);
   const world: SharedWorld = { clock, t0, db, limiter, provider, inFlight, flags, faults, workload, trace };
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
@@ -209,11 +218,13 @@ function describe(workload: Workload, faults: FaultPlan): string {
   const plan = runs
     .map(
       (r) =>
-        `${r.runId}@${r.businessId}x${r.leads.length}${r.retry ? ` retry=${JSON.stringify(r.retry)}` : ''}` +
+        `${r.runId}@${r.businessId}x${r.leads.length}c${r.concurrency}p${r.priority ?? 1}` +
+        `${r.retry ? ` retry=${JSON.stringify(r.retry)}` : ''}` +
         `${r.window ? ` window=${JSON.stringify(r.window)}` : ''}`,
     )
     .join(',');
-  return `businesses=${limits} runs=${plan} leaseMs=${leaseMs} maxCallMs=${maxCallMs} delivery=${delivery} dps=${dialsPerSecond ?? '-'} processes=${processes} faults=${JSON.stringify(faults)}`;
+  const changes = workload.limitChanges ? ` limits=${JSON.stringify(workload.limitChanges)}` : '';
+  return `businesses=${limits} runs=${plan}${changes} leaseMs=${leaseMs} maxCallMs=${maxCallMs} delivery=${delivery} dps=${dialsPerSecond ?? '-'} processes=${processes} faults=${JSON.stringify(faults)}`;
 }
 
 /** Prints an engine's warnings and errors beside the trace (verbose replays only; info lines too with `OQ_SIM_INFO=1`). */

@@ -2,10 +2,11 @@ import type { CallingWindow, TimeRange } from '../../src/policy/calling-window.j
 import type { ContactCap } from '../../src/policy/contact-cap.js';
 import { type LeadInput, RETRY_OUTCOMES, type RunRetryPolicy } from '../../src/types.js';
 import type { FaultFlags } from './faults.js';
+import type { LimitChangePlan } from './limit-plan.js';
 import type { Random } from './random.js';
 import type { Delivery } from './simulated-provider.js';
 
-/** A business and its concurrency limit (every run of it uses this limit). */
+/** A business and the concurrency its runs use unless the limits stream gives them their own. */
 export interface BusinessPlan {
   businessId: string;
   concurrency: number;
@@ -16,6 +17,8 @@ export interface RunPlan {
   runId: string;
   businessId: string;
   concurrency: number;
+  /** The run's weight among its business's runs, when the limits stream gave it one. */
+  priority?: number;
   leads: LeadInput[];
   startAt: number;
   /** Pauses, each with its resume. */
@@ -49,6 +52,10 @@ export interface Workload {
   processes: number;
   /** The engines' contact cap, when the seed has one. */
   contactCap?: ContactCap;
+  /** Business, group and run limits the driver sets (at the start and live), when the seed has them. */
+  limitChanges?: LimitChangePlan[];
+  /** The account groups of the seed (their limiter state can be lost too). */
+  groups?: string[];
 }
 
 /**

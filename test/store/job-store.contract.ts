@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
+import type { SlotHolders } from '../../src/limiter/slot-limiter.js';
 import type { JobStore, NewJob } from '../../src/store/job-store.js';
+import { businessLimitsContract } from './business-limits.contract.js';
 
 /** A store under test and a second handle on the same database (another process's connection). */
 export interface StoreUnderTest {
@@ -18,6 +20,11 @@ function newJobs(n: number, prefix = `j${++seq}-`): NewJob[] {
     to: '+14155550101',
     metadata: { i },
   }));
+}
+
+/** The job ids of a fence's holders, sorted. */
+function jobIdsOf(fenced: SlotHolders): string[] {
+  return fenced.holders.map((holder) => holder.jobId).sort();
 }
 
 async function createRun(store: JobStore, runId: string, jobs: NewJob[], now = 1000) {
@@ -279,7 +286,7 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       await store.claimJob(jobs[0]!.jobId, 't0', 2000);
       await store.claimJob(jobs[1]!.jobId, 't1', 9000);
       const fenced = await store.fenceSlots('live-biz');
-      expect(fenced.holders.sort()).toEqual([jobs[0]!.jobId, jobs[1]!.jobId].sort());
+      expect(jobIdsOf(fenced)).toEqual([jobs[0]!.jobId, jobs[1]!.jobId].sort());
       const silent = await store.silentJobs(5000, 10);
       expect(silent.map((j) => j.jobId)).toContain(jobs[0]!.jobId);
       expect(silent.map((j) => j.jobId)).not.toContain(jobs[1]!.jobId);
@@ -294,7 +301,10 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect((await other.fenceSlots('other-biz')).fence).toBe(1);
       expect(await store.claimJob(jobs[0]!.jobId, 't0', 2000, first.fence)).toBeDefined();
       const second = await other.fenceSlots('biz');
-      expect(second).toEqual({ fence: first.fence + 1, holders: [jobs[0]!.jobId] });
+      expect(second).toMatchObject({
+        fence: first.fence + 1,
+        holders: [{ jobId: jobs[0]!.jobId, business: 'biz', run: 'r-fence' }],
+      });
       expect(await store.claimJob(jobs[1]!.jobId, 't1', 2000, first.fence)).toBeUndefined();
       expect(await store.claimJob(jobs[1]!.jobId, 't1', 2000, second.fence)).toBeDefined();
       // Without a token (a limiter that never loses its state) the claim is not fenced.
@@ -315,10 +325,13 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       // A foreign state's grant (token 12) is refused; the raise puts the token above it.
       expect(await store.claimJob(jobs[0]!.jobId, 't0', 2000, 12)).toBeUndefined();
       const above = await other.fenceSlots('above-biz', 12);
-      expect(above).toEqual({ fence: 13, holders: [] });
+      expect(above).toMatchObject({ fence: 13, holders: [] });
       expect(await store.claimJob(jobs[0]!.jobId, 't0', 2000, 13)).toBeDefined();
       // A token already above the given one is raised by one, as without it.
-      expect(await store.fenceSlots('above-biz', 5)).toEqual({ fence: 14, holders: [jobs[0]!.jobId] });
+      expect(await store.fenceSlots('above-biz', 5)).toMatchObject({
+        fence: 14,
+        holders: [{ jobId: jobs[0]!.jobId }],
+      });
       expect(await store.slotFence('above-biz')).toBe(14);
       expect(await store.slotFence('no-such-biz')).toBe(0);
       await expect(store.fenceSlots('above-biz', -1)).rejects.toBeInstanceOf(ValidationError);
@@ -353,7 +366,7 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
         const [won, raised] = await Promise.all([Promise.all(claims), raise]);
         const winners = won.filter((c) => c !== undefined).map((c) => c.jobId);
         expect(raised.fence).toBe(fence + 1);
-        for (const id of winners) expect(raised.holders).toContain(id);
+        for (const id of winners) expect(jobIdsOf(raised)).toContain(id);
         const counts = await store.countJobs(`r-fence-race-${round}`);
         expect(counts.dialing ?? 0).toBe(winners.length);
         expect(counts.queued ?? 0).toBe(40 - winners.length);
@@ -529,5 +542,7 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
       expect(created).toBe(true);
       expect((await store.countJobs('r-big')).queued).toBe(100_000);
     });
+
+    businessLimitsContract(setup);
   });
 }

@@ -69,7 +69,7 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
       const raised = await other.fenceSlots('slow-biz');
       const winners = (await claims).filter((c) => c !== undefined).map((c) => c.jobId);
       expect(winners.length).toBeGreaterThan(0);
-      expect(raised.holders.sort()).toEqual(winners.sort());
+      expect(raised.holders.map((holder) => holder.jobId).sort()).toEqual(winners.sort());
     });
   });
 
@@ -107,6 +107,8 @@ describe.skipIf(!available)('KyselyStore on PostgreSQL', () => {
       await dbs[0]!.deleteFrom('oq_jobs').execute();
       await dbs[0]!.deleteFrom('oq_runs').execute();
       await dbs[0]!.deleteFrom('oq_limiter_fences').execute();
+      await dbs[0]!.deleteFrom('oq_businesses').execute();
+      await dbs[0]!.deleteFrom('oq_groups').execute();
     },
   }));
 });

@@ -34,6 +34,9 @@ jobStoreContract('SQLite', () => ({
     await dbs[0]!.deleteFrom('oq_attempts').execute();
     await dbs[0]!.deleteFrom('oq_jobs').execute();
     await dbs[0]!.deleteFrom('oq_runs').execute();
+    await dbs[0]!.deleteFrom('oq_limiter_fences').execute();
+    await dbs[0]!.deleteFrom('oq_businesses').execute();
+    await dbs[0]!.deleteFrom('oq_groups').execute();
   },
 }));
 

@@ -1,12 +1,19 @@
-import { InvalidStateError } from '../../errors.js';
+import { InvalidStateError, ScopeMovedError } from '../../errors.js';
+import { describeScope } from '../limiter-scope.js';
 import type { SlotHolderSource, SlotHolders } from '../slot-limiter.js';
 import type { RedisSlotKeyNames } from './redis-key-names.js';
-import { replyInt, replyList, type SlotScripts, UNINITIALIZED } from './redis-scripts.js';
+import { replyInt, replyList } from './redis-script-replies.js';
+import { NOT_A_MEMBER, type SlotScripts, UNINITIALIZED } from './redis-scripts.js';
+
+/** How many times one call rebuilds a scope before it gives up (Redis keeps losing it). */
+const MAX_REBUILDS = 3;
 
 /**
- * A key's state in Redis and its rebuild from the holder source (the database) when Redis has
- * none: first use, a restart empty, an eviction. Scripts answer {@link UNINITIALIZED} for a key
- * without state; {@link RedisKeyState.withState} then rebuilds it and runs the script again.
+ * A scope's state in Redis and its rebuild from the holder source (the database): when Redis has
+ * none (first use, a restart empty, an eviction), and when a business is asked for that the
+ * state does not list (it may have joined since). Scripts answer {@link UNINITIALIZED} or
+ * {@link NOT_A_MEMBER}; {@link RedisKeyState.withState} then rebuilds the scope (or throws
+ * `ScopeMovedError` when the database does not list the business either) and runs them again.
  */
 export class RedisKeyState {
   private source: SlotHolderSource | undefined;
@@ -14,7 +21,7 @@ export class RedisKeyState {
 
   /**
    * @param scripts - the limiter's scripts (the rebuild script is used here)
-   * @param names - the Redis keys of a limiter key
+   * @param names - the Redis keys of a limiter scope
    */
   constructor(
     private readonly scripts: SlotScripts,
@@ -22,78 +29,96 @@ export class RedisKeyState {
   ) {}
 
   /**
-   * Sets where the holders of a key without state are read from.
-   * @param source - raises the key's fence and reads the jobs that hold calls
+   * Sets where the state of a scope without one is read from.
+   * @param source - raises the scope's fence and reads its members, limits and holders
    */
   setSource(source: SlotHolderSource): void {
     this.source = source;
   }
 
+  /** Whether asks of any business are accepted: without a holder source, membership is unknown. */
+  get acceptAny(): boolean {
+    return !this.source;
+  }
+
   /**
-   * Runs a script that answers {@link UNINITIALIZED} when the key has no state; then rebuilds the
-   * key from the holder source and runs it again. The rebuild only applies when the key is still
-   * without state, so processes that race to initialise it agree on one state.
-   * @param limit - the key's limit for a rebuild (0: the one stored, if any)
-   * @param leaseMs - lease of the holders' slots a rebuild creates
+   * Runs a script that may answer {@link UNINITIALIZED} (the scope has no state, or only part of
+   * it) or {@link NOT_A_MEMBER} (`member` is not in the state); rebuilds the scope from the holder
+   * source then, and runs the script again. A rebuild applies only over no state or an older
+   * fence, so processes that race to rebuild a scope agree on the newest read.
+   * @param key - limiter scope
+   * @param leaseMs - lease of the holders' slots a rebuild of a scope without state creates
    * @param what - the script's name, for reply errors
    * @param run - runs the script once
+   * @param member - the business the script checks membership of, if any
    * @returns the script's reply
-   * @throws InvalidStateError when the key is still without state after two rebuilds
+   * @throws ScopeMovedError when the holder source does not list `member` in the scope either
+   * @throws InvalidStateError when the scope is still without state after three rebuilds
    */
   async withState(
     key: string,
-    limit: number,
     leaseMs: number,
     what: string,
     run: () => Promise<unknown>,
+    member?: string,
   ): Promise<unknown[]> {
-    for (let attempt = 0; ; attempt++) {
+    for (let rebuilds = 0; ; rebuilds++) {
       const reply = replyList(await run(), what);
-      if (replyInt(reply[0], what) !== UNINITIALIZED) return reply;
-      // Still without state after two rebuilds: Redis keeps losing the key between our calls.
-      if (attempt === 2)
-        throw new InvalidStateError(`limiter state of key ${key} keeps vanishing from Redis`);
-      await this.initialize(key, limit, leaseMs);
+      const code = replyInt(reply[0], what);
+      if (code !== UNINITIALIZED && code !== NOT_A_MEMBER) return reply;
+      // Redis keeps losing the scope between our calls, or rebuilds keep leaving the business out.
+      if (rebuilds === MAX_REBUILDS)
+        throw new InvalidStateError(`limiter state of ${describeScope(key)} keeps vanishing from Redis`);
+      if (code === UNINITIALIZED) await this.initialize(key, leaseMs);
+      else await this.admit(key, member, leaseMs);
     }
   }
 
   /**
-   * Runs the rebuild script: `if-newer` applies only over no state or a state with an older fence.
+   * Runs the rebuild script.
+   * @param options - `ifNewer`: only over no state or an older fence; `keepLease`: the lease the
+   *   state replaced had, if any, instead of `leaseMs`
    * @returns whether the state was replaced
    */
   async rebuild(
     key: string,
-    when: 'always' | 'if-newer',
     state: SlotHolders,
-    limit: number,
     leaseMs: number,
+    options: { ifNewer: boolean; keepLease?: boolean },
   ): Promise<boolean> {
-    const k = this.names(key);
-    const mode = when === 'always' ? '0' : '1';
-    const reply = await this.scripts.rebuild(
-      k.slots,
-      k.wait,
-      k.meta,
-      k.origin,
-      k.passed,
-      mode,
-      limit,
-      leaseMs,
-      state.fence,
-      ...state.holders,
-    );
+    const reply = await this.scripts.rebuild(this.names(key), state, leaseMs, {
+      ifNewer: options.ifNewer,
+      keepLease: options.keepLease ?? false,
+      acceptAny: this.acceptAny,
+    });
     return replyInt(reply, 'rebuild') === 1;
   }
 
-  /** Rebuilds a key from the holder source; concurrent callers in this process share one rebuild. */
-  private initialize(key: string, limit: number, leaseMs: number): Promise<void> {
+  /**
+   * A business the state does not list: the database may list it (it joined the scope since the
+   * state was read), then the scope is rebuilt from that read; otherwise it belongs elsewhere.
+   */
+  private async admit(key: string, member: string | undefined, leaseMs: number): Promise<void> {
+    const source = this.source;
+    if (member === undefined || !source)
+      throw new InvalidStateError(`limiter state of ${describeScope(key)} refused an ask it cannot refuse`);
+    const state = await source(key);
+    if (!state.members.some((m) => m.business === member))
+      throw new ScopeMovedError(member, describeScope(key));
+    await this.rebuild(key, state, leaseMs, { ifNewer: true, keepLease: true });
+  }
+
+  /** Rebuilds a scope from the holder source; concurrent callers in this process share one rebuild. */
+  private initialize(key: string, leaseMs: number): Promise<void> {
     let pending = this.initializing.get(key);
     if (!pending) {
       pending = (async () => {
         try {
           // Without a source (a limiter used on its own) nothing can be fenced: token 1, no holders.
-          const state = this.source ? await this.source(key) : { fence: 1, holders: [] };
-          await this.rebuild(key, 'if-newer', state, limit, leaseMs);
+          const state: SlotHolders = this.source
+            ? await this.source(key)
+            : { fence: 1, holders: [], members: [], runs: [], groupLimit: null };
+          await this.rebuild(key, state, leaseMs, { ifNewer: true });
         } finally {
           this.initializing.delete(key);
         }

@@ -1,110 +1,211 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ReleaseResult } from '../slot-limiter.js';
+import type { DialRate, LimitChange, SlotAsk, SlotHolders } from '../slot-limiter.js';
+import { type RedisSlotKeyNames, scopeKeys } from './redis-key-names.js';
 import acquireLua from './scripts/acquire.lua';
+import scopeStateLua from './scripts/includes/scope-state.lua';
 import rebuildLua from './scripts/rebuild.lua';
 import reclaimLua from './scripts/reclaim.lua';
 import releaseLua from './scripts/release.lua';
 import removeLua from './scripts/remove.lua';
 import renewLua from './scripts/renew.lua';
 import reserveDialStartLua from './scripts/reserve-dial-start.lua';
+import setLimitsLua from './scripts/set-limits.lua';
 
-/** Calls one registered script: its keys first, then its arguments. */
-export type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
+type ScriptCall = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
+
+/** The scripts that read or change a scope start with the scope-state include and its 8 keys. */
+const withScope = (lua: string) => ({ numberOfKeys: 8, lua: `${scopeStateLua}\n${lua}` });
 
 /**
- * One Lua script per limiter operation, with the number of keys it declares. Every key of one
- * call shares a hash tag, so each script runs on one Redis Cluster slot.
+ * One Lua script per limiter operation. Every key of one call shares the scope's hash tag, so
+ * each script runs on one Redis Cluster slot.
  */
 const SCRIPTS = {
-  acquire: { command: 'oqSlotAcquire', numberOfKeys: 4, lua: acquireLua },
-  release: { command: 'oqSlotRelease', numberOfKeys: 5, lua: releaseLua },
-  renew: { command: 'oqSlotRenew', numberOfKeys: 2, lua: renewLua },
-  remove: { command: 'oqSlotRemove', numberOfKeys: 3, lua: removeLua },
-  reclaim: { command: 'oqSlotReclaim', numberOfKeys: 2, lua: reclaimLua },
-  rebuild: { command: 'oqSlotRebuild', numberOfKeys: 5, lua: rebuildLua },
-  reserveDialStart: { command: 'oqReserveDialStart', numberOfKeys: 1, lua: reserveDialStartLua },
+  acquire: { command: 'oqScopeAcquire', ...withScope(acquireLua) },
+  release: { command: 'oqScopeRelease', ...withScope(releaseLua) },
+  setLimits: { command: 'oqScopeSetLimits', ...withScope(setLimitsLua) },
+  renew: { command: 'oqScopeRenew', ...withScope(renewLua) },
+  remove: { command: 'oqScopeRemove', ...withScope(removeLua) },
+  rebuild: { command: 'oqScopeRebuild', ...withScope(rebuildLua) },
+  reclaim: { command: 'oqScopeReclaim', numberOfKeys: 2, lua: reclaimLua },
+  reserveDialStart: { command: 'oqScopeReserveDialStart', numberOfKeys: 1, lua: reserveDialStartLua },
 } as const;
 
-/** The limiter's scripts, bound to one client. */
-export type SlotScripts = Record<keyof typeof SCRIPTS, ScriptCall>;
-
-/** The reply of a script that found a key without state (see the scripts' headers). */
+/** The reply of a script that found a scope without state, or with part of it lost. */
 export const UNINITIALIZED = -1;
+/** The reply of a script asked for a business that is not a member of the scope. */
+export const NOT_A_MEMBER = -2;
+
+/** Who calls: the limiter instance, and where its scripts publish promotions. */
+export interface ScriptCaller {
+  /** The calling limiter instance's id (promotions of the jobs it asked for are told to it). */
+  instance: string;
+  /** The signal channel. */
+  channel: string;
+  /** Whether the caller accepts asks of any business (it has no holder source). */
+  acceptAny: boolean;
+}
+
+const flag = (on: boolean) => (on ? '1' : '0');
+const limitArg = (limit: number | null | undefined) => (limit === null || limit === undefined ? '-' : limit);
 
 const registered = new WeakSet<Redis | Cluster>();
 
 /**
- * Registers the scripts on `client` (once per client, however many limiters share it) with
- * `defineCommand`: ioredis sends EVALSHA and falls back to EVAL when Redis lost its script cache.
- * @returns the scripts bound to the client
+ * The limiter's scripts bound to one client, each taking its arguments by name and sending them
+ * in the order its `.lua` header lists. Registered once per client (however many limiters share
+ * it) with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL when Redis lost its
+ * script cache. Replies are returned as Redis sent them (see `redis-script-replies.ts`).
  */
-export function slotScripts(client: Redis | Cluster): SlotScripts {
-  if (!registered.has(client)) {
-    for (const { command, numberOfKeys, lua } of Object.values(SCRIPTS)) {
-      client.defineCommand(command, { numberOfKeys, lua });
+export class SlotScripts {
+  private readonly calls: Record<keyof typeof SCRIPTS, ScriptCall>;
+
+  /**
+   * @param client - the host's connection
+   */
+  constructor(client: Redis | Cluster) {
+    if (!registered.has(client)) {
+      for (const { command, numberOfKeys, lua } of Object.values(SCRIPTS))
+        client.defineCommand(command, { numberOfKeys, lua });
+      registered.add(client);
     }
-    registered.add(client);
+    const commands = client as unknown as Record<string, ScriptCall>;
+    const bind = (command: string): ScriptCall => {
+      const call = commands[command];
+      if (!call) throw new Error(`script ${command} is not registered on this client`);
+      return (...keysAndArgs) => call.apply(client, keysAndArgs);
+    };
+    this.calls = Object.fromEntries(
+      Object.entries(SCRIPTS).map(([name, { command }]) => [name, bind(command)]),
+    ) as Record<keyof typeof SCRIPTS, ScriptCall>;
   }
-  const commands = client as unknown as Record<string, ScriptCall>;
-  const bind = (command: string): ScriptCall => {
-    const call = commands[command];
-    if (!call) throw new Error(`script ${command} is not registered on this client`);
-    return (...keysAndArgs) => call.apply(client, keysAndArgs);
-  };
-  return {
-    acquire: bind(SCRIPTS.acquire.command),
-    release: bind(SCRIPTS.release.command),
-    renew: bind(SCRIPTS.renew.command),
-    remove: bind(SCRIPTS.remove.command),
-    reclaim: bind(SCRIPTS.reclaim.command),
-    rebuild: bind(SCRIPTS.rebuild.command),
-    reserveDialStart: bind(SCRIPTS.reserveDialStart.command),
-  };
-}
 
-function unexpected(reply: unknown, what: string): never {
-  throw new Error(`unexpected reply from the ${what} script: ${JSON.stringify(reply)}`);
-}
+  /** acquire.lua: `jobIds` of `ask.run` join its line, then eligible jobs are promoted. */
+  acquire(
+    k: RedisSlotKeyNames,
+    key: string,
+    jobIds: readonly string[],
+    ask: SlotAsk,
+    leaseMs: number,
+    caller: ScriptCaller,
+  ): Promise<unknown> {
+    return this.calls.acquire(
+      ...scopeKeys(k),
+      k.lines,
+      ask.business,
+      ask.run,
+      ask.runLimit,
+      ask.priority ?? 1,
+      leaseMs,
+      caller.instance,
+      flag(caller.acceptAny),
+      caller.channel,
+      key,
+      ...jobIds,
+    );
+  }
 
-/**
- * A script reply as a list (every limiter script but remove and reserve-dial-start returns one).
- * @returns the list
- */
-export function replyList(reply: unknown, what: string): unknown[] {
-  return Array.isArray(reply) ? reply : unexpected(reply, what);
-}
+  /** release.lua: frees (or, `pass`, passes) the slot of `jobId`; `fence` '' for any state. */
+  release(
+    k: RedisSlotKeyNames,
+    key: string,
+    jobId: string,
+    fence: number | undefined,
+    pass: boolean,
+    caller: ScriptCaller,
+  ): Promise<unknown> {
+    return this.calls.release(
+      ...scopeKeys(k),
+      k.lines,
+      jobId,
+      caller.channel,
+      key,
+      caller.instance,
+      fence === undefined ? '' : String(fence),
+      flag(pass),
+    );
+  }
 
-/**
- * A script reply element as a whole number. Lua numbers may reach us as floats (ioredis-mock).
- * @returns the number
- */
-export function replyInt(reply: unknown, what: string): number {
-  const n = typeof reply === 'number' ? reply : typeof reply === 'string' ? Number(reply) : Number.NaN;
-  return Number.isFinite(n) ? Math.trunc(n) : unexpected(reply, what);
-}
+  /** set-limits.lua: applies `change`, checking that `member` (if any) belongs to the scope. */
+  setLimits(
+    k: RedisSlotKeyNames,
+    key: string,
+    change: LimitChange,
+    member: string | undefined,
+    caller: ScriptCaller,
+  ): Promise<unknown> {
+    const { business, group, run } = change;
+    return this.calls.setLimits(
+      ...scopeKeys(k),
+      k.lines,
+      caller.instance,
+      caller.channel,
+      key,
+      flag(caller.acceptAny),
+      flag(member !== undefined),
+      member ?? '',
+      flag(business !== undefined),
+      business?.id ?? '',
+      limitArg(business?.limit),
+      flag(group !== undefined),
+      limitArg(group),
+      flag(run !== undefined),
+      run?.id ?? '',
+      run?.business ?? '',
+      run?.limit ?? 0,
+      run?.priority ?? 1,
+    );
+  }
 
-/**
- * A script reply element as a list of job ids.
- * @returns the ids
- */
-export function replyIds(reply: unknown, what: string): string[] {
-  if (!Array.isArray(reply)) return unexpected(reply, what);
-  return reply.map((id) =>
-    typeof id === 'string' ? id : Buffer.isBuffer(id) ? id.toString('utf8') : unexpected(reply, what),
-  );
-}
+  /** renew.lua: extends the leases of the slots of `jobIds`. */
+  renew(k: RedisSlotKeyNames, jobIds: readonly string[], leaseMs: number): Promise<unknown> {
+    return this.calls.renew(...scopeKeys(k), k.lines, leaseMs, ...jobIds);
+  }
 
-/**
- * The release script's reply as a {@link ReleaseResult}.
- * @param reply - `{released, active, limit, queueLength, {promoted}, fence, …}` (see release.lua)
- */
-export function releaseResult(reply: unknown[]): ReleaseResult {
-  return {
-    released: replyInt(reply[0], 'release') === 1,
-    active: replyInt(reply[1], 'release'),
-    limit: replyInt(reply[2], 'release'),
-    queueLength: replyInt(reply[3], 'release'),
-    promoted: replyIds(reply[4], 'release'),
-    fence: replyInt(reply[5], 'release'),
-  };
+  /** remove.lua: drops `jobIds` from their lines; `retire` is a run whose feeder stopped. */
+  remove(k: RedisSlotKeyNames, jobIds: readonly string[], retire: string | undefined): Promise<unknown> {
+    return this.calls.remove(...scopeKeys(k), k.lines, flag(retire !== undefined), retire ?? '', ...jobIds);
+  }
+
+  /** reclaim.lua: reports and extends the expired slots. */
+  reclaim(k: RedisSlotKeyNames, leaseMs: number): Promise<unknown> {
+    return this.calls.reclaim(k.slots, k.passed, leaseMs);
+  }
+
+  /**
+   * rebuild.lua: replaces the scope's state with `state`.
+   * @param ifNewer - only over no state or an older fence
+   * @param keepLease - keep the lease stored in the state replaced, if any, instead of `leaseMs`
+   * @param acceptAny - the state accepts asks of any business (a limiter without a holder source)
+   */
+  rebuild(
+    k: RedisSlotKeyNames,
+    state: SlotHolders,
+    leaseMs: number,
+    options: { ifNewer: boolean; keepLease: boolean; acceptAny: boolean },
+  ): Promise<unknown> {
+    const args: Array<string | number> = [
+      ...scopeKeys(k),
+      k.lines,
+      flag(options.ifNewer),
+      leaseMs,
+      flag(options.keepLease),
+      String(state.fence),
+      flag(options.acceptAny),
+      limitArg(state.groupLimit),
+      state.members.length,
+    ];
+    for (const member of state.members) args.push(member.business, limitArg(member.limit));
+    args.push(state.runs.length);
+    for (const run of state.runs) args.push(run.run, run.business, run.limit, run.priority ?? 1);
+    for (const holder of state.holders) args.push(holder.jobId, holder.business, holder.run);
+    return this.calls.rebuild(...args);
+  }
+
+  /** reserve-dial-start.lua: one start under every rate of `rates`. */
+  reserveDialStart(k: RedisSlotKeyNames, rates: readonly DialRate[]): Promise<unknown> {
+    const first = rates[0] as DialRate;
+    const pairs = rates.flatMap((rate) => [rate.name, rate.perSecond]);
+    return this.calls.reserveDialStart(`${k.rates}${first.name}`, k.rates, ...pairs);
+  }
 }

@@ -169,6 +169,42 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_business_limits': {
+      // Limits per business and per account group, a business's group (the index lists a group's
+      // members) and pause, and each run's weight among its business's runs. A business or group
+      // without a row has no limit of its own. `double precision` is a float on both dialects
+      // (PostgreSQL's `real` would round 0.1 to single precision).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable(t.businesses)
+          .ifNotExists()
+          .addColumn('business_id', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('concurrency', 'integer')
+          .addColumn('dials_per_second', 'double precision')
+          .addColumn('group_name', 'varchar(255)')
+          .addColumn('paused', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex(`${t.businesses}_group`)
+          .ifNotExists()
+          .on(t.businesses)
+          .column('group_name')
+          .execute();
+        await db.schema
+          .createTable(t.groups)
+          .ifNotExists()
+          .addColumn('group_name', 'varchar(255)', (c) => c.primaryKey())
+          .addColumn('concurrency', 'integer')
+          .addColumn('dials_per_second', 'double precision')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .alterTable(t.runs)
+          .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(1))
+          .execute();
+      },
+    },
   };
 }
 

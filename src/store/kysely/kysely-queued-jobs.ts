@@ -1,5 +1,6 @@
 import type { WaitingCounts } from '../../types.js';
 import type { DeferredJob } from '../job-store.js';
+import { toNumber } from './kysely-row-mappers.js';
 import type { AnyDb, TableNames } from './kysely-schema.js';
 
 /**
@@ -116,4 +117,24 @@ export async function cancelQueuedJobs(
   }
   const result = await cancel.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * The earliest time after `now` at which one of a run's queued jobs becomes due (a retry, a
+ * scheduled lead), if any.
+ */
+export async function nextRetryAt(
+  db: AnyDb,
+  t: TableNames,
+  runId: string,
+  now: number,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom(t.jobs)
+    .select((eb) => eb.fn.min('not_before').as('at'))
+    .where('run_id', '=', runId)
+    .where('status', '=', 'queued')
+    .where('not_before', '>', now)
+    .executeTakeFirst();
+  return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
 }

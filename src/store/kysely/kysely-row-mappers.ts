@@ -8,9 +8,9 @@ import {
   type RunRetryPolicy,
   type RunStatus,
 } from '../../types.js';
-import type { ClaimedJob, JobRoute, RunRecord } from '../job-store.js';
+import type { BusinessRecord, ClaimedJob, GroupRecord, JobRoute, RunRecord } from '../job-store.js';
 import type { ClaimedRow } from './kysely-batch-statements.js';
-import type { AttemptRow, JobRow, RunRow } from './kysely-schema.js';
+import type { AttemptRow, BusinessRow, GroupRow, JobRow, RunRow } from './kysely-schema.js';
 
 /** Reads a bigint column that PostgreSQL returns as a string. */
 export function toNumber(value: number | string | bigint): number {
@@ -46,6 +46,33 @@ export function toRunRecord(row: RunRow): RunRecord {
     inputDigest: optional(row.input_digest ?? null),
     retry: row.retry_policy ? (JSON.parse(row.retry_policy) as RunRetryPolicy) : undefined,
     window: row.calling_window ? (JSON.parse(row.calling_window) as CallingWindow) : undefined,
+    priority: toNumber(row.priority ?? 1),
+  };
+}
+
+function nullableNumber(value: number | string | null): number | null {
+  return value === null ? null : toNumber(value);
+}
+
+/** Maps a businesses row to a {@link BusinessRecord}. */
+export function toBusinessRecord(row: BusinessRow): BusinessRecord {
+  return {
+    businessId: row.business_id,
+    concurrency: nullableNumber(row.concurrency),
+    dialsPerSecond: nullableNumber(row.dials_per_second),
+    group: row.group_name,
+    paused: toNumber(row.paused) !== 0,
+    updatedAt: toNumber(row.updated_at),
+  };
+}
+
+/** Maps a groups row to a {@link GroupRecord}. */
+export function toGroupRecord(row: GroupRow): GroupRecord {
+  return {
+    group: row.group_name,
+    concurrency: nullableNumber(row.concurrency),
+    dialsPerSecond: nullableNumber(row.dials_per_second),
+    updatedAt: toNumber(row.updated_at),
   };
 }
 

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { JobStatus } from '../../types.js';
+import { type JobStatus, TERMINAL_JOB_STATUSES } from '../../types.js';
 import type { RunQuery, RunRecord } from '../job-store.js';
 import { toNumber, toRunRecord } from './kysely-row-mappers.js';
-import type { RunRow, TableNames } from './kysely-schema.js';
+import type { AnyDb, RunRow, TableNames } from './kysely-schema.js';
 
 /**
  * Pages through runs newest first: by creation time, then id, both descending, through the
@@ -64,4 +64,44 @@ export async function countJobsByRun(
     counts.set(runId, ofRun);
   }
   return counts;
+}
+
+/** Counts a run's jobs per status (statuses without jobs are absent). */
+export async function countJobs(
+  db: AnyDb,
+  t: TableNames,
+  runId: string,
+): Promise<Partial<Record<JobStatus, number>>> {
+  const rows = await db
+    .selectFrom(t.jobs)
+    .select(['status', (eb) => eb.fn.countAll().as('n')])
+    .where('run_id', '=', runId)
+    .groupBy('status')
+    .execute();
+  const counts: Partial<Record<JobStatus, number>> = {};
+  for (const row of rows) counts[row.status as JobStatus] = toNumber(row.n as number | string);
+  return counts;
+}
+
+/** Counts a run's claims whose call is not known to be placed yet (`dialing`, no call id). */
+export async function countUnplacedClaims(db: AnyDb, t: TableNames, runId: string): Promise<number> {
+  const row = await db
+    .selectFrom(t.jobs)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('run_id', '=', runId)
+    .where('status', '=', 'dialing')
+    .where('call_id', 'is', null)
+    .executeTakeFirstOrThrow();
+  return toNumber(row.n as number | string);
+}
+
+/** Counts a run's jobs that are not terminal. */
+export async function countUnfinished(db: AnyDb, t: TableNames, runId: string): Promise<number> {
+  const row = await db
+    .selectFrom(t.jobs)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('run_id', '=', runId)
+    .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
+    .executeTakeFirstOrThrow();
+  return toNumber(row.n as number | string);
 }

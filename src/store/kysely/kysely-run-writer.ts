@@ -35,6 +35,7 @@ export async function writeRun(
         input_digest: run.inputDigest ?? null,
         retry_policy: run.retry === undefined ? null : JSON.stringify(run.retry),
         calling_window: run.window === undefined ? null : JSON.stringify(run.window),
+        priority: run.priority ?? 1,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();

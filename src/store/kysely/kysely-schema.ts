@@ -11,6 +11,10 @@ export interface TableNames {
   attempts: string;
   /** One row per number a business called under a contact cap: its lock serializes their claims (`<prefix>contacts`). */
   contacts: string;
+  /** One row per business whose limits, group or pause were set (`<prefix>businesses`). */
+  businesses: string;
+  /** One row per account group whose limits were set (`<prefix>groups`). */
+  groups: string;
   /** Kysely's migration history table (`<prefix>migrations`). */
   migrations: string;
   /** Kysely's migration lock table (`<prefix>migrations_lock`). */
@@ -20,7 +24,7 @@ export interface TableNames {
 /**
  * Table names with the host's prefix.
  * @param prefix - prepended to every table name (default `oq_`)
- * @returns the names of the runs, jobs and migration tables
+ * @returns the names of the store's tables and of its migration tables
  */
 export function tableNames(prefix: string): TableNames {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(prefix)) {
@@ -34,6 +38,8 @@ export function tableNames(prefix: string): TableNames {
     fences: `${prefix}limiter_fences`,
     attempts: `${prefix}attempts`,
     contacts: `${prefix}contacts`,
+    businesses: `${prefix}businesses`,
+    groups: `${prefix}groups`,
     migrations: `${prefix}migrations`,
     migrationLock: `${prefix}migrations_lock`,
   };
@@ -57,6 +63,29 @@ export interface RunRow {
   retry_policy: string | null;
   /** The run's calling window as JSON, or null when it may call at any time. */
   calling_window: string | null;
+  /** The run's weight among its business's runs (1 for runs written before it was kept). */
+  priority: number;
+}
+
+/** A row of the businesses table: a business's limits, group and pause. */
+export interface BusinessRow {
+  business_id: string;
+  concurrency: number | null;
+  /** Dial starts per second; a float column. */
+  dials_per_second: number | null;
+  group_name: string | null;
+  /** 1 while the business is paused, else 0. */
+  paused: number;
+  updated_at: number | string;
+}
+
+/** A row of the groups table: an account group's limits. */
+export interface GroupRow {
+  group_name: string;
+  concurrency: number | null;
+  /** Dial starts per second; a float column. */
+  dials_per_second: number | null;
+  updated_at: number | string;
 }
 
 /** A row of the attempts table: an attempt of a job that was retried. */

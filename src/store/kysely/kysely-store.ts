@@ -6,35 +6,49 @@ import {
   JOB_STATUSES,
   type Job,
   type JobStatus,
-  LIVE_JOB_STATUSES,
   type ListJobsOptions,
   type RunStatus,
-  TERMINAL_JOB_STATUSES,
   type WaitingCounts,
 } from '../../types.js';
 import type {
+  BusinessLimitsRecord,
+  BusinessRecord,
   ClaimedJob,
   CreateRunResult,
   DeferredJob,
   EndedCall,
+  GroupLimitsRecord,
+  GroupRecord,
   JobRoute,
   JobStore,
   JobsOffCall,
   JobTransition,
   NewJob,
   NewRun,
+  PutBusinessLimitsResult,
   QueuedJobRef,
+  RunLimitsChange,
   RunQuery,
   RunRecord,
   TransitionResult,
 } from '../job-store.js';
 import { statusesBefore } from '../job-transitions.js';
 import { BatchStatements } from './kysely-batch-statements.js';
+import {
+  getBusiness,
+  getGroup,
+  listGroupMembers,
+  putBusinessLimits,
+  putGroupLimits,
+  setBusinessPaused,
+  setRunLimits,
+} from './kysely-business-limits.js';
 import { claimUnderCap } from './kysely-contact-caps.js';
 import { HotStatements } from './kysely-hot-statements.js';
 import { readJobWithAttempts, writeRequeue, writeRetry } from './kysely-job-retries.js';
+import { jobsOffCall, liveCallIds, silentJobs } from './kysely-live-jobs.js';
 import { migrateStore } from './kysely-migrations.js';
-import { cancelQueuedJobs, countWaiting, deferJobs } from './kysely-queued-jobs.js';
+import { cancelQueuedJobs, countWaiting, deferJobs, nextRetryAt } from './kysely-queued-jobs.js';
 import {
   JOB_ROUTE_COLUMNS,
   toClaimedJob,
@@ -44,10 +58,16 @@ import {
   toRunRecord,
 } from './kysely-row-mappers.js';
 import { leaseRuns, releaseRuns } from './kysely-run-leases.js';
-import { countJobsByRun, listRuns } from './kysely-run-listing.js';
+import {
+  countJobs,
+  countJobsByRun,
+  countUnfinished,
+  countUnplacedClaims,
+  listRuns,
+} from './kysely-run-listing.js';
 import { writeRun } from './kysely-run-writer.js';
 import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-schema.js';
-import { liveJobIds, raiseFence, readFence } from './kysely-slot-fences.js';
+import { raiseScopeFence, readFence, readFencedScope } from './kysely-slot-fences.js';
 import { WriteBatcher } from './kysely-write-batcher.js';
 import { SerialExecutor } from './serial-executor.js';
 
@@ -158,17 +178,7 @@ export class KyselyStore implements JobStore {
   }
 
   async countJobs(runId: string): Promise<Partial<Record<JobStatus, number>>> {
-    const rows = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select(['status', (eb) => eb.fn.countAll().as('n')])
-        .where('run_id', '=', runId)
-        .groupBy('status')
-        .execute(),
-    );
-    const counts: Partial<Record<JobStatus, number>> = {};
-    for (const row of rows) counts[row.status as JobStatus] = toNumber(row.n as number | string);
-    return counts;
+    return this.serialized(() => countJobs(this.db, this.t, runId));
   }
 
   async listJobs(runId: string, options: ListJobsOptions): Promise<Job[]> {
@@ -235,16 +245,7 @@ export class KyselyStore implements JobStore {
   }
 
   async nextRetryAt(runId: string, now: number): Promise<number | undefined> {
-    const row = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select((eb) => eb.fn.min('not_before').as('at'))
-        .where('run_id', '=', runId)
-        .where('status', '=', 'queued')
-        .where('not_before', '>', now)
-        .executeTakeFirst(),
-    );
-    return row?.at === null || row?.at === undefined ? undefined : toNumber(row.at as number | string);
+    return this.serialized(() => nextRetryAt(this.db, this.t, runId, now));
   }
 
   async claimJob(
@@ -301,16 +302,7 @@ export class KyselyStore implements JobStore {
   }
 
   async countUnplacedClaims(runId: string): Promise<number> {
-    const row = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('run_id', '=', runId)
-        .where('status', '=', 'dialing')
-        .where('call_id', 'is', null)
-        .executeTakeFirstOrThrow(),
-    );
-    return toNumber(row.n as number | string);
+    return this.serialized(() => countUnplacedClaims(this.db, this.t, runId));
   }
 
   async touchJob(jobId: string, now: number): Promise<void> {
@@ -340,40 +332,16 @@ export class KyselyStore implements JobStore {
   }
 
   async countUnfinished(runId: string): Promise<number> {
-    const row = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select((eb) => eb.fn.countAll().as('n'))
-        .where('run_id', '=', runId)
-        .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
-        .executeTakeFirstOrThrow(),
-    );
-    return toNumber(row.n as number | string);
+    return this.serialized(() => countUnfinished(this.db, this.t, runId));
   }
 
   async jobsOffCall(jobIds: readonly string[]): Promise<JobsOffCall> {
-    const open = new Map<string, string>();
-    // In slices: SQLite caps the number of bound parameters of one statement.
-    for (let i = 0; i < jobIds.length; i += this.batchSize) {
-      const rows = await this.serialized(() =>
-        this.db
-          .selectFrom(this.t.jobs)
-          .select(['id', 'status'])
-          .where('id', 'in', jobIds.slice(i, i + this.batchSize))
-          .where('status', 'not in', [...TERMINAL_JOB_STATUSES])
-          .execute(),
-      );
-      for (const row of rows) open.set(row.id as string, row.status as string);
-    }
-    return {
-      ended: jobIds.filter((id) => !open.has(id)),
-      queued: jobIds.filter((id) => open.get(id) === 'queued'),
-    };
+    return jobsOffCall(this.db, this.t, jobIds, this.batchSize, (task) => this.serialized(task));
   }
 
-  async fenceSlots(businessId: string, above?: number): Promise<SlotHolders> {
-    const fence = await this.serialized(() => raiseFence(this.db, this.t, businessId, above));
-    return { fence, holders: await this.serialized(() => liveJobIds(this.db, this.t, businessId)) };
+  async fenceSlots(key: string, above?: number): Promise<SlotHolders> {
+    const fenced = await this.serialized(() => raiseScopeFence(this.db, this.t, this.postgres, key, above));
+    return this.serialized(() => readFencedScope(this.db, this.t, key, fenced));
   }
 
   async slotFence(businessId: string): Promise<number> {
@@ -381,30 +349,11 @@ export class KyselyStore implements JobStore {
   }
 
   async liveCallIds(runId: string): Promise<string[]> {
-    const rows = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select('call_id')
-        .where('run_id', '=', runId)
-        .where('status', 'in', [...LIVE_JOB_STATUSES])
-        .where('call_id', 'is not', null)
-        .execute(),
-    );
-    return rows.map((row) => row.call_id as string);
+    return this.serialized(() => liveCallIds(this.db, this.t, runId));
   }
 
   async silentJobs(before: number, limit: number): Promise<JobRoute[]> {
-    const rows = await this.serialized(() =>
-      this.db
-        .selectFrom(this.t.jobs)
-        .select(JOB_ROUTE_COLUMNS)
-        .where('status', 'in', [...LIVE_JOB_STATUSES])
-        .where('updated_at', '<', before)
-        .orderBy('updated_at')
-        .limit(limit)
-        .execute(),
-    );
-    return rows.map((row) => toJobRoute(row as JobRow));
+    return this.serialized(() => silentJobs(this.db, this.t, before, limit));
   }
 
   async leaseRuns(ownerId: string, now: number, until: number, maxNew: number): Promise<RunRecord[]> {
@@ -413,5 +362,37 @@ export class KyselyStore implements JobStore {
 
   async releaseRuns(ownerId: string): Promise<void> {
     await this.serialized(() => releaseRuns(this.db, this.t.runs, ownerId));
+  }
+
+  async getBusiness(businessId: string): Promise<BusinessRecord | undefined> {
+    return this.serialized(() => getBusiness(this.db, this.t, businessId));
+  }
+
+  async putBusinessLimits(
+    businessId: string,
+    limits: BusinessLimitsRecord,
+    now: number,
+  ): Promise<PutBusinessLimitsResult> {
+    return this.serialized(() => putBusinessLimits(this.db, this.t, this.postgres, businessId, limits, now));
+  }
+
+  async setBusinessPaused(businessId: string, paused: boolean, now: number): Promise<void> {
+    await this.serialized(() => setBusinessPaused(this.db, this.t, businessId, paused, now));
+  }
+
+  async getGroup(group: string): Promise<GroupRecord | undefined> {
+    return this.serialized(() => getGroup(this.db, this.t, group));
+  }
+
+  async putGroupLimits(group: string, limits: GroupLimitsRecord, now: number): Promise<void> {
+    await this.serialized(() => putGroupLimits(this.db, this.t, group, limits, now));
+  }
+
+  async listGroupMembers(group: string): Promise<string[]> {
+    return this.serialized(() => listGroupMembers(this.db, this.t, group));
+  }
+
+  async setRunLimits(runId: string, change: RunLimitsChange, now: number): Promise<RunRecord | undefined> {
+    return this.serialized(() => setRunLimits(this.db, this.t, runId, change, now));
   }
 }

@@ -1,76 +1,75 @@
 --[[
-  acquire: asks for a slot for each of a list of jobs of one key (business), in order, as if
-  each asked alone one after the other.
+  acquire: asks for a slot for each of a list of jobs of one run, in order, as if each asked
+  alone one after the other: each joins the tail of its run's line, then eligible jobs are
+  promoted (see includes/scope-state.lua, prepended, for KEYS[1..8] and ARGV[1]).
 
-  KEYS[1]  slots  ZSET  member = job id, score = lease expiry (epoch ms)
-  KEYS[2]  wait   ZSET  member = job id, score = arrival number (FIFO order)
-  KEYS[3]  meta   HASH  fence (set once the key has state); limit; leaseMs; seq (last arrival number);
-                        held, queued (how many members slots and wait have, see below)
-  KEYS[4]  origin HASH  waiting job id -> the limiter instance that last asked for it
-  ARGV[1]  limit (whole number >= 1), stored for later promotions
-  ARGV[2]  lease length in ms, stored for later promotions
-  ARGV[3]  the asking limiter instance's id (its promotions are told to it, see release)
-  ARGV[4..n]  job ids
+  ARGV[2]  the business the run belongs to
+  ARGV[3]  the run
+  ARGV[4]  the run's limit, stored when the scope does not know the run yet
+  ARGV[5]  the run's weight, stored likewise
+  ARGV[6]  lease length in ms of slots granted now and by later promotions (stored)
+  ARGV[7]  the asking limiter instance's id (who is told of its jobs' promotions)
+  ARGV[8]  '1': accept the business whatever the scope's members (the caller has no holder
+           source), '0': only a member
+  ARGV[9]  signal channel
+  ARGV[10] the scope as the caller names it, for the signal
+  ARGV[11..n]  job ids
 
-  Returns {0, active, limit, queueLength, fence, {code per job}}:
-    code 1 acquired, 2 enqueued, 3 already_queued, 4 inflight; fence = the key's fencing token,
-    which the caller presents when it claims a job in the database;
-    {-1} alone when the key has no state (first use, or Redis lost it), or only part of it: meta
-    says slots or wait hold more (or fewer) members than they do, as after an eviction that took
-    one key of the state and not the others. The caller rebuilds it from the database and calls again.
+  Returns {0, levels, {code per job}, {jobs of other asks promoted}, {those of them asked for by
+    this instance}}:
+    code 1 acquired, 2 enqueued, 3 already_queued, 4 inflight; levels = {active, limit,
+    runActive, runLimit, queueLength, groupActive, groupLimit, fence} after the last job (group
+    -1 -1 without a group limit; fence = the scope's fencing token, which the caller presents
+    when it claims a job in the database);
+    {-1} alone when the scope has no state (first use, or Redis lost it), or only part of it:
+    the caller rebuilds it from the database and calls again;
+    {-2} alone when the business is not a member of the scope (the caller reads the database).
+  Jobs of other asks promoted meanwhile (a newly known run can raise the limit of a business
+  without its own), in the order chosen, are published as release.lua does when another instance
+  (or nobody known) asked for them.
 ]]
-local meta = redis.call('HMGET', KEYS[3], 'fence', 'held', 'queued')
-local fence = meta[1]
-if not fence then
-  return {-1}
+if not load_scope(true) then
+  return { -1 }
 end
-local active = redis.call('ZCARD', KEYS[1])
-local waiting = redis.call('ZCARD', KEYS[2])
--- held/queued absent: a state written before they were kept; they are written below.
-if (meta[2] and tonumber(meta[2]) ~= active) or (meta[3] and tonumber(meta[3]) ~= waiting) then
-  return {-1}
+local business_id, run_id, me = ARGV[2], ARGV[3], ARGV[7]
+if not is_member(business_id, ARGV[8] == '1') then
+  return { -2 }
 end
+scope.leaseMs = tonumber(ARGV[6])
+local run = run_entry(run_id, business_id, tonumber(ARGV[4]), tonumber(ARGV[5]), 'ask')
 
-local limit = tonumber(ARGV[1])
-local lease = tonumber(ARGV[2])
-local origin = ARGV[3]
-local expiry = nil
-local codes = {}
-for i = 4, #ARGV do
+local codes, asked = {}, {}
+for i = 11, #ARGV do
   local job = ARGV[i]
   local code
-  if redis.call('ZSCORE', KEYS[1], job) then
+  if redis.call('ZSCORE', SLOTS, job) then
     code = 4
-  elseif redis.call('ZSCORE', KEYS[2], job) then
+  elseif redis.call('HEXISTS', WAITING, job) == 1 then
     -- Whoever asks again (a process that adopted the run) is the one waiting now.
-    redis.call('HSET', KEYS[4], job, origin)
+    redis.call('HSET', ORIGIN, job, me)
     code = 3
-  elseif active < limit and waiting == 0 then
-    -- A newcomer takes a free slot only when nobody is waiting: it never jumps the line.
-    if not expiry then
-      -- Redis's clock, not the clients': every process must agree on when a lease expires.
-      -- 1000.0 keeps the product a float where integers are 32-bit (ioredis-mock's Lua).
-      local t = redis.call('TIME')
-      expiry = tonumber(t[1]) * 1000.0 + math.floor(tonumber(t[2]) / 1000) + lease
-    end
-    redis.call('ZADD', KEYS[1], expiry, job)
-    active = active + 1
-    code = 1
   else
-    local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
-    redis.call('ZADD', KEYS[2], seq, job)
-    redis.call('HSET', KEYS[4], job, origin)
-    waiting = waiting + 1
+    enqueue(job, run_id, run, me)
+    asked[job] = i - 10
     code = 2
   end
-  codes[i - 3] = code
+  codes[i - 10] = code
 end
-redis.call('HSET', KEYS[3], 'limit', ARGV[1], 'leaseMs', ARGV[2], 'held', active, 'queued', waiting)
 
--- Copied filling from the end, as in renew.lua: ioredis-mock does not read a table built front
--- to back as a list (real Redis reads either the same way).
-local reply_codes = {}
-for i = #codes, 1, -1 do
-  reply_codes[i] = codes[i]
+local others = {}
+local promoted = promote()
+for i = 1, #promoted do
+  local job = promoted[i]
+  if asked[job] then
+    -- Answered by this reply: told to nobody else.
+    codes[asked[job]] = 1
+    redis.call('HDEL', ORIGIN, job)
+  else
+    others[#others + 1] = job
+  end
 end
-return {0, active, limit, waiting, fence, reply_codes}
+local own, foreign = split_by_origin(others, me)
+publish(ARGV[9], ARGV[10], foreign)
+local answer = levels(run_id)
+save()
+return { 0, answer, list(codes), list(others), list(own) }
