@@ -87,6 +87,9 @@ describe.skipIf(!available)('a dial-rate backlog many leases long (PostgreSQL, R
       await queue.migrate();
       await queue.start();
       const businessIds = Array.from({ length: BUSINESSES }, (_, b) => `cps-${b}`);
+      // One provider account: the queue's rate spaces the group's dials as one.
+      for (const businessId of businessIds)
+        await queue.setBusinessLimits(businessId, { concurrency: CONCURRENCY, group: 'account' });
       // Started together: every business's first three slots are granted within moments.
       const runs = await Promise.all(
         businessIds.map((businessId, b) =>

@@ -163,9 +163,11 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
           { jobId: b[0], business: 'fs-biz', run: 'fs-r2' },
         ],
         members: [{ business: 'fs-biz', limit: 6 }],
+        // The holders' runs and every live run of the member (fs-r3 holds nothing).
         runs: [
           { run: 'fs-r1', business: 'fs-biz', limit: 3, priority: 2 },
           { run: 'fs-r2', business: 'fs-biz', limit: 5, priority: 1 },
+          expect.objectContaining({ run: 'fs-r3', business: 'fs-biz', priority: 1 }),
         ],
         groupLimit: null,
       });

@@ -77,6 +77,9 @@ describe.skipIf(!available)('dials per second across processes (fake Twilio, rea
     const [a, b] = [await process(db), await process(db)];
     const leads = (offset: number) =>
       Array.from({ length: 5 }, (_, i) => ({ to: `+1415555${String(3000 + offset + i).padStart(4, '0')}` }));
+    // One Twilio account: both businesses in one group, spaced as one by the queue's rate.
+    for (const business of ['cps-a', 'cps-b'])
+      await a.setBusinessLimits(business, { concurrency: 3, group: 'account' });
     const runs = await Promise.all([
       a.startRun({ businessId: 'cps-a', concurrency: 3, leads: leads(0) }),
       b.startRun({ businessId: 'cps-b', concurrency: 3, leads: leads(10) }),
