@@ -53,9 +53,16 @@ export class ProgressView {
 
   private print(msg: string, obj: Record<string, unknown>): void {
     const fields = { ...obj };
-    if (typeof fields.active === 'number' && typeof fields.limit === 'number') {
-      fields.active = `${fields.active}/${fields.limit}`;
-      delete fields.limit;
+    // active=2/3 run_active=1/2 group_active=5/10: each level with its limit.
+    for (const [count, limit] of [
+      ['active', 'limit'],
+      ['run_active', 'run_limit'],
+      ['group_active', 'group_limit'],
+    ] as const) {
+      if (typeof fields[count] === 'number' && typeof fields[limit] === 'number') {
+        fields[count] = `${fields[count]}/${fields[limit]}`;
+        delete fields[limit];
+      }
     }
     const text = `${msg} ${Object.entries(fields)
       .filter(([, v]) => v !== undefined)

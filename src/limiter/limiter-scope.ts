@@ -52,9 +52,17 @@ export function describeScope(key: string): string {
  * @throws ValidationError naming `field` when it is not
  */
 export function checkScopeName(field: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 255 || name.includes(GROUP_MARK))
-    throw new ValidationError([
-      { field, message: 'must be a non-empty string of at most 255 characters without NUL' },
-    ]);
+  if (!isScopeName(name)) throw new ValidationError([{ field, message: SCOPE_NAME_RULE }]);
   return name;
+}
+
+/** What {@link checkScopeName} asks of a name, as its error says it. */
+export const SCOPE_NAME_RULE = 'must be a non-empty string of at most 255 characters, without NUL';
+
+/**
+ * Whether `name` may be a business id or a group name (see {@link checkScopeName}).
+ * @param name - the value to check
+ */
+export function isScopeName(name: unknown): name is string {
+  return typeof name === 'string' && name.length > 0 && name.length <= 255 && !name.includes(GROUP_MARK);
 }

@@ -46,7 +46,10 @@ export interface MemorySlotLimiterOptions {
 /**
  * A {@link SlotLimiter} that lives in this process: for one process (the demo, tests, a single
  * worker). It has exactly the semantics of `RedisSlotLimiter` from `outbound-queue/redis`, which
- * shares slots across processes: both share slots by one rule (see `SlotLimiter`).
+ * shares slots across processes: both share slots by one rule (see `SlotLimiter`). With a holder
+ * source (as `OutboundQueue` sets) it fences as Redis does: a scope's state is read from the
+ * database under a fencing token, its grants carry it, and a rebuild (a business joined or left
+ * the scope) makes the grants of the state before it fail their claims.
  *
  * @example
  * ```ts
@@ -130,7 +133,7 @@ export class MemorySlotLimiter implements SlotLimiter {
         : await this.memberState(key, business, this.holderLeaseMs);
     const promoted = scope.setLimits(change, this.now() + scope.leaseMs);
     if (promoted.length > 0) this.signal({ key, promoted: [...promoted] });
-    return { promoted };
+    return scope.fence === undefined ? { promoted } : { promoted, fence: scope.fence };
   }
 
   /**
@@ -138,10 +141,14 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @param key - limiter scope
    * @param jobId - the job whose call ended
    * @param leaseMs - lease of holders' slots if the scope has to be built from the holder source
-   * @param _fence - ignored: this limiter's state is never rebuilt while the process lives
+   * @param fence - the token of a grant given back unused: with another token in the state (it
+   *   was rebuilt since: a business joined or left the scope), nothing changes
    * @returns whether a slot was freed, the promoted jobs, and the freed job's levels
    */
-  async release(key: string, jobId: string, leaseMs?: number, _fence?: number): Promise<ReleaseResult> {
+  async release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
+    const scope = await this.stateOf(key, leaseMs ?? this.holderLeaseMs);
+    if (fence !== undefined && scope.fence !== undefined && fence !== scope.fence)
+      return { released: false, promoted: [], ...scope.levelsOf(undefined) };
     return this.free(key, jobId, leaseMs ?? this.holderLeaseMs, false);
   }
 
@@ -231,12 +238,21 @@ export class MemorySlotLimiter implements SlotLimiter {
    * @param key - limiter scope
    * @param state - members, limits and holders according to the database
    * @param leaseMs - lease of the holders' slots and of later promotions
-   * @param _options - ignored: this limiter grants no fencing tokens, so it holds no state made
-   *   with another database
+   * @param options - `ifNewer`: only over no state or a state read under an older fence (a
+   *   rebuild from a newer read of the database stays)
+   * @returns whether the state was replaced
    */
-  async rebuild(key: string, state: SlotHolders, leaseMs: number, _options?: RebuildOptions): Promise<void> {
+  async rebuild(
+    key: string,
+    state: SlotHolders,
+    leaseMs: number,
+    options: RebuildOptions = {},
+  ): Promise<boolean> {
     checkLeaseMs(leaseMs);
+    const known = this.scopes.get(key);
+    if (options.ifNewer && known?.fence !== undefined && known.fence >= state.fence) return false;
     this.scopes.set(key, ScopeState.fromHolders(state, leaseMs, this.now() + leaseMs, !this.source));
+    return true;
   }
 
   /**
@@ -312,10 +328,12 @@ export class MemorySlotLimiter implements SlotLimiter {
   private async memberState(key: string, business: string, leaseMs: number): Promise<ScopeState> {
     const known = await this.stateOf(key, leaseMs);
     if (known.isMember(business) || !this.source) return known;
+    // The read raised the members' fences: the state is replaced by it either way, or every
+    // grant of the old one would fail its claim.
     const state = await this.source(key);
+    await this.rebuild(key, state, known.leaseMs, { ifNewer: true });
     if (!state.members.some((member) => member.business === business))
       throw new ScopeMovedError(business, describeScope(key));
-    await this.rebuild(key, state, known.leaseMs);
     return this.scopes.get(key) as ScopeState;
   }
 

@@ -75,6 +75,11 @@ export class ScopeState {
   private vtime = 0;
   /** The group's limit (a group's scope), or null. */
   groupLimit: number | null = null;
+  /**
+   * The fencing token the state was read from the database under (undefined: built without a
+   * holder source). Grants carry it; a claim presenting it fails once the state was rebuilt.
+   */
+  fence: number | undefined;
 
   /**
    * @param leaseMs - lease of slots granted by promotion
@@ -93,6 +98,7 @@ export class ScopeState {
   static fromHolders(state: SlotHolders, leaseMs: number, expiry: number, acceptAny: boolean): ScopeState {
     const scope = new ScopeState(leaseMs, acceptAny);
     scope.groupLimit = state.groupLimit;
+    scope.fence = acceptAny ? undefined : state.fence;
     for (const member of state.members) scope.business(member.business).limit = member.limit;
     for (const run of state.runs)
       scope.runEntry(run.run, run.business, run.limit, run.priority ?? 1, 'holder');
@@ -230,6 +236,7 @@ export class ScopeState {
       levels.groupActive = this.slots.size;
       levels.groupLimit = this.groupLimit;
     }
+    if (this.fence !== undefined) levels.fence = this.fence;
     return levels;
   }
 

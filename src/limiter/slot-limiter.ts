@@ -1,7 +1,7 @@
 /**
  * What {@link SlotLimiter.acquire} answers.
  * - `acquired`: the job holds a slot now; dial it.
- * - `enqueued`: the job was put at the tail of the business's waiting line.
+ * - `enqueued`: the job was put at the tail of its run's line.
  * - `already_queued`: the job was already waiting; keep waiting (never skip it).
  * - `inflight`: the job already holds a slot; someone is dialing it.
  */
@@ -96,11 +96,31 @@ export interface ReleaseResult extends SlotLevels {
 /** A change of limits given to {@link SlotLimiter.setLimits}: each part present is applied. */
 export interface LimitChange {
   /** A business's limit; `null` clears it (the highest limit of its runs applies again). */
-  business?: { id: string; limit: number | null };
+  business?: BusinessLimitChange;
   /** The scope's group limit; `null` clears it. Only for a group's scope. */
   group?: number | null;
   /** A run's limit and weight (as {@link SlotAsk}); a run the scope does not know yet is added. */
-  run?: { id: string; business: string; limit: number; priority?: number };
+  run?: RunLimitChange;
+}
+
+/** The business part of a {@link LimitChange}. */
+export interface BusinessLimitChange {
+  /** The business. */
+  id: string;
+  /** Its limit, or null for none of its own. */
+  limit: number | null;
+}
+
+/** The run part of a {@link LimitChange}. */
+export interface RunLimitChange {
+  /** The run. */
+  id: string;
+  /** Its business. */
+  business: string;
+  /** Its concurrency. */
+  limit: number;
+  /** Its weight among its business's runs (default 1). */
+  priority?: number;
 }
 
 /** Result of {@link SlotLimiter.setLimits}. */
@@ -115,7 +135,7 @@ export interface LimitsResult {
 export interface SlotSignal {
   /** The limiter scope whose slots changed. */
   key: string;
-  /** Jobs that were promoted from the waiting line and now hold slots. */
+  /** Jobs that were promoted from the lines and now hold slots. */
   promoted: string[];
   /**
    * The promoter will not dial these jobs (it is closing): a process waiting for one of them
@@ -262,8 +282,9 @@ export interface SlotLimiter {
   setLimits(key: string, change: LimitChange): Promise<LimitsResult>;
 
   /**
-   * Frees the slot of `jobId` and, in the same atomic step, hands freed slots to the head of the
-   * waiting line. Idempotent: releasing a job that holds no slot changes nothing.
+   * Frees the slot of `jobId` and, in the same atomic step, hands freed slots to the jobs waiting
+   * in the scope's lines, by the sharing rule. Idempotent: releasing a job that holds no slot
+   * changes nothing.
    * @param leaseMs - lease of slots this call creates when the key has no state and is rebuilt
    *   from the holder source (default: the limiter's `holderLeaseMs`); promotions keep the key's
    *   stored lease

@@ -68,7 +68,7 @@ export function unconfirmedGrant(fence: number | undefined): GrantedSlot {
 export interface Attempt {
   /** The job the slot was granted to (the limiter's slot holder). */
   readonly jobId: string;
-  /** The limiter key (business) of the slot. */
+  /** The limiter scope of the slot (its business's own, or its group's). */
   readonly key: string;
   /** Where the attempt stands. */
   readonly phase: AttemptPhase;
@@ -122,7 +122,7 @@ export class Attempts {
 
   /**
    * Starts an attempt for a slot just granted to `jobId`, and runs its work.
-   * @param key - limiter key (business id)
+   * @param key - limiter scope
    * @param jobId - the job granted the slot
    * @param work - claims and dials the job, moving its attempt on; the attempt is held (renewed)
    *   while it runs
@@ -153,7 +153,7 @@ export class Attempts {
   /**
    * Holds the slot of a live call this process did not place (adopted by the reconciler), or
    * holds again a slot the reconciler found expired while this process's attempt was under way.
-   * @param key - limiter key (business id)
+   * @param key - limiter scope
    * @param jobId - the job whose slot is held
    */
   hold(key: string, jobId: string): void {

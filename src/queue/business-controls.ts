@@ -1,5 +1,11 @@
 import { InvalidStateError, ValidationError, type ValidationIssue } from '../errors.js';
-import { groupScope, scopeOf } from '../limiter/limiter-scope.js';
+import {
+  checkScopeName,
+  groupScope,
+  isScopeName,
+  SCOPE_NAME_RULE,
+  scopeOf,
+} from '../limiter/limiter-scope.js';
 import type { LimitChange } from '../limiter/slot-limiter.js';
 import type { RunRecord } from '../store/job-store.js';
 import type {
@@ -24,17 +30,6 @@ const MAX_GROUP_CONCURRENCY = 100_000;
 /** Live runs of one business read per page by the business-wide calls. */
 const RUN_PAGE = 1000;
 const LIVE_RUN_STATUSES: readonly RunStatus[] = ['running', 'paused'];
-
-function isName(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= 255 && !value.includes('\u0000');
-}
-
-function checkName(field: string, value: unknown): asserts value is string {
-  if (!isName(value))
-    throw new ValidationError([
-      { field, message: 'must be a non-empty string of at most 255 characters, without NUL' },
-    ]);
-}
 
 function checkWhole(
   issues: ValidationIssue[],
@@ -79,17 +74,14 @@ export class BusinessControls {
    * @throws {@link ValidationError} naming each bad field; nothing is written then
    */
   async setBusinessLimits(businessId: string, limits: BusinessLimitsInput): Promise<BusinessSummary> {
-    checkName('businessId', businessId);
+    checkScopeName('businessId', businessId);
     const issues: ValidationIssue[] = [];
     if (typeof limits !== 'object' || limits === null)
       throw new ValidationError([{ field: 'limits', message: 'must be an object' }]);
     checkWhole(issues, 'concurrency', limits.concurrency, MAX_CONCURRENCY, true);
     checkRate(issues, 'dialsPerSecond', limits.dialsPerSecond);
-    if (limits.group !== undefined && !isName(limits.group))
-      issues.push({
-        field: 'group',
-        message: 'must be a non-empty string of at most 255 characters, without NUL',
-      });
+    if (limits.group !== undefined && !isScopeName(limits.group))
+      issues.push({ field: 'group', message: SCOPE_NAME_RULE });
     if (issues.length > 0) throw new ValidationError(issues);
     const { ctx } = this;
     const group = limits.group ?? null;
@@ -126,7 +118,7 @@ export class BusinessControls {
    * @throws {@link ValidationError} naming each bad field; nothing is written then
    */
   async setGroupLimits(group: string, limits: GroupLimitsInput): Promise<GroupLimits> {
-    checkName('group', group);
+    checkScopeName('group', group);
     if (typeof limits !== 'object' || limits === null)
       throw new ValidationError([{ field: 'limits', message: 'must be an object' }]);
     const issues: ValidationIssue[] = [];
@@ -175,7 +167,7 @@ export class BusinessControls {
    * @throws {@link ValidationError} for a bad business id
    */
   async getBusiness(businessId: string): Promise<BusinessSummary> {
-    checkName('businessId', businessId);
+    checkScopeName('businessId', businessId);
     const { store } = this.ctx;
     const record = await store.getBusiness(businessId);
     const runs = await this.liveRuns(businessId);
@@ -215,7 +207,7 @@ export class BusinessControls {
    * @returns the business's summary
    */
   async pauseBusiness(businessId: string): Promise<BusinessSummary> {
-    checkName('businessId', businessId);
+    checkScopeName('businessId', businessId);
     await this.ctx.store.setBusinessPaused(businessId, true, this.ctx.now());
     for (const run of await this.liveRuns(businessId))
       if (run.status === 'running') await this.controls.pause(run.runId).catch(ignoreEnded);
@@ -228,7 +220,7 @@ export class BusinessControls {
    * @returns the business's summary
    */
   async resumeBusiness(businessId: string): Promise<BusinessSummary> {
-    checkName('businessId', businessId);
+    checkScopeName('businessId', businessId);
     await this.ctx.store.setBusinessPaused(businessId, false, this.ctx.now());
     for (const run of await this.liveRuns(businessId))
       if (run.status === 'paused') await this.controls.resume(run.runId).catch(ignoreEnded);
@@ -241,7 +233,7 @@ export class BusinessControls {
    * @returns the summaries of the runs stopped
    */
   async stopBusiness(businessId: string, options: StopOptions = {}): Promise<RunSummary[]> {
-    checkName('businessId', businessId);
+    checkScopeName('businessId', businessId);
     const stopped: RunSummary[] = [];
     for (const run of await this.liveRuns(businessId))
       stopped.push(await this.controls.stop(run.runId, options));

@@ -19,9 +19,9 @@ export interface BusinessView {
 
 /**
  * This process's read of business records, kept for `ttlMs`: which scope a business's jobs ask
- * in, and which rates its dials keep. A business that joins or leaves a group is found by the
- * limiter at once (the old scope answers that it moved), so the time to live only bounds how
- * long a changed dial rate takes to apply.
+ * in, and which rates its dials keep. A business that joins or leaves a group is found at the
+ * next ask in its old scope (rebuilt by the move, it answers that the business moved), so the
+ * time to live mostly bounds how long a changed dial rate takes to apply.
  */
 export class BusinessDirectory {
   private readonly views = new Map<string, { view: BusinessView; readAt: number }>();
@@ -56,14 +56,6 @@ export class BusinessDirectory {
     };
     this.views.set(businessId, { view, readAt: this.now() });
     return view;
-  }
-
-  /**
-   * The scope of a business as last read, or its own scope when it was never read here.
-   * @param businessId - the business
-   */
-  scopeOf(businessId: string): string {
-    return this.views.get(businessId)?.view.scope ?? scopeOf(businessId, null);
   }
 
   /**

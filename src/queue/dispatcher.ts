@@ -124,7 +124,7 @@ export class Dispatcher {
 
   /**
    * Dials a job that holds a slot of `key`, in the background.
-   * @param key - limiter key (business id)
+   * @param key - limiter scope
    * @param jobId - the job granted the slot
    * @param slot - the grant: counters for the logs, fencing token, when it was asked for
    */
@@ -143,7 +143,7 @@ export class Dispatcher {
    * Dials jobs another process promoted into slots and handed over as it closed (see
    * {@link SlotLimiter.handOver}). Every live process tries; the claim lets one of them dial.
    * Asked "long ago", so each slot is confirmed in the limiter before its call.
-   * @param key - limiter key (business id)
+   * @param key - limiter scope
    * @param jobIds - the jobs handed over
    * @param fence - the fencing token the promotion came with
    */
@@ -408,7 +408,7 @@ export class Dispatcher {
 
   /**
    * Frees the slot of `jobId` and dials every job promoted into the freed slots, at once.
-   * @param key - limiter key (business id)
+   * @param key - limiter scope
    * @param jobId - the job whose slot is freed
    * @param fence - the grant's fencing token, for a grant given back unused
    * @param attempt - the attempt that frees it (default: this process's current one on the job)

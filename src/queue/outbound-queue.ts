@@ -212,11 +212,9 @@ export class OutboundQueue {
    */
   async startRun(input: StartRunInput): Promise<StartRunResult> {
     this.assertOpen();
-    const { run, created } = await startRunFromInput(this.ctx, input, this.started);
-    if (created && (await this.business.isPaused(run.businessId))) {
-      return { ...(await this.controls.pause(run.runId)), created };
-    }
-    if (created && this.started) this.runs.feed(run);
+    const paused = (businessId: string) => this.business.isPaused(businessId);
+    const { run, created } = await startRunFromInput(this.ctx, input, this.started, paused);
+    if (created && this.started && run.status === 'running') this.runs.feed(run);
     return { ...(await this.reads.summarize(run)), created };
   }
 

@@ -16,7 +16,7 @@ export interface JobDialingEvent {
   limit: number;
 }
 
-/** Payload of `job:waiting`: a job waits in its business's line for a free slot. */
+/** Payload of `job:waiting`: a job waits in its run's line for a free slot. */
 export interface JobWaitingEvent {
   /** The job put in line. */
   jobId: string;
@@ -28,7 +28,7 @@ export interface JobWaitingEvent {
   active: number;
   /** The business's concurrency limit. */
   limit: number;
-  /** Jobs in the business's line, this one included. */
+  /** Jobs in the run's line, this one included. */
   queueLength: number;
 }
 
@@ -96,7 +96,7 @@ export interface RunCompletedEvent {
 export interface OutboundQueueEvents {
   /** A job was claimed and its call is being placed. */
   'job:dialing': JobDialingEvent;
-  /** A job was put in its business's line to wait for a free slot. */
+  /** A job was put in its run's line to wait for a free slot. */
   'job:waiting': JobWaitingEvent;
   /** A job's call attempt ended: terminal, or back in line for a retry (emitted by the process that wrote it). */
   'job:ended': JobEndedEvent;

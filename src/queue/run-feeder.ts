@@ -52,7 +52,7 @@ const newPass = (): Pass => ({ cursor: 0, page: [], lastPage: false, offered: fa
 
 /**
  * Feeds one run's queued jobs to the limiter, in order, in the process that owns the run. It
- * keeps up to `concurrency` of the run's jobs in the business's line, asked for in one limiter
+ * keeps up to `concurrency` of the run's jobs in its line, asked for in one limiter
  * call per batch, so that each freed slot goes to the next job in the same step that frees it.
  * `acquired` dials now; `enqueued` and `already_queued` wait for that job's hand-off (an event,
  * never a poll: waiting is never skipping); `inflight` means another holder dials it, so move on.
@@ -61,7 +61,7 @@ export class RunFeeder {
   private current: FeederPhase = 'offering';
   private stopped = false;
   private wake: (() => void) | undefined;
-  /** The run's jobs waiting in the business's line -> the ask they wait on. */
+  /** The run's jobs waiting in its line -> the ask they wait on. */
   private readonly waiting = new Map<string, object>();
   /** Waiting jobs whose safety timeout passed: asked for again, in case their line was lost. */
   private readonly overdue = new Set<string>();
@@ -107,29 +107,15 @@ export class RunFeeder {
   }
 
   /**
-   * Takes a fresher read of the run (each lease renewal brings one, `setRunConcurrency` too). A
-   * changed concurrency or priority is applied in the limiter, where `setRunConcurrency` may not
-   * have reached (an outage), and the feeder keeps as many jobs in line as the new concurrency.
+   * Takes a fresher read of the run (each lease renewal brings one): the feeder keeps as many jobs
+   * in line as its concurrency. The limiter's copy of the run's limit is `setRunConcurrency`'s to
+   * change, never a read's (a read made before a change may come after it).
    * @param run - the run as just read
    */
   refresh(run: RunRecord): void {
-    const before = this.run;
+    const grew = run.concurrency > this.run.concurrency;
     this.run = run;
-    if (before.concurrency === run.concurrency && before.priority === run.priority) return;
-    const { key } = this;
-    if (key !== undefined) {
-      const change = {
-        run: { id: run.runId, business: run.businessId, limit: run.concurrency, priority: run.priority },
-      };
-      const askedAt = this.ctx.now();
-      this.ctx.limiter.setLimits(key, change).then(
-        ({ promoted, fence }) => this.dispatcher.slots.dialGranted(key, promoted, fence, askedAt),
-        (err: unknown) => {
-          this.ctx.logger.warn({ err, run_id: run.runId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
-        },
-      );
-    }
-    this.poke();
+    if (grew) this.poke();
   }
 
   /** The business of the run fed. */
@@ -309,10 +295,14 @@ export class RunFeeder {
       key = (await ctx.businesses.view(run.businessId)).scope;
       slot = await ctx.limiter.acquireMany(key, jobIds, ask, ctx.leaseMs);
     }
-    if (this.key !== undefined && this.key !== key) await this.leaveScope(this.key);
+    if (this.key !== undefined && this.key !== key) {
+      // The business moved: its slots held here live in the new scope now (it was read again).
+      this.dispatcher.attempts.rekey(run.businessId, key);
+      await this.leaveScope(this.key);
+    }
     this.key = key;
     this.dispatcher.slots.dialGranted(key, slot.promoted, slot.fence, askedAt);
-    this.dispatcher.slots.sawLine(key, slot.queueLength);
+    if (slot.queueLength > 0) this.dispatcher.slots.sawLine(key, true);
     // The log reads as the steps happened, one job at a time.
     const granted = slot.statuses.filter((s) => s === 'acquired').length;
     let active = slot.active - granted;

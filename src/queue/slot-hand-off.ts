@@ -50,7 +50,7 @@ export class SlotHandOff {
     this.attempts.advance(attempt, 'ending');
     const askedAt = this.ctx.now();
     const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs, fence);
-    this.sawLine(key, result.queueLength);
+    if (result.released) this.sawLine(key, result.promoted.length > 0);
     this.attempts.advance(attempt, 'ended');
     this.handOn(key, jobId, { result, askedAt }, businessId);
     return result;
@@ -75,7 +75,8 @@ export class SlotHandOff {
       ctx.logger.warn({ err, business_id: key, job_id: jobId }, 'OUTBOUND_BACKEND_UNAVAILABLE');
       return undefined;
     }
-    this.sawLine(key, result.queueLength);
+    // Not passed: nobody in the scope could take the slot.
+    if (!result.released) this.sawLine(key, false);
     if (!result.released) return undefined;
     this.attempts.advance(attempt, 'ended');
     return { result, askedAt };
@@ -95,12 +96,13 @@ export class SlotHandOff {
   }
 
   /**
-   * Notes how many jobs wait in the line of `key`, as the limiter last answered (a release, a
-   * pass, an acquire): a line seen empty is not offered a pass until it is seen otherwise.
-   * @param queueLength - the limiter's `queueLength`
+   * Notes whether a job of scope `key` waits for a slot it could take, as the limiter last
+   * answered: a freed slot that promoted nobody (a release, a pass) says no, a job put in line (an
+   * acquire) yes. A scope seen without one is not offered a pass until it is seen otherwise.
+   * @param waits - whether a job was seen waiting
    */
-  sawLine(key: string, queueLength: number): void {
-    if (queueLength > 0) {
+  sawLine(key: string, waits: boolean): void {
+    if (waits) {
       this.emptyLines.delete(key);
       return;
     }

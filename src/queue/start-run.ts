@@ -26,6 +26,7 @@ function sameInput(run: RunRecord, input: StartRunInput, digest: string): boolea
  * @param ctx - the queue's store, clock and id generator
  * @param input - the input as the host passed it
  * @param feedsHere - whether this process dispatches: it then owns the new run from the start
+ * @param paused - whether a business is paused (`pauseBusiness`): its new run is written paused
  * @returns the run as stored and whether this call created it
  * @throws {@link ValidationError} naming each bad row; nothing is written then
  * @throws {@link IdempotencyConflictError} when `runId` names a run started with another input
@@ -34,6 +35,7 @@ export async function startRunFromInput(
   ctx: QueueContext,
   input: StartRunInput,
   feedsHere: boolean,
+  paused: (businessId: string) => Promise<boolean> = async () => false,
 ): Promise<CreateRunResult> {
   const now = ctx.now();
   validateRunInput(input, now);
@@ -46,6 +48,7 @@ export async function startRunFromInput(
       businessId: input.businessId,
       concurrency: input.concurrency,
       priority: input.priority,
+      status: (await paused(input.businessId)) ? 'paused' : undefined,
       total: input.leads.length,
       from: input.from,
       ownerId: feedsHere ? ctx.processId : undefined,

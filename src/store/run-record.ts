@@ -63,6 +63,8 @@ export interface NewRun {
    * runs wait, one of weight 2 is served twice as often as one of weight 1.
    */
   priority?: number;
+  /** The run's first status (default `running`): `paused` for a run of a business paused by `pauseBusiness`. */
+  status?: 'running' | 'paused';
 }
 
 /** What {@link JobStore.listRuns} reads. */

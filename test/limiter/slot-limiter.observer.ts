@@ -43,7 +43,7 @@ interface ObservedScope {
 export class SlotObserver {
   /** The clock the memory limiter reads, moved by ticks. */
   now = 0;
-  private readonly scopes = new Map<string, ObservedScope>();
+  readonly scopes = new Map<string, ObservedScope>();
 
   /**
    * @param members - each scope's member businesses and their limits, as the holder source lists them

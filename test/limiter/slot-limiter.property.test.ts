@@ -35,9 +35,13 @@ import {
 // (limits, FIFO within a run, work-conserving, levels), and the Redis limiter must answer exactly
 // what the memory limiter answers (the same promotions in the same order: one sharing rule).
 
-/** The database as the holder source reads it: fixed members, no holders (every scope starts empty). */
+/**
+ * The database as the holder source reads it: fixed members, no holders (every scope starts
+ * empty). Its fences are above those of the steps' own rebuilds (1,000 + step), as a real read
+ * raises them above every fence before it: a scope read again replaces the state.
+ */
 function holderSource(): SlotHolderSource {
-  let fence = 0;
+  let fence = 1_000_000;
   return async (key) => ({
     fence: ++fence,
     holders: [],
@@ -164,11 +168,20 @@ function observe(
       observer.acquire(scope, jobs, ask, op.leaseMs, answer as never);
       break;
     }
-    case 'stray':
-      // The scope is first read from the database, which says the business belongs elsewhere.
-      observer.open(strayScope(op.business), op.leaseMs);
+    case 'stray': {
+      // The scope is read from the database, which says the business belongs elsewhere: the scope
+      // is rebuilt from that read (its fences were raised), then the ask refused.
+      const stray = strayScope(op.business);
+      const members = Object.entries(MEMBERS[stray] ?? {}).map(([business, limit]) => ({ business, limit }));
+      const known = observer.scopes.get(stray);
+      observer.rebuild(
+        stray,
+        { fence: 0, holders: [], members, runs: [], groupLimit: null },
+        known?.leaseMs ?? op.leaseMs,
+      );
       expect(answer).toEqual({ error: 'ScopeMovedError' });
       break;
+    }
     case 'release':
     case 'pass':
       expect(signals, 'a release signals what it promoted').toEqual(told(answer));

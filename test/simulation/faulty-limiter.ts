@@ -17,40 +17,45 @@ import type {
 import type { ProcessGate } from './process-gate.js';
 
 /** The scope `reserveDialStart` is kept under, apart from the businesses' keys. */
-const RATES = '\u0000rates';
+const RATES = '\u0001rates';
 /** How often a holder read through a process checks that the process is still alive (virtual ms). */
 const CRASH_CHECK_MS = 100;
 
 /**
- * The limiter's shared state (what Redis holds), one `MemorySlotLimiter` per business so that the
- * state of one business can be lost alone. Like `RedisSlotLimiter` it fences: a key's state is
- * built from the database's holders under a fencing token (`JobStore.fenceSlots`), every grant
- * carries it, and a claim or a release presenting the token of a state since lost changes nothing.
+ * The limiter's shared state (what Redis holds), one `MemorySlotLimiter` per scope so that the
+ * state of one scope can be lost alone. The memory limiter fences as `RedisSlotLimiter` does: a
+ * scope's state is built from the database's holders under a fencing token
+ * (`JobStore.fenceSlots`), every grant carries it, and a release presenting the token of a state
+ * since rebuilt changes nothing; a state lost here is built anew under a new token.
  */
 export class SharedLimiterState {
   private readonly keys = new Map<string, MemorySlotLimiter>();
-  private readonly fences = new Map<string, number>();
-  /** The fence each state was built under: a grant carries its own state's, not the newest. */
-  readonly fenceOfState = new WeakMap<MemorySlotLimiter, number>();
   private readonly views = new Set<LimiterView>();
 
   /**
    * @param clock - the virtual clock leases are read from
    * @param overGrant - grants this many slots beyond each limit: a deliberately broken limiter,
    *   for the test that shows the checkers can fail
-   * @param ignoreLimits - a limiter broken another way: it never hears of business and group
-   *   limits (only runs' concurrency binds)
+   * @param ignoreLimits - a limiter broken another way: it never hears of group limits
+   *   (`group`), or of business and group limits (`all`): only the others bind
    */
   constructor(
     private readonly clock: Clock,
     readonly overGrant = 0,
-    readonly ignoreLimits = false,
+    readonly ignoreLimits: 'group' | 'all' | undefined = undefined,
   ) {}
 
   /** What the limiter keeps of a state read from the database (all of it, unless broken). */
   kept(state: SlotHolders): SlotHolders {
-    if (!this.ignoreLimits) return state;
+    if (this.ignoreLimits === 'group') return { ...state, groupLimit: null };
+    if (this.ignoreLimits !== 'all') return state;
     return { ...state, groupLimit: null, members: state.members.map((m) => ({ ...m, limit: null })) };
+  }
+
+  /** What the limiter keeps of a change of limits (all of it, unless broken). */
+  keptChange(change: LimitChange): LimitChange {
+    if (this.ignoreLimits === 'group') return { ...change, group: undefined };
+    return this.ignoreLimits === 'all' ? { run: change.run } : change;
   }
 
   /** The virtual clock's now (epoch ms). */
@@ -62,29 +67,17 @@ export class SharedLimiterState {
   lose(key?: string): void {
     if (key === undefined) {
       this.keys.clear();
-      this.fences.clear();
     } else {
       this.keys.delete(key);
-      this.fences.delete(key);
     }
   }
 
   /**
-   * Replaces a key's state as a Redis rebuild script does: with `ifNewer`, only over no state or
-   * one built under an older fence; the grants of the new state carry `state.fence`.
+   * Replaces a key's state as a Redis rebuild script does (the memory limiter fences as Redis
+   * does: with `ifNewer`, only over no state or one read under an older fence).
    */
   async rebuild(key: string, state: SlotHolders, leaseMs: number, options?: RebuildOptions): Promise<void> {
-    const stored = this.fences.get(key);
-    if (options?.ifNewer && stored !== undefined && stored >= state.fence) return;
-    const limiter = this.of(key);
-    await limiter.rebuild(key, this.kept(state), leaseMs);
-    this.fenceOfState.set(limiter, state.fence);
-    this.fences.set(key, state.fence);
-  }
-
-  /** The key's fencing token, or undefined when its state is lost (or was never built). */
-  fenceOf(key: string): number | undefined {
-    return this.fences.get(key);
+    await this.of(key).rebuild(key, this.kept(state), leaseMs, options);
   }
 
   /** @internal A process's view attaches itself to be told of promotions and to lend its holder source. */
@@ -106,15 +99,11 @@ export class SharedLimiterState {
     let limiter = this.keys.get(key);
     if (limiter) return limiter;
     limiter = new MemorySlotLimiter({ clock: this.clock });
-    const built = limiter;
     // Any live process's source reads the same database; the caller's first (a crashed one's hangs).
     limiter.setHolderSource(async (k): Promise<SlotHolders> => {
       const view = caller?.canRead() ? caller : [...this.views].find((v) => v.canRead());
       if (!view) throw new Error('no live process to read the holders');
-      const state = await this.whileAlive(view, view.readHolders(k));
-      this.fenceOfState.set(built, state.fence);
-      if (this.keys.get(k) === built) this.fences.set(k, state.fence);
-      return this.kept(state);
+      return this.kept(await this.whileAlive(view, view.readHolders(k)));
     });
     limiter.subscribe((signal) => {
       for (const view of this.views) view.tell(signal);
@@ -222,7 +211,7 @@ export class LimiterView implements SlotLimiter {
 
   async setLimits(key: string, asked: LimitChange): Promise<LimitsResult> {
     const since = this.shared.now();
-    const change = this.shared.ignoreLimits ? { run: asked.run } : asked;
+    const change = this.shared.keptChange(asked);
     const result = await this.gate.run(() => this.answer(key, (s) => s.setLimits(key, change)));
     this.granted(result.promoted, since);
     return result;
@@ -230,21 +219,7 @@ export class LimiterView implements SlotLimiter {
 
   async release(key: string, jobId: string, leaseMs?: number, fence?: number): Promise<ReleaseResult> {
     const since = this.shared.now();
-    const result = await this.gate.run(async () => {
-      if (fence !== undefined && fence !== this.shared.fenceOf(key)) {
-        // A grant of a state since lost: that state never granted a slot of the one there now.
-        return {
-          released: false,
-          promoted: [],
-          active: 0,
-          limit: 0,
-          runActive: 0,
-          runLimit: 0,
-          queueLength: 0,
-        };
-      }
-      return this.answer(key, (s) => s.release(key, jobId, leaseMs));
-    });
+    const result = await this.gate.run(() => this.answer(key, (s) => s.release(key, jobId, leaseMs, fence)));
     this.granted(result.promoted, since);
     return result;
   }
@@ -296,13 +271,8 @@ export class LimiterView implements SlotLimiter {
     this.shared.detach(this);
   }
 
-  /** Runs `op` on the key's state and tags its answer with the fence of that very state. */
-  private async answer<R extends object>(
-    key: string,
-    op: (state: MemorySlotLimiter) => Promise<R>,
-  ): Promise<R & { fence?: number }> {
-    const state = this.shared.of(key, this);
-    const result = await op(state);
-    return { ...result, fence: this.shared.fenceOfState.get(state) };
+  /** Runs `op` on the key's state (its answer carries that state's fence, as Redis's does). */
+  private answer<R extends object>(key: string, op: (state: MemorySlotLimiter) => Promise<R>): Promise<R> {
+    return op(this.shared.of(key, this));
   }
 }

@@ -118,16 +118,13 @@ export class LimitTimeline {
   }
 
   /**
-   * The group of a business throughout `[from, to]`, when every business kept its group during it
-   * (`undefined`: some business joined or left a group meanwhile, so who counts in a group is
-   * not one answer; `null`: no group).
+   * The group a business belonged to throughout `[from, to]` (`undefined`: it joined or left one
+   * meanwhile; `null`: none).
    */
   steadyGroupOf(businessId: string, from: number, to: number): string | null | undefined {
-    for (const { businessId: other } of this.workload.businesses) {
-      const groups = new Set(this.inForce(this.memberships(other), from, to));
-      if (groups.size > 1) return undefined;
-    }
-    const [group] = this.inForce(this.memberships(businessId), from, to);
+    const groups = new Set(this.inForce(this.memberships(businessId), from, to));
+    if (groups.size > 1) return undefined;
+    const [group] = groups;
     return group ?? null;
   }
 

@@ -80,13 +80,18 @@ describe('deterministic fault simulation (issue 11)', () => {
     expect(caught).toContain('concurrency');
   });
 
-  it('can fail: a limiter that ignores business and group limits is caught', async () => {
-    const flags = parseFaults('none');
-    const caught: string[] = [];
-    for (let seed = 1; seed <= 40 && caught.length === 0; seed++) {
-      const { violations } = await simulate({ seed, flags, ignoreLimits: true });
-      for (const v of violations) if (v.checker === 'concurrency') caught.push(v.message);
-    }
-    expect(caught.some((m) => /^(business|group) /.test(m))).toBe(true);
-  });
+  for (const [ignored, level] of [
+    ['all', /^business /],
+    ['group', /^group /],
+  ] as const) {
+    it(`can fail: a limiter that ignores ${ignored === 'all' ? 'business and group' : 'group'} limits is caught`, async () => {
+      const flags = parseFaults('none');
+      const caught: string[] = [];
+      for (let seed = 1; seed <= 60 && !caught.some((m) => level.test(m)); seed++) {
+        const { violations } = await simulate({ seed, flags, ignoreLimits: ignored });
+        for (const v of violations) if (v.checker === 'concurrency') caught.push(v.message);
+      }
+      expect(caught.some((m) => level.test(m))).toBe(true);
+    });
+  }
 });

@@ -39,8 +39,8 @@ export interface SimulationOptions {
   verbose?: boolean;
   /** Grant this many slots beyond each limit: a broken limiter, to show the checkers can fail. */
   overGrant?: number;
-  /** A limiter that never hears of business and group limits (the checkers must catch it). */
-  ignoreLimits?: boolean;
+  /** A limiter that never hears of group limits, or of business and group limits (the checkers must catch it). */
+  ignoreLimits?: 'group' | 'all';
 }
 
 /** What one schedule did and which guarantees it broke. */

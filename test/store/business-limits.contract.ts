@@ -172,18 +172,22 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
         groupLimit: null,
       });
       expect(await store.slotFence('fs-biz')).toBe(1);
-      expect((await store.fenceSlots('fs-biz', 10)).fence).toBe(11);
-      expect(await other.slotFence('fs-biz')).toBe(11);
+      const raised = (await store.fenceSlots('fs-biz', 10)).fence;
+      expect(raised).toBeGreaterThan(10);
+      expect(await other.slotFence('fs-biz')).toBe(raised);
       expect(await store.slotFence('fs-other')).toBe(0);
       // A business without a record is its own scope's member, fenced all the same.
-      expect(await store.fenceSlots('fs-none', 4)).toEqual({
-        fence: 5,
+      const none = await store.fenceSlots('fs-none', 4);
+      expect(none).toEqual({
+        fence: expect.any(Number),
         holders: [],
         members: [{ business: 'fs-none', limit: null }],
         runs: [],
         groupLimit: null,
       });
-      expect(await store.slotFence('fs-none')).toBe(5);
+      // Above every token of the table, not only the members'.
+      expect(none.fence).toBeGreaterThan(raised);
+      expect(await store.slotFence('fs-none')).toBe(none.fence);
     });
 
     it('fences a group’s scope for every member, above the highest member’s token', async () => {
@@ -208,7 +212,7 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
       await store.putGroupLimits('fg', { concurrency: 5, dialsPerSecond: 1 }, 1500);
       const fenced = await other.fenceSlots(groupScope('fg'));
       expect(fenced).toEqual({
-        fence: 5,
+        fence: expect.any(Number),
         holders: [
           { jobId: a[0], business: 'fg-a', run: 'fg-ra' },
           { jobId: b[0], business: 'fg-b', run: 'fg-rb' },
@@ -228,24 +232,32 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
         await store.slotFence('fg-a'),
         await store.slotFence('fg-b'),
         await store.slotFence('fg-c'),
-      ]).toEqual([5, 5, 0]);
+      ]).toEqual([fenced.fence, fenced.fence, 0]);
+      expect(fenced.fence).toBeGreaterThan(4);
       // A claim of any member's job is fenced by the scope's token.
       expect(await store.claimJob(a[1]!, 'late-a', 2000, 4)).toBeUndefined();
       expect(await store.claimJob(a[1]!, 'late-a', 2000, fenced.fence)).toBeDefined();
       expect(await store.claimJob(b[2]!, 'late-b', 2000, fenced.fence)).toBeDefined();
-      expect((await store.fenceSlots(groupScope('fg'), 20)).fence).toBe(21);
-      expect([await other.slotFence('fg-a'), await other.slotFence('fg-b')]).toEqual([21, 21]);
+      const again = (await store.fenceSlots(groupScope('fg'), 20)).fence;
+      expect(again).toBeGreaterThan(20);
+      expect([await other.slotFence('fg-a'), await other.slotFence('fg-b')]).toEqual([again, again]);
       // A business in a group has no members in its own scope: nothing is written for it.
-      expect(await other.fenceSlots(businessScope('fg-a'), 30)).toEqual({
-        fence: 31,
+      const own = await other.fenceSlots(businessScope('fg-a'), 30);
+      expect(own).toEqual({
+        fence: expect.any(Number),
         holders: [],
         members: [],
         runs: [],
         groupLimit: null,
       });
-      expect(await store.slotFence('fg-a')).toBe(21);
-      expect(await store.fenceSlots(groupScope('fg-none'))).toEqual({
-        fence: 1,
+      expect(own.fence).toBeGreaterThan(30);
+      expect(await store.slotFence('fg-a')).toBe(again);
+      // A scope without members is fenced above every token written too (its state in a limiter
+      // may have been made when it had some); a token raised for no member is written nowhere.
+      const empty = await store.fenceSlots(groupScope('fg-none'));
+      expect(empty.fence).toBeGreaterThan(again);
+      expect(empty).toEqual({
+        fence: empty.fence,
         holders: [],
         members: [],
         runs: [],
@@ -253,7 +265,7 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
       });
       await store.putGroupLimits('fg-empty', { concurrency: 3, dialsPerSecond: null }, 1500);
       expect(await store.fenceSlots(groupScope('fg-empty'), 2)).toEqual({
-        fence: 3,
+        fence: empty.fence,
         holders: [],
         members: [],
         runs: [],
@@ -281,8 +293,8 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
       ).toEqual({ previousGroup: 'mv-g' });
       expect(await store.slotFence('mv-biz')).toBe(own.fence + 1);
       const group = await other.fenceSlots(groupScope('mv-g'));
+      expect(group.fence).toBeGreaterThan(own.fence + 1);
       expect(group).toMatchObject({
-        fence: own.fence + 2,
         holders: [{ jobId: jobs[0], business: 'mv-biz', run: 'mv-r' }],
         members: [{ business: 'mv-biz', limit: 3 }],
       });
@@ -294,7 +306,7 @@ export function businessLimitsContract(setup: () => StoreUnderTest) {
       expect(await store.claimJob(jobs[2]!, 't2', 2600, group.fence)).toBeUndefined();
       expect((await store.fenceSlots(groupScope('mv-g'))).members).toEqual([]);
       const moved = await store.fenceSlots(groupScope('mv-h'));
-      expect(moved.fence).toBe(group.fence + 2);
+      expect(moved.fence).toBeGreaterThan(group.fence);
       expect(await store.putBusinessLimits('mv-biz', { ...NO_LIMITS, group: null }, 2700)).toEqual({
         previousGroup: 'mv-h',
       });

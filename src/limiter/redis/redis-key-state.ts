@@ -95,17 +95,20 @@ export class RedisKeyState {
   }
 
   /**
-   * A business the state does not list: the database may list it (it joined the scope since the
-   * state was read), then the scope is rebuilt from that read; otherwise it belongs elsewhere.
+   * A business the state does not list: the scope is rebuilt from a fresh read of the database,
+   * which may list it (it joined the scope since the state was read); otherwise it belongs
+   * elsewhere.
    */
   private async admit(key: string, member: string | undefined, leaseMs: number): Promise<void> {
     const source = this.source;
     if (member === undefined || !source)
       throw new InvalidStateError(`limiter state of ${describeScope(key)} refused an ask it cannot refuse`);
+    // The read raised the members' fences: the state is replaced by it either way, or every
+    // grant of the old one would fail its claim.
     const state = await source(key);
+    await this.rebuild(key, state, leaseMs, { ifNewer: true, keepLease: true });
     if (!state.members.some((m) => m.business === member))
       throw new ScopeMovedError(member, describeScope(key));
-    await this.rebuild(key, state, leaseMs, { ifNewer: true, keepLease: true });
   }
 
   /** Rebuilds a scope from the holder source; concurrent callers in this process share one rebuild. */

@@ -191,6 +191,8 @@ export function storeMigrations(t: TableNames): Record<string, Migration> {
           .on(t.businesses)
           .column('group_name')
           .execute();
+        // A scope's new fence exceeds every fence in the table (see raiseScopeFence): read by index.
+        await db.schema.createIndex(`${t.fences}_fence`).ifNotExists().on(t.fences).column('fence').execute();
         await db.schema
           .createTable(t.groups)
           .ifNotExists()

@@ -24,7 +24,7 @@ export async function writeRun(
       .values({
         id: run.runId,
         business_id: run.businessId,
-        status: 'running',
+        status: run.status ?? 'running',
         concurrency: run.concurrency,
         total: run.total,
         from_number: run.from ?? null,

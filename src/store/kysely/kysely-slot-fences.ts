@@ -107,10 +107,18 @@ async function fenceMembers(
   floor: number,
 ): Promise<ScopeFence> {
   const { members, rowless } = await readMembers(trx, t, key, postgres);
-  if (members.length === 0) return { fence: floor + 1, members };
+  // Above every fence in the table, not only the members': a scope's state in the limiter was
+  // made under some earlier fence of the table (of members it had then, possibly none now), and
+  // the new one must be newer than it, or its rebuild would be refused.
+  const top = await trx
+    .selectFrom(t.fences)
+    .select((eb) => eb.fn.max('fence').as('top'))
+    .executeTakeFirst();
+  const floorAll = Math.max(floor, top?.top == null ? 0 : toNumber(top.top as number | string));
+  if (members.length === 0) return { fence: floorAll + 1, members };
   // Every member's fence row exists, and is locked (PostgreSQL), before the highest is read: no
   // raise of a member elsewhere can slip between the read and the write and be undone by it.
-  let highest = floor;
+  let highest = floorAll;
   for (const ids of slices(members)) {
     await trx
       .insertInto(t.fences)

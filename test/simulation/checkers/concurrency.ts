@@ -10,7 +10,8 @@ import type { Checker, Violation } from '../outcome.js';
  *
  * Limits change live: each dial start is judged against the highest limit possibly in force
  * between its grant (the limiter call that granted it began) and the start, since a lowered limit
- * lets granted calls go on. A group is judged only while no business joins or leaves a group.
+ * lets granted calls go on. A group is judged by its businesses that were members from the grant
+ * to the start (a business that joined or left meanwhile is left out of the count).
  */
 export const checkConcurrency: Checker = ({ trace, workload }) => {
   const violations: Violation[] = [];
@@ -49,8 +50,10 @@ export const checkConcurrency: Checker = ({ trace, workload }) => {
       const group = limits.steadyGroupOf(e.businessId, since, e.t);
       const groupLimit = group ? limits.groupLimit(group, since, e.t) : null;
       if (group && groupLimit !== null) {
+        // Counted: the businesses that were members all along (one that joined or left meanwhile
+        // may rightly be counted or not): fewer calls than the group holds, never more.
         const members = workload.businesses.filter(
-          (x) => limits.steadyGroupOf(x.businessId, e.t, e.t) === group,
+          (x) => limits.steadyGroupOf(x.businessId, since, e.t) === group,
         );
         const n = members.reduce((sum, x) => sum + liveOf(`business:${x.businessId}`).size, 0);
         if (n > groupLimit)
