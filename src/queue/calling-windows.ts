@@ -89,4 +89,24 @@ export class CallingWindows {
     }
     return { open, later };
   }
+
+  /**
+   * Writes the wait of the jobs of a page that are outside their window (see
+   * {@link CallingWindows.sift}).
+   * @returns the jobs that may be dialed now
+   */
+  async holdBack(
+    runId: string,
+    windows: RunWindows,
+    rows: QueuedJobRef[],
+    now: number,
+  ): Promise<QueuedJobRef[]> {
+    const { open, later } = this.sift(windows, rows, now);
+    if (later.length > 0) {
+      await this.ctx.store.deferJobs(later, now);
+      const until = new Date(Math.min(...later.map((j) => j.until)));
+      this.ctx.logger.info({ run_id: runId, jobs: later.length, until }, 'OUTBOUND_OUTSIDE_WINDOW');
+    }
+    return open;
+  }
 }

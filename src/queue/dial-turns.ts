@@ -1,5 +1,6 @@
 import { groupOfScope } from '../limiter/limiter-scope.js';
 import type { DialRate } from '../limiter/slot-limiter.js';
+import type { GrantedSlot } from './attempts.js';
 import type { QueueContext } from './queue-context.js';
 
 /** Dial starts under `dialsPerSecond` are spaced this much wider than 1/rate, for network jitter. */
@@ -34,6 +35,22 @@ export async function dialRates(ctx: QueueContext, key: string, businessId: stri
       : undefined;
   if (shared !== undefined) rates.push({ name: 'scope', perSecond: shared });
   return rates.map((rate) => ({ ...rate, perSecond: rate.perSecond / DIAL_SPACING_FACTOR }));
+}
+
+/**
+ * The business of a granted job, for its dial rates: as the grant tells, the scope's own for a
+ * business of no group, else read from the store (a promotion from another run's release).
+ * @param key - the scope of the grant
+ */
+export async function grantedBusiness(
+  ctx: QueueContext,
+  key: string,
+  jobId: string,
+  slot: GrantedSlot,
+): Promise<string> {
+  if (slot.business !== undefined) return slot.business;
+  if (groupOfScope(key) === undefined) return key;
+  return (await ctx.store.getJobRoute(jobId))?.businessId ?? key;
 }
 
 /**

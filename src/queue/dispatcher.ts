@@ -1,6 +1,5 @@
 import type { DialContext, DialResult } from '../dialer/dialer.js';
 import { DialError } from '../errors.js';
-import { groupOfScope } from '../limiter/limiter-scope.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
 import { type CallEvent, LIVE_JOB_STATUSES } from '../types.js';
@@ -9,11 +8,12 @@ import { CallEvents } from './call-events.js';
 import { CallingWindows } from './calling-windows.js';
 import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
-import { type DialTurn, DialTurns } from './dial-turns.js';
+import { type DialTurn, DialTurns, grantedBusiness } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { OwnEnds } from './own-end.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { jobEndedEvent } from './queue-events.js';
+import { recordCall } from './record-call.js';
 import { OutcomeRetries } from './retry-rules.js';
 import { SlotHandOff } from './slot-hand-off.js';
 import { SlotWaiters } from './slot-waiters.js';
@@ -91,7 +91,7 @@ export class Dispatcher {
     });
     this.outcomes = new UnknownOutcomes(ctx, {
       adopt: async (job, call) => {
-        if (!(await this.recordCall(job, call.callId, this.attempts.get(job.jobId)))) return;
+        if (!(await this.placed(job, call.callId, this.attempts.get(job.jobId)))) return;
         if (call.status !== 'initiated')
           await this.applyEvent({ ...call, jobId: job.jobId, lockToken: job.lockToken });
       },
@@ -184,7 +184,7 @@ export class Dispatcher {
     // The dial-start turn comes before the claim, so that the claim (which checks the run is
     // still running) is the last word before dial(), however long the wait. The attempt is held
     // (renewed) meanwhile: it must not expire and be granted again.
-    const turnAt = await this.turns.take(key, await this.businessOf(key, jobId, slot));
+    const turnAt = await this.turns.take(key, await grantedBusiness(this.ctx, key, jobId, slot));
     if (turnAt === false) {
       // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on),
       // after the end whose slot it took.
@@ -206,7 +206,12 @@ export class Dispatcher {
       // one, where the job's feeder may already have acquired it again.
       attempts.advance(attempt, 'ending');
       // A grant's fence ahead of the database's: a limiter state made with another database.
-      await this.foreignState.claimRefused(key, jobId, await this.businessOf(key, jobId, slot), slot);
+      await this.foreignState.claimRefused(
+        key,
+        jobId,
+        await grantedBusiness(this.ctx, key, jobId, slot),
+        slot,
+      );
       // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it
       // (this attempt, ending, renews it no more).
       if (!(await claimedElsewhere(this.ctx, jobId))) await this.releaseSlot(key, jobId, slot.fence, attempt);
@@ -318,38 +323,15 @@ export class Dispatcher {
       else await this.setbacks.dialFailed(key, job, error);
       return;
     }
-    await this.recordCall(job, callId, attempt);
+    await this.placed(job, callId, attempt);
   }
 
-  /**
-   * Writes the call id of a placed call. When the claim's token no longer matches (the reconciler
-   * ended the job, or a stop took it over, while `dial()` ran), the call lives outside the limit:
-   * a real conflict, reported once, and the call is hung up.
-   */
-  private async recordCall(job: ClaimedJob, callId: string, attempt: Attempt | undefined): Promise<boolean> {
-    const { ctx } = this;
-    let recorded = false;
-    await throughOutage(
-      ctx,
-      job.jobId,
-      async () => {
-        recorded = await ctx.store.recordDialed(job.jobId, job.lockToken, callId, ctx.now());
-      },
-      this.isOpen,
-    );
+  /** Writes the call id of a placed call (see {@link recordCall}); the attempt is placed either way. */
+  private async placed(job: ClaimedJob, callId: string, attempt: Attempt | undefined): Promise<boolean> {
+    const recorded = await recordCall(this.ctx, job, callId, this.isOpen);
     // A conflicting call stays held too, until the renewals' sweep finds its job ended.
     this.attempts.advance(attempt, 'placed');
-    if (recorded) return true;
-    const error = new Error(`Lock token mismatch for job ${job.jobId}: call ${callId} may be a duplicate`);
-    ctx.logger.error(
-      { business_id: job.businessId, job_id: job.jobId, run_id: job.runId, call_id: callId },
-      'OUTBOUND_LOCK_CONFLICT',
-    );
-    emit(ctx, 'error', error);
-    await ctx.dialer.hangup?.(callId).catch((err: unknown) => {
-      ctx.logger.warn({ err, job_id: job.jobId, call_id: callId }, 'OUTBOUND_HANGUP_FAILED');
-    });
-    return false;
+    return recorded;
   }
 
   /**
@@ -423,16 +405,6 @@ export class Dispatcher {
     businessId?: string,
   ): Promise<ReleaseResult> {
     return this.slots.release(key, jobId, fence, attempt, businessId);
-  }
-
-  /**
-   * The business of a granted job, for its dial rates: as the grant tells, the scope's own for a
-   * business of no group, else read from the store (a promotion from another run's release).
-   */
-  private async businessOf(key: string, jobId: string, slot: GrantedSlot): Promise<string> {
-    if (slot.business !== undefined) return slot.business;
-    if (groupOfScope(key) === undefined) return key;
-    return (await this.ctx.store.getJobRoute(jobId))?.businessId ?? key;
   }
 
   private reportFailure(err: unknown, key: string, jobId: string): void {

@@ -228,7 +228,9 @@ export class RunFeeder {
     if (rows.length > 0) {
       pass.lastPage = rows.length < PAGE_SIZE;
       // Jobs outside their window wait for it, without a slot: their run's wake-up is its earliest.
-      const due = this.windows ? await this.holdBack(this.windows, rows, now) : rows;
+      const due = this.windows
+        ? await this.dispatcher.windows.holdBack(run.runId, this.windows, rows, now)
+        : rows;
       // Jobs in line, and jobs handed a slot whose claim is being written, still read as queued:
       // skip them. (Offered again, a job whose call ended meanwhile would wait in line for nothing.)
       pass.page = due.filter(
@@ -371,23 +373,6 @@ export class RunFeeder {
       }
       this.wakeUp();
     });
-  }
-
-  /** Writes the wait of the jobs outside their window. @returns the jobs that may be dialed now */
-  private async holdBack(windows: RunWindows, rows: QueuedJobRef[], now: number): Promise<QueuedJobRef[]> {
-    const { open, later } = this.dispatcher.windows.sift(windows, rows, now);
-    if (later.length > 0) {
-      await this.ctx.store.deferJobs(later, now);
-      this.ctx.logger.info(
-        {
-          run_id: this.run.runId,
-          jobs: later.length,
-          until: new Date(Math.min(...later.map((j) => j.until))),
-        },
-        'OUTBOUND_OUTSIDE_WINDOW',
-      );
-    }
-    return open;
   }
 
   /** Takes the run's waiting jobs out of its line, and the run out of its scope (the feeder stopped). */
