@@ -25,6 +25,9 @@ export interface BusinessView {
  */
 export class BusinessDirectory {
   private readonly views = new Map<string, { view: BusinessView; readAt: number }>();
+  private readonly reading = new Map<string, Promise<BusinessView>>();
+  /** Counts the changes made here ({@link BusinessDirectory.forget}). */
+  private generation = 0;
 
   /**
    * @param store - where business and group records live
@@ -44,6 +47,20 @@ export class BusinessDirectory {
   async view(businessId: string): Promise<BusinessView> {
     const kept = this.views.get(businessId);
     if (kept && this.now() - kept.readAt < this.ttlMs) return kept.view;
+    // Reads of one business at once (its run's first offer, the renewal's, a dial's) share one.
+    let reading = this.reading.get(businessId);
+    if (!reading) {
+      const started = this.read(businessId).finally(() => {
+        if (this.reading.get(businessId) === started) this.reading.delete(businessId);
+      });
+      reading = started;
+      this.reading.set(businessId, started);
+    }
+    return reading;
+  }
+
+  private async read(businessId: string): Promise<BusinessView> {
+    const generation = this.generation;
     const record = await this.store.getBusiness(businessId);
     const group = record?.group ? await this.store.getGroup(record.group) : undefined;
     const view: BusinessView = {
@@ -54,7 +71,8 @@ export class BusinessDirectory {
       group: record?.group ?? null,
       groupDialsPerSecond: group?.dialsPerSecond ?? null,
     };
-    this.views.set(businessId, { view, readAt: this.now() });
+    // Kept unless a change was made here while it was read (the next view reads again).
+    if (generation === this.generation) this.views.set(businessId, { view, readAt: this.now() });
     return view;
   }
 
@@ -65,5 +83,9 @@ export class BusinessDirectory {
   forget(businessIds?: readonly string[]): void {
     if (!businessIds) this.views.clear();
     else for (const id of businessIds) this.views.delete(id);
+    // A read under way began before the change: the next view reads again.
+    this.generation += 1;
+    if (!businessIds) this.reading.clear();
+    else for (const id of businessIds) this.reading.delete(id);
   }
 }

@@ -38,8 +38,9 @@ export async function dialRates(ctx: QueueContext, key: string, businessId: stri
 }
 
 /**
- * The business of a granted job, for its dial rates: as the grant tells, the scope's own for a
- * business of no group, else read from the store (a promotion from another run's release).
+ * The business of a granted job, for its dial rates: as the grant tells, or as the feeder here
+ * that asked for it told (`asker`), the scope's own for a business of no group, else read from
+ * the store (a job asked for by another process, promoted by a release here).
  * @param key - the scope of the grant
  */
 export async function grantedBusiness(
@@ -47,10 +48,38 @@ export async function grantedBusiness(
   key: string,
   jobId: string,
   slot: GrantedSlot,
+  asker?: string,
 ): Promise<string> {
   if (slot.business !== undefined) return slot.business;
+  if (asker !== undefined) return asker;
   if (groupOfScope(key) === undefined) return key;
   return (await ctx.store.getJobRoute(jobId))?.businessId ?? key;
+}
+
+/** Most jobs {@link JobAskers} keeps: past it, it forgets them all (a read of each job stands in). */
+const MAX_ASKERS = 10_000;
+
+/** The business of each job a feeder of this process waits for, until its grant is dialed. */
+export class JobAskers {
+  private readonly businesses = new Map<string, string>();
+
+  /** A feeder here waits for `jobId` of `businessId`. */
+  asked(jobId: string, businessId: string): void {
+    if (this.businesses.size >= MAX_ASKERS) this.businesses.clear();
+    this.businesses.set(jobId, businessId);
+  }
+
+  /** The wait for `jobId` ended without a promotion (or its feeder left the line). */
+  forget(jobId: string): void {
+    this.businesses.delete(jobId);
+  }
+
+  /** The business that asked for `jobId`, if a feeder here did; forgotten by this read. */
+  take(jobId: string): string | undefined {
+    const business = this.businesses.get(jobId);
+    this.businesses.delete(jobId);
+    return business;
+  }
 }
 
 /**

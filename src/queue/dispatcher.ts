@@ -8,7 +8,7 @@ import { CallEvents } from './call-events.js';
 import { CallingWindows } from './calling-windows.js';
 import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
 import { asDialError, DialSetbacks } from './dial-failure.js';
-import { type DialTurn, DialTurns, grantedBusiness } from './dial-turns.js';
+import { type DialTurn, DialTurns, grantedBusiness, JobAskers } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { OwnEnds } from './own-end.js';
 import { emit, type QueueContext } from './queue-context.js';
@@ -52,6 +52,11 @@ export class Dispatcher {
   private readonly setbacks: DialSetbacks;
   /** Runs stopped by this process: a claim of theirs is never dialed. */
   readonly stoppedRuns = new Set<string>();
+  /**
+   * The business of each job a feeder here waits for in a group's line: its promotion's dial
+   * takes the business's rates without reading the job (see {@link grantedBusiness}).
+   */
+  readonly askers = new JobAskers();
   /** Replaces a limiter state made with another database, found by a refused claim. */
   private readonly foreignState: ForeignLimiterState;
   private closed = false;
@@ -184,7 +189,10 @@ export class Dispatcher {
     // The dial-start turn comes before the claim, so that the claim (which checks the run is
     // still running) is the last word before dial(), however long the wait. The attempt is held
     // (renewed) meanwhile: it must not expire and be granted again.
-    const turnAt = await this.turns.take(key, await grantedBusiness(this.ctx, key, jobId, slot));
+    const turnAt = await this.turns.take(
+      key,
+      await grantedBusiness(this.ctx, key, jobId, slot, this.askers.take(jobId)),
+    );
     if (turnAt === false) {
       // Closed while waiting: the grant goes back unused (claimed elsewhere once handed on),
       // after the end whose slot it took.
@@ -209,7 +217,7 @@ export class Dispatcher {
       await this.foreignState.claimRefused(
         key,
         jobId,
-        await grantedBusiness(this.ctx, key, jobId, slot),
+        await grantedBusiness(this.ctx, key, jobId, slot, this.askers.take(jobId)),
         slot,
       );
       // Claimed by another holder (its slot was granted twice): the slot is theirs, keep off it

@@ -363,12 +363,14 @@ export class RunFeeder {
   private awaitPromotion(jobId: string, askedAt: number): void {
     const ask = {};
     this.waiting.set(jobId, ask);
+    this.dispatcher.askers.asked(jobId, this.run.businessId);
     void this.dispatcher.waiters.wait(jobId, this.safetyMs, askedAt).then((promoted) => {
       if (this.waiting.get(jobId) !== ask) return;
       if (promoted) {
         this.waiting.delete(jobId);
         this.pass.progress = true;
       } else if (!this.stopped) {
+        this.dispatcher.askers.forget(jobId);
         this.overdue.add(jobId);
       }
       this.wakeUp();
@@ -387,6 +389,7 @@ export class RunFeeder {
    */
   private async leaveScope(key: string): Promise<void> {
     const jobIds = [...this.waiting.keys()];
+    for (const jobId of jobIds) this.dispatcher.askers.forget(jobId);
     this.waiting.clear();
     this.overdue.clear();
     try {
