@@ -60,6 +60,20 @@ describe('deterministic fault simulation (issue 11)', () => {
     SWEEP_TIMEOUT_MS,
   );
 
+  it(
+    'keeps every guarantee on the seeds that found bugs in issue 13, with business and group limits changed live',
+    async () => {
+      // 1129 (live-count) and 10954 (concurrency: a business that joined a group mid-run had two
+      // calls under a limit of 1) failed before the in-memory limiter fenced its rebuilds and a
+      // scope was fenced above every token of the table.
+      const found = [1129, 10954];
+      const broken: string[] = [];
+      for (const seed of found) broken.push(...(await sweep(ALL, seed, 1)));
+      expect(broken).toEqual([]);
+    },
+    SWEEP_TIMEOUT_MS,
+  );
+
   it('replays a seed exactly: the same seed gives the same trace, another seed another', async () => {
     const flags = parseFaults('all');
     const first = await simulate({ seed: 42, flags });
