@@ -77,6 +77,17 @@ function subject(limiter: SlotLimiter, extraClose?: () => Promise<void>): Subjec
 }
 
 /** Runs one step; answers without fencing tokens, errors by class, with the signals it told. */
+/** What an acquire step asks for: its ask and its jobs' names. */
+function asked(op: Extract<Op, { op: 'acquire' }>): { ask: SlotAsk; jobs: string[] } {
+  const ask: SlotAsk = {
+    business: op.business,
+    run: runName(op.business, op.run),
+    runLimit: op.runLimit,
+    priority: op.priority,
+  };
+  return { ask, jobs: op.jobs.map((j) => jobName(op.business, op.run, j)) };
+}
+
 async function step(
   s: Subject,
   op: Op,
@@ -86,13 +97,7 @@ async function step(
   const answer = await (async (): Promise<unknown> => {
     switch (op.op) {
       case 'acquire': {
-        const ask: SlotAsk = {
-          business: op.business,
-          run: runName(op.business, op.run),
-          runLimit: op.runLimit,
-          priority: op.priority,
-        };
-        const jobs = op.jobs.map((j) => jobName(op.business, op.run, j));
+        const { ask, jobs } = asked(op);
         return l.acquireMany(scopeOf(op.business), jobs, ask, op.leaseMs);
       }
       case 'stray':
@@ -157,13 +162,7 @@ function observe(
   switch (op.op) {
     case 'acquire': {
       const scope = scopeOf(op.business);
-      const ask: SlotAsk = {
-        business: op.business,
-        run: runName(op.business, op.run),
-        runLimit: op.runLimit,
-        priority: op.priority,
-      };
-      const jobs = op.jobs.map((j) => jobName(op.business, op.run, j));
+      const { ask, jobs } = asked(op);
       expect(signals, 'an acquire signals the jobs of other asks it promoted').toEqual(told(answer));
       observer.acquire(scope, jobs, ask, op.leaseMs, answer as never);
       break;

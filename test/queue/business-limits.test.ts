@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidStateError, ValidationError } from '../../src/errors.js';
+import { MemorySlotLimiter } from '../../src/limiter/memory-slot-limiter.js';
+import { VirtualClock } from '../simulation/virtual-clock.js';
 import { eventually, leads, type QueueFixture, startQueue } from '../support/queue-fixture.js';
 import { type RecordedCall, RecordingDialer } from '../support/recording-dialer.js';
 
@@ -101,6 +103,28 @@ describe('business limits, live changes, groups and fair sharing', () => {
     }
     for (const run of runs)
       expect((await fx.queue.waitForRun(run.runId, { timeoutMs: 10_000 })).counts.completed).toBe(8);
+  });
+
+  it('a raised group, business or run limit dials waiting jobs at once: no timer of the engine runs (SPEC hand-off)', async () => {
+    // The virtual clock never advances: a job dialed only after a feeder's safety timeout (or any
+    // poll) would never be dialed here.
+    const clock = new VirtualClock();
+    const dialer = new RecordingDialer({ durationMs: 'manual', clock });
+    fx = await startQueue(dialer, { clock, limiter: new MemorySlotLimiter({ clock }) });
+    await fx.queue.setGroupLimits('ag', { concurrency: 1 });
+    await fx.queue.setBusinessLimits('ao', { concurrency: 2, group: 'ag' });
+    const run = await fx.queue.startRun({ businessId: 'ao', concurrency: 2, leads: leads(8) });
+    await eventually(() => live(dialer) === 1);
+    await fx.queue.setGroupLimits('ag', { concurrency: 10 });
+    await eventually(() => live(dialer) === 2);
+    await fx.queue.setBusinessLimits('ao', { concurrency: 5, group: 'ag' });
+    await fx.queue.setRunConcurrency(run.runId, 4);
+    await eventually(() => live(dialer) === 4);
+    // A call's end hands its slot on at once too.
+    await endOldest(dialer);
+    await eventually(() => dialer.calls.length === 5 && live(dialer) === 4);
+    await fx.queue.stop(run.runId);
+    for (const call of dialer.liveCalls()) await dialer.end(call.callId, 'completed');
   });
 
   it('round-robin between the runs of a business, and priority prefers a run without starving the other', async () => {
