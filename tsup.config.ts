@@ -6,6 +6,8 @@ export default defineConfig({
     kysely: 'src/kysely.ts',
     redis: 'src/redis.ts',
     twilio: 'src/twilio.ts',
+    dashboard: 'src/dashboard.ts',
+    opentelemetry: 'src/opentelemetry.ts',
   },
   format: ['esm', 'cjs'],
   // One copy of shared modules (the error classes above all) for every entry point, in CJS too:
@@ -15,6 +17,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  loader: { '.lua': 'text' },
-  external: ['ioredis', 'kysely', 'twilio'],
+  // The Lua scripts and the dashboard's page and client script are bundled as text.
+  loader: { '.lua': 'text', '.html': 'text', '.client.js': 'text' },
+  external: ['ioredis', 'kysely', 'twilio', '@opentelemetry/api'],
 });

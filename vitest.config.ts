@@ -1,19 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { defineConfig, type Plugin } from 'vitest/config';
 
-/** Loads `.lua` files as text, as tsup's `loader: { '.lua': 'text' }` does for the build. */
-function luaAsText(): Plugin {
+/** Files bundled as text, as tsup's `loader` does for the build. */
+const TEXT_FILES = ['.lua', '.html', '.client.js'];
+
+/** Loads the Lua scripts and the dashboard's page and client script as text. */
+function textFiles(): Plugin {
   return {
-    name: 'lua-as-text',
+    name: 'text-files',
+    enforce: 'pre',
     load(id) {
-      if (!id.endsWith('.lua')) return null;
+      if (!TEXT_FILES.some((ext) => id.endsWith(ext))) return null;
       return `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`;
     },
   };
 }
 
 export default defineConfig({
-  plugins: [luaAsText()],
+  plugins: [textFiles()],
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

@@ -34,6 +34,8 @@ export interface ValidationIssue {
   field: string;
   /** What is wrong with it. */
   message: string;
+  /** For a repeated number or lead id: the index in `leads` of the row it repeats. */
+  duplicateOf?: number;
 }
 
 /** Input was rejected as a whole; `issues` names each bad row and field. Nothing was written. */

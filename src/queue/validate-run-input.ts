@@ -139,6 +139,7 @@ export function validateRunInput(input: unknown, now: number): asserts input is 
           add({
             row,
             field: 'to',
+            duplicateOf: first,
             message: `duplicates row ${first} (${l.to}); set allowDuplicateNumbers to call a number twice in one run`,
           });
       }
@@ -151,7 +152,12 @@ export function validateRunInput(input: unknown, now: number): asserts input is 
           const first = seen.get(l.leadId);
           if (first === undefined) seen.set(l.leadId, row);
           else
-            add({ row, field: 'leadId', message: `duplicates row ${first} (${JSON.stringify(l.leadId)})` });
+            add({
+              row,
+              field: 'leadId',
+              duplicateOf: first,
+              message: `duplicates row ${first} (${JSON.stringify(l.leadId)})`,
+            });
         }
       }
       if (l.timeZone !== undefined && !isTimeZone(l.timeZone))

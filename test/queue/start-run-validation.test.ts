@@ -72,7 +72,7 @@ describe('startRun validation (guarantee 7)', () => {
       leads: [{ to: '+14155550101' }, { to: '+14155550102' }, { to: '+14155550101' }],
     };
     const error = await rejected(input);
-    expect(error.issues).toEqual([expect.objectContaining({ row: 2, field: 'to' })]);
+    expect(error.issues).toEqual([expect.objectContaining({ row: 2, field: 'to', duplicateOf: 0 })]);
     expect(error.issues[0]?.message).toContain('duplicates row 0');
     await rejected({ ...input, allowDuplicateNumbers: 'yes' });
     const run = await fx!.queue.startRun({ ...input, allowDuplicateNumbers: true });
