@@ -57,6 +57,8 @@ export type {
   SlotSignal,
 } from './limiter/slot-limiter.js';
 export type { Logger } from './logger.js';
+export type { HistogramBucket, HistogramSnapshot } from './observability/fixed-bucket-histogram.js';
+export type { BusinessMetrics, QueueMetricsSnapshot } from './observability/queue-metrics.js';
 export type { CallingRule, CallingWindow, TimeRange, WeeklyHours } from './policy/calling-window.js';
 export { DEFAULT_END_MARGIN_MS } from './policy/calling-window.js';
 export type { ContactCap } from './policy/contact-cap.js';
@@ -67,6 +69,9 @@ export type { CallEventResult, OutboundQueueOptions } from './queue/outbound-que
 export { OutboundQueue } from './queue/outbound-queue.js';
 export type { RetryPolicy } from './queue/queue-context.js';
 export type {
+  CallEventHandledEvent,
+  CallEventOutcome,
+  JobDialedEvent,
   JobDialingEvent,
   JobEndedEvent,
   JobWaitingEvent,
@@ -79,6 +84,7 @@ export type { SuppressCheck, SuppressionQuery } from './queue/suppression.js';
 export { isE164 } from './queue/validate-run-input.js';
 export type {
   BusinessLimitsRecord,
+  BusinessLoad,
   BusinessRecord,
   ClaimedJob,
   CreateRunResult,

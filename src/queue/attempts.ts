@@ -46,6 +46,11 @@ export interface GrantedSlot {
   fence?: number;
   /** When the grant was asked for (`ctx.now()` before the acquire or release call). */
   askedAt: number;
+  /**
+   * For a slot freed by an ended call and handed on: when that end reached this process
+   * (`performance.now()`, for `JobDialingEvent.handOffMs`).
+   */
+  freedAt?: number;
   /** The job's business, when the grant's asker knows it (its dial rates). */
   business?: string;
   /**

@@ -5,7 +5,7 @@ import type { CallEvent } from '../types.js';
 import type { Attempts } from './attempts.js';
 import { jobStatusOfCall } from './call-status.js';
 import { explainIgnoredEvent } from './ignored-event.js';
-import type { QueueContext } from './queue-context.js';
+import { emit, type QueueContext } from './queue-context.js';
 import type { AttemptOf, OutcomeRetries } from './retry-rules.js';
 
 /** Applies call events (a dialer's reports, a host's webhooks) to the jobs they are about. */
@@ -13,12 +13,13 @@ export class CallEvents {
   /**
    * @param ctx - the queue's store, clock and logger
    * @param attempts - this process's attempts: whose `dial()` answer is awaited here
-   * @param ended - frees the slot of a job an event ended, and hands it on
+   * @param ended - frees the slot of a job an event ended, and hands it on (from when the event
+   *   arrived, `performance.now()`: the hand-off's start)
    */
   constructor(
     private readonly ctx: QueueContext,
     private readonly attempts: Attempts,
-    private readonly ended: (job: JobRoute) => Promise<void>,
+    private readonly ended: (job: JobRoute, arrivedAt: number) => Promise<void>,
     private readonly retries: OutcomeRetries,
   ) {}
 
@@ -29,21 +30,46 @@ export class CallEvents {
    * @returns whether the event changed the job
    */
   async apply(event: CallEvent, claim?: AttemptOf): Promise<boolean> {
-    const job = await this.write(event, claim);
+    const arrivedAt = performance.now();
+    const job = await this.write(event, claim, arrivedAt);
     if (job === false) return false;
     // Terminal, or back in line for a retry: the attempt ended either way.
-    if (job && (isTerminal(job.status) || job.status === 'queued')) await this.ended(job);
+    if (job && (isTerminal(job.status) || job.status === 'queued')) await this.ended(job, arrivedAt);
     return true;
   }
 
   /**
    * Writes a call event as {@link CallEvents.apply} does, without freeing the slot of a job it
-   * ended.
+   * ended. Tells of it (`call:event`) once written.
    * @param claim - the job's run and attempt, when this process holds its claim
+   * @param arrivedAt - when the event reached the queue (`performance.now()`; default now)
    * @returns the job it moved (`queued` when put back for a retry of the outcome), undefined when
    *   it only recorded a call id, false when it changed nothing
    */
-  async write(event: CallEvent, claim?: AttemptOf): Promise<JobRoute | undefined | false> {
+  async write(
+    event: CallEvent,
+    claim?: AttemptOf,
+    arrivedAt = performance.now(),
+  ): Promise<JobRoute | undefined | false> {
+    // Called in this turn: an end decided without a promise goes to the store in it.
+    const job = await this.writeEvent(event, claim);
+    const runId = job ? job.runId : (claim ?? this.attempts.claimOf(event.jobId))?.runId;
+    const ended =
+      job && event.durationSec !== undefined && (isTerminal(job.status) || job.status === 'queued');
+    emit(this.ctx, 'call:event', {
+      jobId: event.jobId,
+      ...(runId !== undefined && { runId }),
+      ...(job && { businessId: job.businessId }),
+      status: event.status,
+      result: job === false ? 'ignored' : 'applied',
+      durationMs: performance.now() - arrivedAt,
+      ...(ended && { callDurationSec: event.durationSec }),
+    });
+    return job;
+  }
+
+  /** Writes a call event (see {@link CallEvents.write}), silently. */
+  private async writeEvent(event: CallEvent, claim?: AttemptOf): Promise<JobRoute | undefined | false> {
     const status = jobStatusOfCall(event?.status);
     if (!event || typeof event.jobId !== 'string' || status === undefined) {
       throw new ValidationError([{ field: 'event', message: 'needs a jobId and a known call status' }]);

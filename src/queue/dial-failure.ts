@@ -28,6 +28,11 @@ export function asDialError(err: unknown): DialError {
   return new DialError('unknown', err instanceof Error ? err.message : String(err), { cause: err });
 }
 
+/** The code a dial failure is recorded with: the provider's, or `DIAL_ERROR` when the dialer gave none. */
+export function dialFailureCode(error: DialError): string {
+  return error.providerCode ?? 'DIAL_ERROR';
+}
+
 /**
  * Classifies a dial failure and, for a transient one with attempts left, picks its retry time:
  * exponential backoff with full jitter, never sooner than the provider's `Retry-After`.
@@ -44,7 +49,7 @@ export function classifyDialFailure(
   now: number,
 ): DialFailure {
   const error = asDialError(err);
-  const code = error.providerCode ?? 'DIAL_ERROR';
+  const code = dialFailureCode(error);
   if (error.kind !== 'transient' || job.attempt >= retry.maxAttempts) return { error, code };
   const cap = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (job.attempt - 1));
   const delay = Math.max(error.retryAfterMs ?? 0, Math.round(Math.random() * cap));

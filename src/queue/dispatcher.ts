@@ -1,4 +1,4 @@
-import type { DialContext, DialResult } from '../dialer/dialer.js';
+import type { DialContext } from '../dialer/dialer.js';
 import { DialError } from '../errors.js';
 import type { ReleaseResult } from '../limiter/slot-limiter.js';
 import type { ClaimedJob, JobRoute } from '../store/job-store.js';
@@ -7,10 +7,11 @@ import { type Attempt, Attempts, type GrantedSlot, unconfirmedGrant } from './at
 import { CallEvents } from './call-events.js';
 import { CallingWindows } from './calling-windows.js';
 import { claimedElsewhere, claimJob, claimOf, confirmSlot, runStopped } from './claim-job.js';
-import { asDialError, DialSetbacks } from './dial-failure.js';
+import { DialSetbacks } from './dial-failure.js';
 import { type DialTurn, DialTurns, grantedBusiness, JobAskers } from './dial-turns.js';
 import { ForeignLimiterState } from './foreign-limiter-state.js';
 import { OwnEnds } from './own-end.js';
+import { placeCall } from './place-call.js';
 import { emit, type QueueContext } from './queue-context.js';
 import { jobEndedEvent } from './queue-events.js';
 import { recordCall } from './record-call.js';
@@ -105,7 +106,7 @@ export class Dispatcher {
     });
     this.foreignState = new ForeignLimiterState(ctx);
     this.turns = new DialTurns(ctx);
-    this.events = new CallEvents(ctx, this.attempts, (job) => this.ended(job), this.retries);
+    this.events = new CallEvents(ctx, this.attempts, (job, at) => this.ended(job, at), this.retries);
     this.ownEnds = new OwnEnds(ctx, this.attempts, this.events, this.slots, {
       apply: (event, claim) => this.events.apply(event, claim),
       jobEnded: (job, release) => this.hooks.jobEnded(job, release),
@@ -301,37 +302,18 @@ export class Dispatcher {
       return;
     }
     if (!(await this.setbacks.insideWindow(key, job))) return;
-    const { active, limit } = slot;
-    emit(ctx, 'job:dialing', {
-      jobId,
-      runId,
-      businessId: job.businessId,
-      attempt: job.attempt,
-      active,
-      limit,
-    });
     const startedAt = ctx.now();
-    let dialing: Promise<DialResult>;
-    this.attempts.advance(attempt, 'dialing');
-    try {
-      // A copy: the dialer cannot change the claim this process keeps.
-      dialing = ctx.dialer.dial({ ...job }, this.dialContext(attempt, job));
-    } catch (err) {
-      dialing = Promise.reject(err);
-    }
-    dialing = dialing.finally(() => this.attempts.answered(attempt));
+    const answer = await placeCall(ctx, job, slot, {
+      dialing: () => this.attempts.advance(attempt, 'dialing'),
+      answered: () => this.attempts.answered(attempt),
+      context: this.dialContext(attempt, job),
+    });
     // Still "dialing" for the reconciler until the outcome is written, however long that takes:
     // the failure handled, the unknown outcome resolved, or the call id recorded.
-    let callId: string;
-    try {
-      ({ callId } = await dialing);
-    } catch (err) {
-      const error = asDialError(err);
-      if (error.kind === 'unknown') await this.resolveUnknown(attempt, job, startedAt, error);
-      else await this.setbacks.dialFailed(key, job, error);
-      return;
-    }
-    await this.placed(job, callId, attempt);
+    if (answer.error === undefined) await this.placed(job, answer.callId, attempt);
+    else if (answer.error.kind === 'unknown')
+      await this.resolveUnknown(attempt, job, startedAt, answer.error);
+    else await this.setbacks.dialFailed(key, job, answer.error);
   }
 
   /** Writes the call id of a placed call (see {@link recordCall}); the attempt is placed either way. */
@@ -388,11 +370,12 @@ export class Dispatcher {
   /**
    * A job's attempt just ended, terminal or back in line for a retry (this process won that
    * write): tell it, then free its slot exactly once and hand it on.
+   * @param arrivedAt - when the event that ended it reached this process (`performance.now()`)
    */
-  async ended(job: JobRoute): Promise<void> {
+  async ended(job: JobRoute, arrivedAt?: number): Promise<void> {
     emit(this.ctx, 'job:ended', jobEndedEvent(job));
     const key = this.attempts.get(job.jobId)?.key ?? (await this.ctx.businesses.view(job.businessId)).scope;
-    const result = await this.releaseSlot(key, job.jobId, undefined, undefined, job.businessId);
+    const result = await this.slots.release(key, job.jobId, undefined, undefined, job.businessId, arrivedAt);
     this.hooks.jobEnded(job, result);
   }
 

@@ -2,26 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { Dialer } from '../dialer/dialer.js';
-import { ClosedError, InvalidStateError, TimeoutError, ValidationError } from '../errors.js';
+import { ClosedError, InvalidStateError, ValidationError } from '../errors.js';
 import type { SlotLimiter } from '../limiter/slot-limiter.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { MetricsRecorder } from '../observability/metrics-recorder.js';
+import type { QueueMetricsSnapshot } from '../observability/queue-metrics.js';
 import type { ContactCap } from '../policy/contact-cap.js';
 import type { JobStore } from '../store/job-store.js';
-import {
-  type BusinessLimitsInput,
-  type BusinessSummary,
-  type CallEvent,
-  type GroupLimits,
-  type GroupLimitsInput,
-  type Job,
-  type ListJobsOptions,
-  type ListRunsOptions,
-  type RunSummary,
-  type StartRunInput,
-  type StartRunResult,
-  type StopOptions,
-  TERMINAL_JOB_STATUSES,
-  type WaitForRunOptions,
+import type {
+  BusinessLimitsInput,
+  BusinessSummary,
+  CallEvent,
+  GroupLimits,
+  GroupLimitsInput,
+  Job,
+  ListJobsOptions,
+  ListRunsOptions,
+  RunSummary,
+  StartRunInput,
+  StartRunResult,
+  StopOptions,
+  WaitForRunOptions,
 } from '../types.js';
 import { BusinessControls } from './business-controls.js';
 import { BusinessDirectory } from './business-directory.js';
@@ -36,6 +37,7 @@ import { RunQueries } from './run-queries.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { startRunFromInput } from './start-run.js';
 import type { SuppressCheck } from './suppression.js';
+import { waitForRun } from './wait-for-run.js';
 
 /** Options of {@link OutboundQueue}. */
 export interface OutboundQueueOptions {
@@ -106,6 +108,7 @@ export class OutboundQueue {
   private readonly reads: RunQueries;
   private readonly controls: RunControls;
   private readonly business: BusinessControls;
+  private readonly recorder: MetricsRecorder;
   private started = false;
   private closed = false;
   /** Renews run ownership and slot leases, every third of a lease. */
@@ -139,6 +142,7 @@ export class OutboundQueue {
       newId: options.newId ?? randomUUID,
     };
     this.ctx.emitter.setMaxListeners(0);
+    this.recorder = new MetricsRecorder(this.ctx.emitter, this.ctx.now);
     this.dispatcher = new Dispatcher(this.ctx, {
       jobEnded: (job, release) => {
         // Back in line for a retry: its feeder sets its wake-up.
@@ -339,23 +343,17 @@ export class OutboundQueue {
    * Resolves when nothing is left to do for the run: every job is terminal.
    * @throws {@link TimeoutError} after `timeoutMs`
    */
-  async waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<RunSummary> {
-    const deadline =
-      options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : this.ctx.now() + options.timeoutMs;
-    for (;;) {
-      const summary = await this.getRun(runId);
-      const unfinished = summary.total - TERMINAL_JOB_STATUSES.reduce((n, s) => n + summary.counts[s], 0);
-      if (unfinished === 0) {
-        if (summary.status !== 'running') return summary;
-        // Every job ended but nobody marked the run yet (its owner may be gone): do it, re-read.
-        await this.runs.complete(runId, summary.businessId);
-        continue;
-      }
-      const left = deadline - this.ctx.now();
-      if (left <= 0) throw new TimeoutError(`run ${runId} not finished after ${options.timeoutMs} ms`);
-      // Woken by this process's events at once; the short fallback covers other processes.
-      await this.runs.nextChange(runId, Math.min(left, 500));
-    }
+  waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<RunSummary> {
+    return waitForRun(this.ctx, this.runs, (id) => this.getRun(id), runId, options);
+  }
+
+  /**
+   * This process's dials, outcomes and latencies per business since the queue was constructed,
+   * with every business's live calls, limit and waiting jobs read from the store (one read): what
+   * `outbound-queue/opentelemetry` exports, for hosts without OpenTelemetry. See docs/observability.md.
+   */
+  metrics(): Promise<QueueMetricsSnapshot> {
+    return this.recorder.snapshot(this.ctx.store);
   }
 
   /**

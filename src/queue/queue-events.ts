@@ -1,4 +1,5 @@
-import type { JobStatus } from '../types.js';
+import type { DialFailureKind } from '../errors.js';
+import type { CallStatus, JobStatus } from '../types.js';
 
 /** Payload of `job:dialing`: a job holds a slot and its call is being placed. */
 export interface JobDialingEvent {
@@ -14,6 +15,71 @@ export interface JobDialingEvent {
   active: number;
   /** The business's concurrency limit. */
   limit: number;
+  /**
+   * For a job dialed into a slot an ended call freed (a hand-off): milliseconds, with sub-ms
+   * resolution (`performance.now()`), from that end reaching this process (the dialer's report or
+   * `handleCallEvent`; for an end the engine wrote itself, a failed dial say, the release of its
+   * slot) to this dial starting. Absent for a job granted a slot nobody freed (a run's first
+   * calls, a raised limit, a slot reclaimed from a dead process).
+   */
+  handOffMs?: number;
+}
+
+/**
+ * Payload of `job:dialed`: the `dial()` a `job:dialing` announced returned or threw. Each
+ * `job:dialing` is followed by one `job:dialed` of the same job and attempt.
+ */
+export interface JobDialedEvent {
+  /** The job dialed. */
+  jobId: string;
+  /** The run the job belongs to. */
+  runId: string;
+  /** The business whose slot the job holds. */
+  businessId: string;
+  /** The job's attempt, as in its `job:dialing`. */
+  attempt: number;
+  /** Milliseconds from `dial()` being called to its answer (`performance.now()`, sub-ms resolution). */
+  durationMs: number;
+  /** The provider's id of the call placed; absent when `dial()` threw. */
+  callId?: string;
+  /**
+   * When `dial()` threw: the code recorded on the job, the provider's (`DialError.providerCode`)
+   * or `DIAL_ERROR` when the dialer gave none.
+   */
+  errorCode?: string;
+  /**
+   * When `dial()` threw: how the queue treats the failure. `unknown` means the call may exist
+   * all the same; the queue asks the dialer before the job ends.
+   */
+  errorKind?: DialFailureKind;
+}
+
+/** What became of a call event: it moved its job (or recorded its call id), or changed nothing. */
+export type CallEventOutcome = 'applied' | 'ignored';
+
+/**
+ * Payload of `call:event`: a call event was written, from the host's `handleCallEvent`, from a
+ * dialer's own report, or found by the queue asking the dialer about an unknown outcome. An
+ * event rejected as invalid, or whose write failed (and is tried again), emits none.
+ */
+export interface CallEventHandledEvent {
+  /** The job the event names. */
+  jobId: string;
+  /** The job's run, when the event moved the job or this process holds its claim. */
+  runId?: string;
+  /** The job's business, when the event moved the job. */
+  businessId?: string;
+  /** The call status the event reported. */
+  status: CallStatus;
+  /** `applied` when it moved the job (as `CallEventResult.applied`), else `ignored` (duplicate, late, stale, forged). */
+  result: CallEventOutcome;
+  /** Milliseconds from the event reaching the queue to its write's answer (`performance.now()`). */
+  durationMs: number;
+  /**
+   * The call's length in seconds as the provider reported it, on an applied event that ended the
+   * call (`job:ended` carries none: the end's write answers with the job's routing fields only).
+   */
+  callDurationSec?: number;
 }
 
 /** Payload of `job:waiting`: a job waits in its run's line for a free slot. */
@@ -96,6 +162,10 @@ export interface RunCompletedEvent {
 export interface OutboundQueueEvents {
   /** A job was claimed and its call is being placed. */
   'job:dialing': JobDialingEvent;
+  /** The `dial()` of a `job:dialing` returned or threw. */
+  'job:dialed': JobDialedEvent;
+  /** A call event was written: applied, or ignored as stale. */
+  'call:event': CallEventHandledEvent;
   /** A job was put in its run's line to wait for a free slot. */
   'job:waiting': JobWaitingEvent;
   /** A job's call attempt ended: terminal, or back in line for a retry (emitted by the process that wrote it). */

@@ -9,6 +9,8 @@ export interface FreedSlot {
   result: ReleaseResult;
   /** When the release was asked for: the promoted grants' age counts from then. */
   askedAt: number;
+  /** When the end that freed the slot reached this process (`performance.now()`): the hand-off's start. */
+  freedAt: number;
 }
 
 /** Keys whose waiting line was last seen empty are remembered up to this many (a hint, dropped whole past it). */
@@ -38,6 +40,8 @@ export class SlotHandOff {
    * Frees the slot of `jobId` and hands it on at once.
    * @param fence - the grant's fencing token, for a grant given back unused
    * @param businessId - the job's business, for the logs and events (default: the scope's)
+   * @param freedAt - when the end that frees the slot reached this process (`performance.now()`;
+   *   default now): the hand-off's start
    * @returns the limiter's answer
    */
   async release(
@@ -46,13 +50,14 @@ export class SlotHandOff {
     fence?: number,
     attempt: Attempt | undefined = this.attempts.get(jobId),
     businessId = key,
+    freedAt = performance.now(),
   ): Promise<ReleaseResult> {
     this.attempts.advance(attempt, 'ending');
     const askedAt = this.ctx.now();
     const result = await this.ctx.limiter.release(key, jobId, this.ctx.leaseMs, fence);
     if (result.released) this.sawLine(key, result.promoted.length > 0);
     this.attempts.advance(attempt, 'ended');
-    this.handOn(key, jobId, { result, askedAt }, businessId);
+    this.handOn(key, jobId, { result, askedAt, freedAt }, businessId);
     return result;
   }
 
@@ -67,6 +72,8 @@ export class SlotHandOff {
     const { ctx } = this;
     // Nobody waited at the last word from the limiter: the usual release, one round trip fewer.
     if (!ctx.limiter.pass || this.emptyLines.has(key)) return undefined;
+    // Asked as the end arrives, before it is written: the hand-off starts here.
+    const freedAt = performance.now();
     const askedAt = ctx.now();
     let result: ReleaseResult;
     try {
@@ -79,7 +86,7 @@ export class SlotHandOff {
     if (!result.released) this.sawLine(key, false);
     if (!result.released) return undefined;
     this.attempts.advance(attempt, 'ended');
-    return { result, askedAt };
+    return { result, askedAt, freedAt };
   }
 
   /**
@@ -169,12 +176,12 @@ export class SlotHandOff {
   }
 
   /** Dials the promoted jobs in line order, each with the counters its grant left. */
-  private dialPromoted(key: string, { result, askedAt }: FreedSlot, after?: PendingEnd): void {
+  private dialPromoted(key: string, { result, askedAt, freedAt }: FreedSlot, after?: PendingEnd): void {
     const { limit, promoted, fence } = result;
     let active = result.active - promoted.length;
     for (const next of promoted) {
       active += 1;
-      this.dial(key, next, { active, limit, fence, askedAt, after });
+      this.dial(key, next, { active, limit, fence, askedAt, freedAt, after });
     }
   }
 }

@@ -59,3 +59,18 @@ export interface PutBusinessLimitsResult {
   /** The business's group before the change (null: none, or the business had no record). */
   previousGroup: string | null;
 }
+
+/**
+ * A business's live calls, waiting jobs and limit, over its live (`running` or `paused`) runs: what
+ * {@link JobStore.businessLoads} reads for each business that has one.
+ */
+export interface BusinessLoad {
+  /** The business. */
+  businessId: string;
+  /** Its jobs that hold a call now (`dialing`, `ringing`, `in_progress`) in its live runs. */
+  active: number;
+  /** Its `queued` jobs in its live runs (retries and scheduled jobs included). */
+  waiting: number;
+  /** Its own concurrency limit, or else the highest concurrency of its live runs. */
+  limit: number;
+}

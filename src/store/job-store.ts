@@ -3,6 +3,7 @@ import type { ContactCap } from '../policy/contact-cap.js';
 import type { Job, JobMetadata, JobStatus, ListJobsOptions, RunStatus, WaitingCounts } from '../types.js';
 import type {
   BusinessLimitsRecord,
+  BusinessLoad,
   BusinessRecord,
   GroupLimitsRecord,
   GroupRecord,
@@ -13,6 +14,7 @@ import type { NewRun, RunQuery, RunRecord } from './run-record.js';
 
 export type {
   BusinessLimitsRecord,
+  BusinessLoad,
   BusinessRecord,
   GroupLimitsRecord,
   GroupRecord,
@@ -340,6 +342,11 @@ export interface JobStore {
    * @returns the record, or undefined when none of them was ever set for the business
    */
   getBusiness(businessId: string): Promise<BusinessRecord | undefined>;
+  /**
+   * Every business with a live (`running` or `paused`) run, with its live calls, waiting jobs and
+   * limit over those runs, in one read (as `OutboundQueue.getBusiness` counts them), by id.
+   */
+  businessLoads(): Promise<BusinessLoad[]>;
   /**
    * Writes a business's limits and group (all three; its pause is kept), in one transaction.
    * When the group changes, the business's fencing token is raised in the same transaction (see

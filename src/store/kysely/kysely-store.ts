@@ -12,6 +12,7 @@ import {
 } from '../../types.js';
 import type {
   BusinessLimitsRecord,
+  BusinessLoad,
   BusinessRecord,
   ClaimedJob,
   CreateRunResult,
@@ -43,6 +44,7 @@ import {
   setBusinessPaused,
   setRunLimits,
 } from './kysely-business-limits.js';
+import { businessLoads } from './kysely-business-loads.js';
 import { claimUnderCap } from './kysely-contact-caps.js';
 import { HotStatements } from './kysely-hot-statements.js';
 import { readJobWithAttempts, writeRequeue, writeRetry } from './kysely-job-retries.js';
@@ -366,6 +368,10 @@ export class KyselyStore implements JobStore {
 
   async getBusiness(businessId: string): Promise<BusinessRecord | undefined> {
     return this.serialized(() => getBusiness(this.db, this.t, businessId));
+  }
+
+  async businessLoads(): Promise<BusinessLoad[]> {
+    return this.serialized(() => businessLoads(this.db, this.t));
   }
 
   async putBusinessLimits(
