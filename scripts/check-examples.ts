@@ -4,7 +4,7 @@
  * builds first when dist/ is missing or stale and typechecks examples/ against dist/'s types.
  *
  *   npm run check:examples                 all of them
- *   npm run check:examples -- web-app      only the named ones (web-app, custom-dialer, multi-process)
+ *   npm run check:examples -- express      only the named ones (express, fastify, hono, custom-dialer, multi-process)
  *
  * Each example has a hard deadline, so a hang fails the step instead of the CI job. The
  * multi-process example needs redis-server and PostgreSQL binaries: without them it is skipped
@@ -12,8 +12,8 @@
  */
 import { findPostgresBin, findRedisBinary } from '../test/support/servers.js';
 import { checkCustomDialer } from './check-examples/check-custom-dialer.js';
+import { checkHttpExample } from './check-examples/check-http-example.js';
 import { checkMultiProcess } from './check-examples/check-multi-process.js';
-import { checkWebApp } from './check-examples/check-web-app.js';
 
 interface Step {
   name: string;
@@ -24,7 +24,10 @@ interface Step {
 }
 
 const steps: Step[] = [
-  { name: 'web-app', deadlineMs: 90_000, run: checkWebApp },
+  // The same app in three frameworks, held to one check.
+  { name: 'express', deadlineMs: 90_000, run: checkHttpExample('express') },
+  { name: 'fastify', deadlineMs: 90_000, run: checkHttpExample('fastify') },
+  { name: 'hono', deadlineMs: 90_000, run: checkHttpExample('hono') },
   { name: 'custom-dialer', deadlineMs: 120_000, run: checkCustomDialer },
   {
     name: 'multi-process',

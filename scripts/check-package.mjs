@@ -2,9 +2,10 @@
 // imports every entry point with both `import` and `require`; then runs publint and
 // are-the-types-wrong on the tarball.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const run = (cmd, args, cwd = root) =>
@@ -33,6 +34,7 @@ try {
       `kysely@${dep('kysely')}`,
       `ioredis@${dep('ioredis')}`,
       `twilio@${dep('twilio')}`,
+      `@opentelemetry/api@${dep('@opentelemetry/api')}`,
     ],
     app,
   );
@@ -42,6 +44,8 @@ try {
     'outbound-queue/kysely': ['KyselyStore'],
     'outbound-queue/redis': ['RedisSlotLimiter'],
     'outbound-queue/twilio': ['TwilioDialer'],
+    'outbound-queue/dashboard': ['createDashboardHandler', 'toNodeHandler'],
+    'outbound-queue/opentelemetry': ['instrumentOpenTelemetry'],
   };
   const esm = Object.entries(checks)
     .map(
@@ -70,8 +74,32 @@ try {
   );
   process.stdout.write(run('node', ['esm.mjs'], app));
   process.stdout.write(run('node', ['cjs.cjs'], app));
+  // The dashboard's entry runs on any web-standard runtime (Bun, Deno, workers): nothing it loads
+  // may import a Node built-in; toNodeHandler only uses the objects node:http hands it.
+  const dist = join(app, 'node_modules', 'outbound-queue', 'dist');
+  for (const entry of ['dashboard.js', 'dashboard.cjs']) {
+    const builtins = builtinImports(join(dist, entry));
+    if (builtins.length > 0) throw new Error(`dist/${entry} loads Node built-ins: ${builtins.join(', ')}`);
+  }
+  console.log('dashboard loads no Node built-in');
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/** The Node built-ins `file` and the files it imports (relative specifiers, followed) import. */
+function builtinImports(file, seen = new Set()) {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const source = readFileSync(file, 'utf8');
+  const specifiers = [
+    ...source.matchAll(/(?:^|[;\s])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]/g),
+    ...source.matchAll(/(?:^|[;\s])import\s*\(?\s*['"]([^'"]+)['"]/g),
+    ...source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((match) => match[1]);
+  return specifiers.flatMap((specifier) => {
+    if (specifier.startsWith('.')) return builtinImports(join(dirname(file), specifier), seen);
+    return specifier.startsWith('node:') || builtinModules.includes(specifier) ? [specifier] : [];
+  });
 }
 
 function dep(name) {

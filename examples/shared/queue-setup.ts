@@ -1,7 +1,8 @@
 /**
- * Builds the web app's queue from the environment. By default everything is local and offline:
- * a SQLite file, MemorySlotLimiter and SimulatedDialer. With TWILIO_* set, calls go through
- * Twilio and its status callbacks come back to POST /webhooks/twilio/status.
+ * Builds the queue of the web examples (express, fastify, hono) from the environment. By default
+ * everything is local and offline: a SQLite file, MemorySlotLimiter and SimulatedDialer. With
+ * TWILIO_* set, calls go through Twilio and its status callbacks come back to
+ * POST /webhooks/twilio/status.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,12 +17,14 @@ import {
 } from 'outbound-queue';
 import { KyselyStore } from 'outbound-queue/kysely';
 
-export interface WebApp {
+/** The queue of one example server, with what its routes need. */
+export interface ExampleQueue {
   queue: OutboundQueue;
-  /** 'simulated' or 'twilio'. */
-  mode: string;
+  /** Where the calls go. */
+  mode: 'simulated' | 'twilio';
   /** The Twilio status-callback handler (signature checked), when Twilio is configured. */
   twilioWebhook?: (request: Request) => Promise<Response>;
+  /** Stops dispatching in this process and closes the database. */
   close(): Promise<void>;
 }
 
@@ -44,7 +47,7 @@ function format(msg: string, fields: Record<string, unknown>): string {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the store's tables are not part of an app schema type
-async function openDatabase(env: NodeJS.ProcessEnv): Promise<Kysely<any>> {
+async function openDatabase(env: NodeJS.ProcessEnv, name: string): Promise<Kysely<any>> {
   if (env.DATABASE_URL) {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: env.DATABASE_URL });
@@ -53,7 +56,7 @@ async function openDatabase(env: NodeJS.ProcessEnv): Promise<Kysely<any>> {
     pool.on('connect', (client) => client.on('error', (err) => console.warn(`postgres: ${err.message}`)));
     return new Kysely({ dialect: new PostgresDialect({ pool }) });
   }
-  const file = env.DB_FILE ?? '.web-app/web-app.sqlite';
+  const file = env.DB_FILE ?? `.examples/${name}.sqlite`;
   mkdirSync(dirname(file), { recursive: true });
   const { default: Database } = await import('better-sqlite3');
   const database = new Database(file);
@@ -65,15 +68,21 @@ const TWILIO_VARS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM', '
 
 /**
  * Opens the database, builds the dialer and the queue, migrates and starts dispatching.
- * @param env - the environment (see README.md)
+ * @param name - the example's name: its default SQLite file is `.examples/<name>.sqlite`
+ * @param env - the environment (see the example's README.md)
+ * @returns the started queue, its mode, the Twilio webhook handler in Twilio mode, and `close()`
+ * @throws ValidationError naming the missing variables when Twilio is half configured
  */
-export async function createWebApp(env: NodeJS.ProcessEnv = process.env): Promise<WebApp> {
+export async function createExampleQueue(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ExampleQueue> {
   const twilioWanted = Object.keys(env).some((name) => name.startsWith('TWILIO_'));
   const missing = TWILIO_VARS.filter((name) => !env[name]);
   if (twilioWanted && missing.length > 0) {
     throw new ValidationError(missing.map((name) => ({ field: name, message: 'is required for Twilio' })));
   }
-  const db = await openDatabase(env);
+  const db = await openDatabase(env, name);
   const store = new KyselyStore({ db });
   const limiter = new MemorySlotLimiter(); // one process; see examples/multi-process for Redis
 
@@ -111,9 +120,9 @@ async function finish(
   queue: OutboundQueue,
   // biome-ignore lint/suspicious/noExplicitAny: see openDatabase
   db: Kysely<any>,
-  mode: string,
+  mode: ExampleQueue['mode'],
   twilioWebhook?: (request: Request) => Promise<Response>,
-): Promise<WebApp> {
+): Promise<ExampleQueue> {
   await queue.migrate();
   await queue.start();
   return {
