@@ -44,16 +44,23 @@ export interface QueueContext {
   readonly newId: () => string;
 }
 
-/** Emits a typed queue event; `error` events go to the logger when nobody listens, never thrown. */
+/**
+ * Emits a typed queue event to each listener in turn. A listener that throws is logged
+ * (`OUTBOUND_LISTENER_FAILED`) and the ones after it are still called: a host's failing listener
+ * must not starve the metrics, the spans or the dashboard's streams, nor reach the engine.
+ * `error` events with nobody listening are dropped, never thrown.
+ */
 export function emit<E extends OutboundQueueEventName>(
   ctx: QueueContext,
   name: E,
   payload: OutboundQueueEvents[E],
 ): void {
-  if (name === 'error' && ctx.emitter.listenerCount('error') === 0) return;
-  try {
-    ctx.emitter.emit(name, payload);
-  } catch (err) {
-    ctx.logger.error({ err, event: name }, 'OUTBOUND_LISTENER_FAILED');
+  // rawListeners: a `once` listener is its wrapper, which removes it when called.
+  for (const listener of ctx.emitter.rawListeners(name)) {
+    try {
+      listener(payload);
+    } catch (err) {
+      ctx.logger.error({ err, event: name }, 'OUTBOUND_LISTENER_FAILED');
+    }
   }
 }
