@@ -6,21 +6,36 @@
  *   GET  /runs/:id                  the run's progress (RunSummary)
  *   POST /runs/:id/stop             stop it (JSON, optional: { "hangup": true })
  *   POST /webhooks/twilio/status    Twilio's status callbacks, signature checked (Twilio mode only)
- *   /dashboard/                     the dashboard (HTTP Basic auth)
+ *   /dashboard/                     the dashboard
  *   GET  /                          redirects to /dashboard/
+ *
+ * The /runs routes and the dashboard ask for one login (HTTP Basic auth): both place calls. Only
+ * the webhook is open, as Twilio sends no login; its signature is checked instead.
  */
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { createDashboardHandler, toNodeHandler } from 'outbound-queue/dashboard';
-import { basicAuth, dashboardLogin, describeLogin } from '../shared/dashboard-login.js';
+import {
+  basicAuth,
+  dashboardLogin,
+  describeLogin,
+  LOGIN_REQUIRED,
+  loginCheck,
+} from '../shared/dashboard-login.js';
 import { HttpError, toErrorAnswer } from '../shared/http-errors.js';
 import { createExampleQueue } from '../shared/queue-setup.js';
-import { startRunBody, stopBody } from '../shared/request-bodies.js';
+import { hasBody, requireJsonContentType, startRunBody, stopBody } from '../shared/request-bodies.js';
 import { closeOnSignals } from '../shared/shutdown.js';
 
-const { queue, mode, twilioWebhook, close } = await createExampleQueue('fastify');
+const { queue, mode, twilioWebhook, publicUrl, close } = await createExampleQueue('fastify');
 const login = dashboardLogin();
-const dashboard = createDashboardHandler({ queue, basePath: '/dashboard', authorize: basicAuth(login) });
+// publicUrl (Twilio mode): the page's POSTs come from the tunnel's origin, not the one Fastify sees.
+const dashboard = createDashboardHandler({
+  queue,
+  basePath: '/dashboard',
+  authorize: basicAuth(login),
+  publicUrl,
+});
 
 const app = Fastify({ bodyLimit: 10 * 1024 * 1024 });
 
@@ -62,18 +77,32 @@ await app.register(async (raw) => {
 
 app.get('/', (_request, reply) => reply.redirect('/dashboard/'));
 
-app.post('/runs', async (request, reply) => {
-  // The queue validates the whole input (numbers, concurrency, duplicates) and names bad rows.
-  const run = await queue.startRun(startRunBody(request.body));
-  // Retrying a POST with the same runId is safe: the client gets the existing run, not a copy.
-  return reply.code(run.created ? 201 : 200).send(run);
+// Encapsulated too: the hooks below guard the /runs routes only.
+await app.register(async (api) => {
+  const allows = loginCheck(login);
+  // The first hook of a request: without the login, nothing of it is read.
+  api.addHook('onRequest', async (request, reply) => {
+    if (allows(request.headers.authorization)) return;
+    return reply.code(LOGIN_REQUIRED.status).headers(LOGIN_REQUIRED.headers).send(LOGIN_REQUIRED.body);
+  });
+  // Before the parsers: Fastify would parse a text/plain body as a string, not refuse it.
+  api.addHook('preParsing', async (request) => {
+    if (hasBody(request.headers)) requireJsonContentType(request.headers['content-type']);
+  });
+
+  api.post('/runs', async (request, reply) => {
+    // The queue validates the whole input (numbers, concurrency, duplicates) and names bad rows.
+    const run = await queue.startRun(startRunBody(request.body));
+    // Retrying a POST with the same runId is safe: the client gets the existing run, not a copy.
+    return reply.code(run.created ? 201 : 200).send(run);
+  });
+
+  api.get<{ Params: { id: string } }>('/runs/:id', async (request) => queue.getRun(request.params.id));
+
+  api.post<{ Params: { id: string } }>('/runs/:id/stop', async (request) =>
+    queue.stop(request.params.id, stopBody(request.body)),
+  );
 });
-
-app.get<{ Params: { id: string } }>('/runs/:id', async (request) => queue.getRun(request.params.id));
-
-app.post<{ Params: { id: string } }>('/runs/:id/stop', async (request) =>
-  queue.stop(request.params.id, stopBody(request.body)),
-);
 
 await app.listen({ port: Number(process.env.PORT ?? 3000) });
 // The port actually bound: with PORT=0 the system picks a free one (scripts/check-examples.ts).

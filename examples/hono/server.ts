@@ -6,26 +6,51 @@
  *   GET  /runs/:id                  the run's progress (RunSummary)
  *   POST /runs/:id/stop             stop it (JSON, optional: { "hangup": true })
  *   POST /webhooks/twilio/status    Twilio's status callbacks, signature checked (Twilio mode only)
- *   /dashboard/                     the dashboard (HTTP Basic auth)
+ *   /dashboard/                     the dashboard
  *   GET  /                          redirects to /dashboard/
+ *
+ * The /runs routes and the dashboard ask for one login (HTTP Basic auth): both place calls. Only
+ * the webhook is open, as Twilio sends no login; its signature is checked instead.
  */
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { createDashboardHandler } from 'outbound-queue/dashboard';
-import { basicAuth, dashboardLogin, describeLogin } from '../shared/dashboard-login.js';
+import {
+  basicAuth,
+  dashboardLogin,
+  describeLogin,
+  LOGIN_REQUIRED,
+  loginCheck,
+} from '../shared/dashboard-login.js';
 import { HttpError, toErrorAnswer } from '../shared/http-errors.js';
 import { createExampleQueue } from '../shared/queue-setup.js';
-import { startRunBody, stopBody } from '../shared/request-bodies.js';
+import { requireJsonContentType, startRunBody, stopBody } from '../shared/request-bodies.js';
 import { closeOnSignals } from '../shared/shutdown.js';
 
-const { queue, mode, twilioWebhook, close } = await createExampleQueue('hono');
+const { queue, mode, twilioWebhook, publicUrl, close } = await createExampleQueue('hono');
 const login = dashboardLogin();
-const dashboard = createDashboardHandler({ queue, basePath: '/dashboard', authorize: basicAuth(login) });
+// publicUrl (Twilio mode): the page's POSTs come from the tunnel's origin, not the one Hono sees.
+const dashboard = createDashboardHandler({
+  queue,
+  basePath: '/dashboard',
+  authorize: basicAuth(login),
+  publicUrl,
+});
 
 const app = new Hono();
+
+/** The API's guard: the dashboard's login, or 401 with `WWW-Authenticate`. */
+const allows = loginCheck(login);
+const requireLogin = createMiddleware(async (c, next) => {
+  if (!allows(c.req.header('authorization'))) {
+    return c.json(LOGIN_REQUIRED.body, LOGIN_REQUIRED.status, LOGIN_REQUIRED.headers);
+  }
+  await next();
+});
 
 // The API routes' body limit; the dashboard and the webhook enforce their own.
 const limit = bodyLimit({
@@ -39,9 +64,7 @@ const limit = bodyLimit({
 async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') return undefined;
-  if (!/^application\/json\b/i.test(c.req.header('content-type') ?? '')) {
-    throw new HttpError(415, 'send the body as Content-Type: application/json');
-  }
+  requireJsonContentType(c.req.header('content-type'));
   try {
     return JSON.parse(text);
   } catch {
@@ -58,6 +81,9 @@ app.post('/webhooks/twilio/status', (c) => {
   if (!twilioWebhook) throw new HttpError(404, 'Twilio is not configured (see README.md)');
   return twilioWebhook(c.req.raw);
 });
+
+// In front of the routes it guards: Hono's `/runs/*` matches /runs itself too.
+app.use('/runs/*', requireLogin);
 
 app.post('/runs', limit, async (c) => {
   // The queue validates the whole input (numbers, concurrency, duplicates) and names bad rows.

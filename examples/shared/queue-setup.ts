@@ -24,6 +24,12 @@ export interface ExampleQueue {
   mode: 'simulated' | 'twilio';
   /** The Twilio status-callback handler (signature checked), when Twilio is configured. */
   twilioWebhook?: (request: Request) => Promise<Response>;
+  /**
+   * PUBLIC_URL without its trailing slash, when Twilio is configured: the origin the app is reached
+   * at through a tunnel or proxy, which the dashboard's `publicUrl` must name, or it refuses the
+   * page's POSTs (their `Origin` is the tunnel's `https://...`, not the `http://` the app sees).
+   */
+  publicUrl?: string;
   /** Stops dispatching in this process and closes the database. */
   close(): Promise<void>;
 }
@@ -70,7 +76,8 @@ const TWILIO_VARS = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM', '
  * Opens the database, builds the dialer and the queue, migrates and starts dispatching.
  * @param name - the example's name: its default SQLite file is `.examples/<name>.sqlite`
  * @param env - the environment (see the example's README.md)
- * @returns the started queue, its mode, the Twilio webhook handler in Twilio mode, and `close()`
+ * @returns the started queue, its mode, the Twilio webhook handler and the public URL in Twilio
+ *   mode, and `close()`
  * @throws ValidationError naming the missing variables when Twilio is half configured
  */
 export async function createExampleQueue(
@@ -113,7 +120,7 @@ export async function createExampleQueue(
   });
   const queue = new OutboundQueue({ store, limiter, dialer, logger: consoleLogger });
   const twilioWebhook = createTwilioWebhookHandler({ dialer, queue, publicUrl, logger: consoleLogger });
-  return finish(queue, db, 'twilio', twilioWebhook);
+  return { ...(await finish(queue, db, 'twilio')), twilioWebhook, publicUrl };
 }
 
 async function finish(
@@ -121,14 +128,12 @@ async function finish(
   // biome-ignore lint/suspicious/noExplicitAny: see openDatabase
   db: Kysely<any>,
   mode: ExampleQueue['mode'],
-  twilioWebhook?: (request: Request) => Promise<Response>,
 ): Promise<ExampleQueue> {
   await queue.migrate();
   await queue.start();
   return {
     queue,
     mode,
-    twilioWebhook,
     async close() {
       await queue.close();
       await db.destroy();

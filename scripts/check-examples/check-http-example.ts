@@ -1,8 +1,9 @@
 /**
  * Smoke check of one web example (examples/express, examples/fastify, examples/hono: the same
  * routes in each): starts its server on a free port with a throwaway SQLite file and fast simulated
- * calls, drives the API, the error mapping and the mounted dashboard over HTTP, then starts it again
- * in Twilio mode for the webhook route; each time it stops it with SIGTERM and expects a clean exit.
+ * calls, drives the API (behind the dashboard's login), the error mapping and the mounted dashboard
+ * over HTTP, then starts it again in Twilio mode for the webhook route (open, signature checked) and
+ * the dashboard behind PUBLIC_URL; each time it stops it with SIGTERM and expects a clean exit.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,20 +85,30 @@ async function call(
   base: string,
   method: string,
   path: string,
-  options: { json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  options: {
+    json?: unknown;
+    form?: Record<string, string>;
+    text?: string;
+    headers?: Record<string, string>;
+    /** Send no login (by default every call carries the right one). */
+    anonymous?: boolean;
+  } = {},
 ): Promise<Answer> {
   const res = await fetch(base + path, {
     method,
     redirect: 'manual',
     headers: {
+      ...(options.anonymous ? {} : { authorization: AUTH }),
       ...(options.json === undefined ? {} : { 'content-type': 'application/json' }),
       ...options.headers,
     },
     body: options.form
       ? new URLSearchParams(options.form)
-      : options.json === undefined
-        ? undefined
-        : JSON.stringify(options.json),
+      : options.text !== undefined
+        ? options.text
+        : options.json === undefined
+          ? undefined
+          : JSON.stringify(options.json),
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
@@ -152,6 +163,34 @@ async function drive(base: string, name: string): Promise<void> {
     Array.from({ length: n }, (_, i) => ({ to: `+1415555${String(from + i).padStart(4, '0')}` }));
   const first = { businessId: business, concurrency: 2, runId: `${business}-a`, leads: leads(6, 2101) };
 
+  // The API asks for the dashboard's login: a run posted without it starts nothing.
+  const intruder = { ...first, runId: `${business}-anonymous` };
+  const anonymousStart = await call(base, 'POST', '/runs', { json: intruder, anonymous: true });
+  expect(
+    anonymousStart.status === 401 &&
+      anonymousStart.headers.get('www-authenticate') === 'Basic realm="outbound-queue"' &&
+      field(anonymousStart, 'error') === 'UNAUTHORIZED',
+    'POST /runs without a login: 401 with WWW-Authenticate',
+    {
+      status: anonymousStart.status,
+      headers: Object.fromEntries(anonymousStart.headers),
+      body: anonymousStart.body,
+    },
+  );
+  const wrongStart = await call(base, 'POST', '/runs', {
+    json: intruder,
+    headers: { authorization: `Basic ${Buffer.from('admin:guess').toString('base64')}` },
+  });
+  expect(wrongStart.status === 401, 'POST /runs with a wrong password: 401', wrongStart);
+  const notStarted = await call(base, 'GET', `/runs/${encodeURIComponent(intruder.runId)}`);
+  expect(notStarted.status === 404, 'the refused POST /runs started nothing', notStarted);
+  const noRuns = await call(base, 'GET', '/dashboard/api/runs');
+  expect(
+    noRuns.status === 200 && (field(noRuns, 'runs') as unknown[] | undefined)?.length === 0,
+    'no run at all after the refused POSTs',
+    noRuns,
+  );
+
   // The API and its error mapping.
   const created = await call(base, 'POST', '/runs', { json: first });
   expect(
@@ -184,6 +223,23 @@ async function drive(base: string, name: string): Promise<void> {
     json: undefined,
   });
   expect(notJson.status === 400, 'POST /runs with no body: 400', notJson);
+  const plain = await call(base, 'POST', '/runs', {
+    headers: { 'content-type': 'text/plain' },
+    text: JSON.stringify({ ...first, runId: `${business}-plain` }),
+  });
+  expect(
+    plain.status === 415 && field(plain, 'error') === 'UNSUPPORTED_MEDIA_TYPE',
+    'POST /runs with a text/plain body: 415 UNSUPPORTED_MEDIA_TYPE',
+    plain,
+  );
+  const form = await call(base, 'POST', '/runs', { form: { businessId: business } });
+  expect(
+    form.status === 415 && field(form, 'error') === 'UNSUPPORTED_MEDIA_TYPE',
+    'POST /runs with a form body: 415 UNSUPPORTED_MEDIA_TYPE',
+    form,
+  );
+  const plainRun = await call(base, 'GET', `/runs/${encodeURIComponent(`${business}-plain`)}`);
+  expect(plainRun.status === 404, 'the refused text/plain body started nothing', plainRun);
   const missing = await call(base, 'GET', '/runs/nope');
   expect(missing.status === 404 && field(missing, 'error') === 'NOT_FOUND', 'GET /runs/nope: 404', missing);
   const noRoute = await call(base, 'GET', '/no-such-route');
@@ -206,7 +262,7 @@ async function drive(base: string, name: string): Promise<void> {
     'GET /: a redirect to /dashboard/',
     { status: root.status, location: root.headers.get('location') },
   );
-  const anonymous = await call(base, 'GET', '/dashboard/');
+  const anonymous = await call(base, 'GET', '/dashboard/', { anonymous: true });
   expect(
     anonymous.status === 401 && anonymous.headers.get('www-authenticate') === 'Basic realm="outbound-queue"',
     'the dashboard without a login: 401 with WWW-Authenticate',
@@ -216,7 +272,7 @@ async function drive(base: string, name: string): Promise<void> {
     headers: { authorization: `Basic ${Buffer.from('admin:guess').toString('base64')}` },
   });
   expect(wrong.status === 401, 'the dashboard with a wrong password: 401', wrong.status);
-  const page = await call(base, 'GET', '/dashboard/', { headers: { authorization: AUTH } });
+  const page = await call(base, 'GET', '/dashboard/');
   expect(
     page.status === 200 &&
       (page.headers.get('content-type') ?? '').startsWith('text/html') &&
@@ -224,7 +280,7 @@ async function drive(base: string, name: string): Promise<void> {
     'the dashboard with the login: 200 HTML',
     { status: page.status, type: page.headers.get('content-type') },
   );
-  const listed = await call(base, 'GET', '/dashboard/api/runs', { headers: { authorization: AUTH } });
+  const listed = await call(base, 'GET', '/dashboard/api/runs');
   const ids = ((field(listed, 'runs') as Body[] | undefined) ?? []).map((run) => run.runId);
   expect(
     listed.status === 200 && ids.includes(first.runId) && ids.includes(secondId),
@@ -233,7 +289,6 @@ async function drive(base: string, name: string): Promise<void> {
   );
   // A JSON body must reach the dashboard unread: no body parser of the framework's before it.
   const viaDashboard = await call(base, 'POST', '/dashboard/api/runs', {
-    headers: { authorization: AUTH },
     json: { businessId: `${business}-c`, concurrency: 1, leads: leads(1, 2301), runId: `${business}-c` },
   });
   expect(
@@ -248,12 +303,32 @@ async function drive(base: string, name: string): Promise<void> {
     events,
   );
   const forged = await call(base, 'POST', `/dashboard/api/runs/${encodeURIComponent(secondId)}/pause`, {
-    headers: { authorization: AUTH, origin: 'http://evil.example' },
+    headers: { origin: 'http://evil.example' },
     json: {},
   });
   expect(forged.status === 403, 'a cross-origin POST to the dashboard: 403', forged);
   const untouched = await call(base, 'GET', `/runs/${encodeURIComponent(secondId)}`);
   expect(field(untouched, 'status') === 'running', 'the refused POST changed nothing', untouched);
+
+  // Reading and stopping ask for the login too.
+  const anonymousRead = await call(base, 'GET', `/runs/${encodeURIComponent(secondId)}`, { anonymous: true });
+  expect(anonymousRead.status === 401, 'GET /runs/:id without a login: 401', anonymousRead);
+  const anonymousStop = await call(base, 'POST', `/runs/${encodeURIComponent(secondId)}/stop`, {
+    json: { hangup: true },
+    anonymous: true,
+  });
+  expect(anonymousStop.status === 401, 'POST /runs/:id/stop without a login: 401', anonymousStop);
+  const plainStop = await call(base, 'POST', `/runs/${encodeURIComponent(secondId)}/stop`, {
+    headers: { 'content-type': 'text/plain' },
+    text: '{"hangup":true}',
+  });
+  expect(
+    plainStop.status === 415 && field(plainStop, 'error') === 'UNSUPPORTED_MEDIA_TYPE',
+    'POST /runs/:id/stop with a text/plain body: 415',
+    plainStop,
+  );
+  const stillRunning = await call(base, 'GET', `/runs/${encodeURIComponent(secondId)}`);
+  expect(field(stillRunning, 'status') === 'running', 'the refused stops changed nothing', stillRunning);
 
   // Stopping, twice.
   const stopped = await call(base, 'POST', `/runs/${encodeURIComponent(secondId)}/stop`, {
@@ -277,7 +352,6 @@ async function drive(base: string, name: string): Promise<void> {
   expect(badStop.status === 400, 'a stop with a hangup that is not a boolean: 400', badStop);
   // The dashboard's resume of a stopped run is the queue's InvalidStateError.
   const resume = await call(base, 'POST', `/dashboard/api/runs/${encodeURIComponent(secondId)}/resume`, {
-    headers: { authorization: AUTH },
     json: {},
   });
   expect(
@@ -293,6 +367,7 @@ async function drive(base: string, name: string): Promise<void> {
 
   const webhook = await call(base, 'POST', '/webhooks/twilio/status', {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    anonymous: true,
   });
   expect(
     webhook.status === 404 && typeof field(webhook, 'message') === 'string',
@@ -301,7 +376,11 @@ async function drive(base: string, name: string): Promise<void> {
   );
 }
 
-/** Posts status callbacks as Twilio does, signed with the auth token over the public URL. */
+/**
+ * Posts status callbacks as Twilio does (no login), signed with the auth token over the public URL;
+ * then checks the rest stays behind the login, and that the dashboard takes POSTs from PUBLIC_URL's
+ * origin (the tunnel's), which is not the one the request arrives with. No call is placed.
+ */
 async function driveWebhook(base: string): Promise<void> {
   const path = '/webhooks/twilio/status?jobId=no-such-job&lockToken=stale';
   const params = { CallSid: `CA${'0'.repeat(32)}`, CallStatus: 'completed', CallDuration: '3' };
@@ -309,6 +388,7 @@ async function driveWebhook(base: string): Promise<void> {
     call(base, 'POST', path, {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
       form: params,
+      anonymous: true,
     });
   const { TWILIO_AUTH_TOKEN: token, PUBLIC_URL: publicUrl } = TWILIO_ENV;
   const signed = await post(twilio.getExpectedTwilioSignature(token, publicUrl + path, params));
@@ -316,4 +396,31 @@ async function driveWebhook(base: string): Promise<void> {
   expect(signed.status === 204, 'a signed status callback: 204 (its form body reached the handler)', signed);
   const forged = await post(twilio.getExpectedTwilioSignature('another-token', publicUrl + path, params));
   expect(forged.status === 403, 'a callback with a wrong signature: 403', forged);
+
+  const anonymousStart = await call(base, 'POST', '/runs', {
+    json: { businessId: 'check-twilio', concurrency: 1, leads: [{ to: '+14155550199' }] },
+    anonymous: true,
+  });
+  expect(
+    anonymousStart.status === 401 && anonymousStart.headers.get('www-authenticate') !== null,
+    'Twilio mode: POST /runs without a login: 401',
+    anonymousStart,
+  );
+  // A harmless POST (an unknown run): past the CSRF check it is a 404, refused there a 403.
+  const pausePath = '/dashboard/api/runs/no-such-run/pause';
+  const fromTunnel = await call(base, 'POST', pausePath, { headers: { origin: publicUrl }, json: {} });
+  expect(
+    fromTunnel.status === 404,
+    "Twilio mode: a dashboard POST from PUBLIC_URL's origin passes the CSRF check (404 for an unknown run)",
+    fromTunnel,
+  );
+  const fromElsewhere = await call(base, 'POST', pausePath, {
+    headers: { origin: 'https://evil.example' },
+    json: {},
+  });
+  expect(
+    fromElsewhere.status === 403,
+    'Twilio mode: a dashboard POST from another origin: 403',
+    fromElsewhere,
+  );
 }

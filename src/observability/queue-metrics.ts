@@ -14,11 +14,15 @@ export interface BusinessMetrics {
    * terminal one, or `queued` for an attempt that will be retried (`job:ended`).
    */
   outcomes: Partial<Record<JobStatus, number>>;
-  /** Its calls live now, over every process (`getBusiness().active`). */
+  /**
+   * Its calls live now, in any of its runs, over every process (a run stopped without hang-up
+   * counts until its calls end, so this may exceed `getBusiness().active`).
+   */
   live: number;
   /**
    * Its concurrency limit now: its own, or else the highest of its live runs' (an account
-   * group's limit on top is not counted). Absent when it has no live run.
+   * group's limit on top is not counted); 0 when it has neither a limit of its own nor a live run.
+   * Absent for a business this process counted that the store has nothing live for.
    */
   limit?: number;
   /** Its jobs waiting now in its live runs, over every process (`getBusiness().waiting`). */

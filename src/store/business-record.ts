@@ -61,16 +61,20 @@ export interface PutBusinessLimitsResult {
 }
 
 /**
- * A business's live calls, waiting jobs and limit, over its live (`running` or `paused`) runs: what
- * {@link JobStore.businessLoads} reads for each business that has one.
+ * A business's live calls (over all its runs) and its waiting jobs and limit (over its live,
+ * `running` or `paused`, runs): what {@link JobStore.businessLoads} reads for each business with a
+ * live run or a live call.
  */
 export interface BusinessLoad {
   /** The business. */
   businessId: string;
-  /** Its jobs that hold a call now (`dialing`, `ringing`, `in_progress`) in its live runs. */
+  /**
+   * Its jobs that hold a call now (`dialing`, `ringing`, `in_progress`), in any run: a run stopped
+   * without hang-up keeps its calls up, and their slots.
+   */
   active: number;
   /** Its `queued` jobs in its live runs (retries and scheduled jobs included). */
   waiting: number;
-  /** Its own concurrency limit, or else the highest concurrency of its live runs. */
+  /** Its own concurrency limit, or else the highest concurrency of its live runs, or else 0. */
   limit: number;
 }

@@ -343,8 +343,17 @@ export interface JobStore {
    */
   getBusiness(businessId: string): Promise<BusinessRecord | undefined>;
   /**
-   * Every business with a live (`running` or `paused`) run, with its live calls, waiting jobs and
-   * limit over those runs, in one read (as `OutboundQueue.getBusiness` counts them), by id.
+   * Every business with a live (`running` or `paused`) run or a live call, by id, in one read (the
+   * gauges of `queue.metrics()` and the OpenTelemetry instruments):
+   * - `active`: its calls live now (`dialing`, `ringing`, `in_progress`) over all its runs,
+   *   stopped ones included: a run stopped without hang-up keeps its calls up and their limiter
+   *   slots held until they end. `OutboundQueue.getBusiness().active` counts its live runs only;
+   * - `waiting`: its `queued` jobs in its live runs (a stopped run's are never dialed);
+   * - `limit`: its own concurrency limit, else the highest concurrency of its live runs, else 0
+   *   (live calls left by stopped runs alone: no run may place a new call).
+   *
+   * Its cost grows with the backlog: it reads the index entries of every queued job of the live
+   * runs (and of each live call). Call it at collection intervals, not per request.
    */
   businessLoads(): Promise<BusinessLoad[]>;
   /**
