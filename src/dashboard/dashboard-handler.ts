@@ -2,7 +2,7 @@ import { DashboardApi } from './dashboard-api.js';
 import { type DashboardHandlerOptions, dashboardSettings } from './dashboard-options.js';
 import { DashboardHttpError, errorBody, errorResponse } from './error-response.js';
 import { dashboardResponse, jsonResponse } from './http-responses.js';
-import { type LiveEventsSettings, liveEventsResponse } from './live-events.js';
+import { LiveEvents } from './live-events.js';
 import { type PageAssets, pageAssets } from './page-assets.js';
 import { checkSameOrigin, refusal } from './request-guards.js';
 import { RunChanges } from './run-changes.js';
@@ -14,7 +14,10 @@ export type DashboardHandler = (request: Request) => Promise<Response>;
 type Action = () => Response | Promise<Response>;
 
 /** The actions of one route, by method. */
-type Route = Partial<Record<'GET' | 'POST', Action>>;
+type Route = Partial<Record<'GET' | 'POST', Action>> & {
+  /** Set on a route whose GET has no HEAD (the event stream): a HEAD answers 405 there. */
+  noHead?: true;
+};
 
 /**
  * Serves the dashboard: the page, its script and styles, and its JSON and Server-Sent-Events
@@ -41,9 +44,9 @@ export function createDashboardHandler(options: DashboardHandlerOptions): Dashbo
   const api = new DashboardApi(settings.queue, changes);
   const assets = pageAssets(settings.title);
   const { queue, logger, refreshMs, pingMs } = settings;
-  const live: LiveEventsSettings = { queue, changes, logger, refreshMs, pingMs };
+  const live = new LiveEvents({ queue, changes, logger, refreshMs, pingMs });
 
-  return async (request) => {
+  const answer = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const rest = pathWithin(url.pathname, settings.basePath);
     if (rest === undefined) return notFound();
@@ -55,17 +58,61 @@ export function createDashboardHandler(options: DashboardHandlerOptions): Dashbo
         return dashboardResponse(null, 308, { location: `${url.pathname}/${url.search}` });
       const route = routeOf(segmentsOf(rest), { request, url, api, assets, live });
       if (route === undefined) return notFound();
-      const action = route[request.method as keyof Route];
+      const head = request.method === 'HEAD' && route.noHead === undefined;
+      const action = head ? route.GET : methodAction(route, request.method);
       if (action === undefined) {
-        const allow = Object.keys(route).join(', ');
+        const allow = allowed(route).join(', ');
         throw new DashboardHttpError(405, 'METHOD_NOT_ALLOWED', `use ${allow}`, { allow });
       }
       if (request.method === 'POST') checkSameOrigin(request, [url.origin, ...settings.origins]);
-      return await action();
+      return head ? await measuredHead(await action()) : await action();
     } catch (err) {
       return errorResponse(err, settings.logger, { method: request.method, path: url.pathname });
     }
   };
+  // A HEAD is answered as its GET would be, without the body: refusals and errors included.
+  return async (request) => {
+    const response = await answer(request);
+    return request.method === 'HEAD' ? withoutBody(response) : response;
+  };
+}
+
+/** The action of a route for a method other than HEAD. */
+function methodAction(route: Route, method: string): Action | undefined {
+  return method === 'GET' || method === 'POST' ? route[method] : undefined;
+}
+
+/** The methods a route answers, for `Allow`: HEAD with each GET but the event stream's. */
+function allowed(route: Route): string[] {
+  const methods: string[] = [];
+  if (route.GET) methods.push('GET');
+  if (route.GET && route.noHead === undefined) methods.push('HEAD');
+  if (route.POST) methods.push('POST');
+  return methods;
+}
+
+/**
+ * A GET's answer (the page, an asset, JSON: all of them whole in memory) as HEAD sends it: with the
+ * length of the body it leaves out.
+ */
+async function measuredHead(response: Response): Promise<Response> {
+  if (response.body === null) return response;
+  const length = (await response.arrayBuffer()).byteLength;
+  const headers = new Headers(response.headers);
+  headers.set('content-length', String(length));
+  return new Response(null, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** An answer without its body (a host's `Response` from `authorize` is not read, only canceled). */
+async function withoutBody(response: Response): Promise<Response> {
+  // Another realm's or a polyfill's `Response` is left as it is: the server drops a HEAD's body.
+  if (response.body === null || !(response instanceof Response)) return response;
+  await response.body.cancel();
+  return new Response(null, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 /** {@link pathWithin}'s answer for the base path without its trailing slash. */
@@ -92,7 +139,7 @@ interface RouteContext {
   url: URL;
   api: DashboardApi;
   assets: PageAssets;
-  live: LiveEventsSettings;
+  live: LiveEvents;
 }
 
 /** The route of a path below the base path, split in segments; undefined for none. */
@@ -110,7 +157,7 @@ function routeOf(segments: string[], ctx: RouteContext): Route | undefined {
   if (area !== 'api' || kind === undefined) return undefined;
   if (id === undefined) {
     if (kind === 'runs') return { GET: () => api.listRuns(url), POST: () => api.startRun(request) };
-    if (kind === 'events') return { GET: () => liveEventsResponse(request, ctx.live) };
+    if (kind === 'events') return { GET: () => ctx.live.response(request), noHead: true };
     return undefined;
   }
   if (kind === 'runs') {

@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
+import { DashboardHttpError } from './error-response.js';
 
 /** Options of {@link toNodeHandler}. */
 export interface NodeHandlerOptions {
-  /** Largest request body passed on, in bytes (default 10 MB); a larger one is answered 413. */
+  /**
+   * Largest request body passed on, in bytes (default 10 MB): a larger one is answered 413, at once
+   * when its `Content-Length` says so, else as soon as the handler has read past it.
+   */
   maxBodyBytes?: number;
   /** Where a handler that threw is logged (default `console.error`). */
   logger?: Pick<Logger, 'error'>;
@@ -21,10 +25,12 @@ const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 /**
  * Serves a web-standard handler (`Request` in, `Response` out; the dashboard's or the Twilio
  * webhook's) from `node:http`, Express or any framework that hands on node's request and response.
- * The request's URL is its `originalUrl` (Express strips the mount path from `url`), its body is
- * read up to `maxBodyBytes`, and the response body is streamed: each chunk is written as it comes
- * (an event stream reaches the client message by message), and the stream is canceled when the
- * client goes away. Mount it before any body parser: the body must still be unread.
+ * The request's URL is its `originalUrl` (Express strips the mount path from `url`); its body is
+ * passed on as a stream, read off the socket only as the handler reads it (a handler that refuses
+ * first never has it buffered) and cut at `maxBodyBytes` (413); the response body is streamed:
+ * each chunk is written as it comes (an event stream reaches the client message by message), and
+ * the stream is canceled when the client goes away. Mount it before any body parser: the body
+ * must still be unread.
  * @param handler - the web-standard handler
  * @param options - the body size cap and the logger
  * @returns a `(req, res)` listener for `http.createServer`, `app.use` and the like
@@ -44,61 +50,159 @@ export function toNodeHandler(
     res.once('close', () => {
       if (!res.writableFinished) aborted.abort();
     });
+    const withBody = hasBody(req);
+    if (withBody && Number(req.headers['content-length']) > maxBodyBytes) {
+      return refuseLarge(req, res, maxBodyBytes);
+    }
+    const body = withBody ? new NodeRequestBody(req, maxBodyBytes) : undefined;
     let request: Request;
     try {
-      const body = await readBody(req, maxBodyBytes);
-      if (body === TOO_LARGE) return refuseLarge(req, res, maxBodyBytes);
-      request = webRequest(req, body, aborted.signal);
+      request = webRequest(req, body?.stream, aborted.signal);
     } catch (err) {
-      // A client gone before its body arrived, a Host or method no `Request` can carry.
+      // A Host or method no `Request` can carry.
+      body?.discard();
       return answer(res, 400, 'BAD_REQUEST', err instanceof Error ? err.message : String(err));
     }
     let response: Response;
     try {
       response = await handler(request);
     } catch (err) {
+      // The body's own failure, which the handler passed on: not the handler's fault.
+      if (body?.outcome === 'too large') return refuseLarge(req, res, maxBodyBytes);
+      if (body?.outcome === 'failed')
+        return answer(res, 400, 'BAD_REQUEST', 'the request body could not be read');
       logger.error({ err, method: req.method, url: request.url }, 'OUTBOUND_NODE_HANDLER_FAILED');
+      body?.discard();
       return answer(res, 500, 'INTERNAL', 'internal error');
+    }
+    if (body?.outcome === 'too large') {
+      // Whatever the handler made of a cut body, the client is told why.
+      await response.body?.cancel().catch(() => {});
+      return refuseLarge(req, res, maxBodyBytes);
     }
     await writeResponse(response, req.method === 'HEAD', res, (err) =>
       logger.error({ err, method: req.method, url: request.url }, 'OUTBOUND_NODE_HANDLER_FAILED'),
     );
+    body?.discard();
   };
 }
 
-const TOO_LARGE = Symbol('too large');
+/**
+ * Whether the request comes with a body to pass on: not for a GET or HEAD, nor for a body a parser
+ * mounted before this one has read already, nor for one declared empty.
+ */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.readableEnded) return false;
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
 
 /**
- * The request's body, or {@link TOO_LARGE} as soon as it passes `max` bytes; undefined for a GET
- * or HEAD, and for a body a parser mounted before this one has read already.
+ * A request's body as the web `Request`'s stream: read from the socket only as the handler reads
+ * it (a handler that answers first, `authorize` refusing, never has it buffered), cut with a 413
+ * `DashboardHttpError` as soon as it passes the cap.
  */
-function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | undefined | typeof TOO_LARGE> {
-  if (req.method === 'GET' || req.method === 'HEAD' || req.readableEnded) return Promise.resolve(undefined);
-  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.resolve(TOO_LARGE);
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const settle = (result: () => void) => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-      result();
-    };
-    const onData = (chunk: Uint8Array | string) => {
-      const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
-      size += bytes.byteLength;
-      if (size > max) settle(() => resolve(TOO_LARGE));
-      else chunks.push(bytes);
-    };
-    const onEnd = () => settle(() => resolve(Buffer.concat(chunks, size)));
-    const onError = (err: Error) => settle(() => reject(err));
-    const onClose = () => settle(() => reject(new Error('the request closed before its body was read')));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
+class NodeRequestBody {
+  /** How the reading ended: undefined while the handler has not read it all. */
+  outcome: 'read' | 'too large' | 'failed' | 'canceled' | undefined;
+  readonly stream: ReadableStream<Uint8Array>;
+  private size = 0;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private listening = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly max: number,
+  ) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => this.pull(),
+        cancel: () => this.settle('canceled'),
+      },
+      // Nothing is read ahead: a chunk comes off the socket when the handler asks for one.
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
+   * Once the answer is written: stops passing the body on, and reads away what the handler left
+   * unread (so that the connection can serve the next request), cutting off a client that sends
+   * more than the cap.
+   */
+  discard(): void {
+    if (this.outcome === undefined) {
+      this.settle('canceled');
+      try {
+        this.controller?.error(new DashboardHttpError(400, 'BAD_REQUEST', 'the answer was sent already'));
+      } catch {
+        // The stream was closed already.
+      }
+    }
+    if (this.req.readableEnded || this.req.destroyed) return;
+    let discarded = 0;
+    this.req.on('data', (chunk: Uint8Array) => {
+      discarded += chunk.byteLength;
+      if (discarded > this.max) this.req.destroy();
+    });
+    this.req.resume();
+  }
+
+  private pull(): void {
+    if (this.outcome !== undefined) return;
+    if (!this.listening) {
+      this.listening = true;
+      this.req.on('data', this.onData);
+      this.req.on('end', this.onEnd);
+      this.req.on('error', this.onError);
+      this.req.on('close', this.onClose);
+    }
+    this.req.resume();
+  }
+
+  private readonly onData = (chunk: Uint8Array | string) => {
+    const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+    this.size += bytes.byteLength;
+    if (this.size > this.max) {
+      this.settle('too large');
+      this.controller?.error(
+        new DashboardHttpError(413, 'PAYLOAD_TOO_LARGE', `the body is over ${this.max} bytes`),
+      );
+      return;
+    }
+    this.controller?.enqueue(bytes);
+    // Wait for the handler's next read before taking more off the socket.
+    if ((this.controller?.desiredSize ?? 0) <= 0) this.req.pause();
+  };
+
+  private readonly onEnd = () => {
+    this.settle('read');
+    this.controller?.close();
+  };
+
+  private readonly onError = (err: Error) => {
+    this.settle('failed');
+    this.controller?.error(err);
+  };
+
+  private readonly onClose = () => {
+    this.settle('failed');
+    this.controller?.error(
+      new DashboardHttpError(400, 'BAD_REQUEST', 'the request closed before its body was read'),
+    );
+  };
+
+  /** Records how the reading ended and stops listening to the request. */
+  private settle(outcome: NonNullable<NodeRequestBody['outcome']>): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    this.req.off('data', this.onData);
+    this.req.off('end', this.onEnd);
+    this.req.off('error', this.onError);
+    this.req.off('close', this.onClose);
+    this.req.pause();
+  }
 }
 
 /**
@@ -131,7 +235,11 @@ function answer(
   res.end(JSON.stringify({ error, message }));
 }
 
-function webRequest(req: NodeRequest, body: Uint8Array | undefined, signal: AbortSignal): Request {
+function webRequest(
+  req: NodeRequest,
+  body: ReadableStream<Uint8Array> | undefined,
+  signal: AbortSignal,
+): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     // HTTP/2 pseudo-headers (`:path`) are not headers of a `Request`.
@@ -142,7 +250,9 @@ function webRequest(req: NodeRequest, body: Uint8Array | undefined, signal: Abor
   const host = req.headers.host ?? 'localhost';
   const url = new URL(req.originalUrl ?? req.url ?? '/', `${encrypted ? 'https' : 'http'}://${host}`);
   const method = req.method ?? 'GET';
-  return new Request(url, { method, headers, body: body && body.byteLength > 0 ? body : undefined, signal });
+  // A stream body needs `duplex: 'half'` (Node's undici; not yet in the DOM types).
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, body, signal, duplex: 'half' };
+  return new Request(url, init);
 }
 
 async function writeResponse(

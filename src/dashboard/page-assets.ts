@@ -49,7 +49,9 @@ export interface PageAssets {
  * @returns the answers
  */
 export function pageAssets(title: string): PageAssets {
-  const html = pageHtml.replaceAll('{{title}}', escapeHtml(title));
+  const escaped = escapeHtml(title);
+  // A function, not a string: `$&`, `$'` and the like in the title are text, not patterns.
+  const html = pageHtml.replaceAll('{{title}}', () => escaped);
   return {
     page: () =>
       dashboardResponse(html, 200, {

@@ -314,11 +314,11 @@ describe('dashboard JSON API', () => {
     }
     const wrongMethod = await post(handler, 'api/runs/none');
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
     expect(await wrongMethod.json()).toMatchObject({ error: 'METHOD_NOT_ALLOWED' });
     const del = await handler(new Request(`${ORIGIN}/ops/api/runs`, { method: 'DELETE' }));
     expect(del.status).toBe(405);
-    expect(del.headers.get('allow')).toBe('GET, POST');
+    expect(del.headers.get('allow')).toBe('GET, HEAD, POST');
     expect((await get(handler, 'api/events')).status).toBe(200);
 
     const notJson = await handler(

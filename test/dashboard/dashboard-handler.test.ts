@@ -92,6 +92,15 @@ describe('the page and its assets', () => {
     expect(redirect.headers.get('location')).toBe('/ops/?tab=runs');
   });
 
+  it('writes a title with $ patterns in it as text', async () => {
+    const title = "Ops $' desk $& $` $$ $1";
+    const titled = createDashboardHandler({ queue: fx.queue, authorize: () => true, title });
+    const html = await (await titled(new Request('http://h/'))).text();
+    const escaped = 'Ops $&#39; desk $&amp; $` $$ $1';
+    expect(html).toBe(pageHtml.split('{{title}}').join(escaped));
+    expect(html).toContain(`<title>${escaped}</title>`);
+  });
+
   it('serves the script and the styles with their types', async () => {
     const script = await handler()(new Request('http://h/ops/assets/dashboard.js'));
     expect(script.status).toBe(200);

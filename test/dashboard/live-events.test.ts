@@ -86,7 +86,7 @@ function parse(block: string): Message {
 function watched(queue: DashboardQueue) {
   /** Listeners added and not removed, as `event` and listener. */
   const listeners: [string, unknown][] = [];
-  const reads = { getRun: 0, listRuns: 0 };
+  const reads = { getRun: 0, listRuns: 0, getBusiness: 0 };
   const wrapper: DashboardQueue = Object.create(queue);
   wrapper.on = (event, listener) => {
     listeners.push([event, listener]);
@@ -102,6 +102,10 @@ function watched(queue: DashboardQueue) {
   wrapper.getRun = (runId) => {
     reads.getRun++;
     return queue.getRun(runId);
+  };
+  wrapper.getBusiness = (businessId) => {
+    reads.getBusiness++;
+    return queue.getBusiness(businessId);
   };
   wrapper.listRuns = (options) => {
     reads.listRuns++;
@@ -249,6 +253,46 @@ describe('GET api/events', () => {
     const after = { ...reads };
     await new Promise((resolve) => setTimeout(resolve, 400)); // several refresh periods: none may read
     expect(reads).toEqual(after);
+  });
+
+  it('shares one reader between streams: one listener per event, reads that do not grow with the streams', async () => {
+    const dialer = new RecordingDialer({ durationMs: 'manual' });
+    const { open, queue, listeners, reads } = await setUp(dialer, { refreshMs: 60_000 });
+    const run = await queue.startRun({ businessId: 'b', concurrency: 1, leads: leads(3) });
+    await eventually(() => dialer.calls.length === 1);
+    const first = await open();
+    await first.until((m) => m.event === 'business');
+    const opened = { ...reads };
+    const second = await open();
+    await second.until((m) => m.event === 'business');
+    // The second stream started from the reader's state: no read of its own.
+    expect(reads).toEqual(opened);
+    expect(listeners.map(([event]) => event).sort()).toEqual(['job:dialing', 'job:ended', 'run:completed']);
+
+    const before = { ...reads };
+    const sent = [first.runs(run.runId).length, second.runs(run.runId).length];
+    await dialer.end(dialer.calls[0]!.callId);
+    const done = (m: { event?: string; data?: unknown }) =>
+      m.event === 'run' &&
+      (m.data as RunSummary).counts.completed === 1 &&
+      (m.data as RunSummary).active === 1;
+    await first.until(done);
+    await second.until(done);
+    // One read of the run and one of its business per flush, for both streams together.
+    await eventually(() => {
+      const flushes = first.runs(run.runId).length - sent[0]!;
+      return (
+        second.runs(run.runId).length - sent[1]! === flushes &&
+        reads.getRun - before.getRun === flushes &&
+        reads.getBusiness - before.getBusiness === flushes
+      );
+    }, 5000);
+    expect(reads.getRun - before.getRun).toBeLessThanOrEqual(2);
+
+    await first.cancel();
+    expect(listeners).toHaveLength(3);
+    await second.cancel();
+    expect(listeners).toEqual([]);
   });
 
   it("ends when the request's signal aborts", async () => {

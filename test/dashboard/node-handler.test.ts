@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,15 +104,16 @@ describe('toNodeHandler', () => {
     await eventually(() => held.count === 0, 10_000);
   });
 
-  it('answers 413 for a body over the cap, declared or chunked, without calling the handler', async () => {
+  it('answers 413 for a body over the cap: declared, without calling the handler; chunked, once read past it', async () => {
     let called = 0;
+    const errors: string[] = [];
     const origin = await serve(
       toNodeHandler(
-        async () => {
+        async (request) => {
           called++;
-          return new Response('ok');
+          return new Response(`read ${(await request.text()).length}`);
         },
-        { maxBodyBytes: 1024 * 1024 },
+        { maxBodyBytes: 1024 * 1024, logger: { error: (_obj, msg) => void errors.push(msg) } },
       ),
     );
     const declared = await fetch(`${origin}/api/runs`, {
@@ -122,6 +123,7 @@ describe('toNodeHandler', () => {
     });
     expect(declared.status).toBe(413);
     expect(await declared.json()).toMatchObject({ error: 'PAYLOAD_TOO_LARGE' });
+    expect(called).toBe(0);
 
     const chunk = new Uint8Array(64 * 1024).fill(120);
     let sent = 0;
@@ -138,10 +140,123 @@ describe('toNodeHandler', () => {
       duplex: 'half',
     } as RequestInit);
     expect(chunked.status).toBe(413);
-    expect(called).toBe(0);
+    expect(await chunked.json()).toMatchObject({ error: 'PAYLOAD_TOO_LARGE' });
+    // The handler's read failed on the cut body; that is the client's doing, not logged.
+    expect(called).toBe(1);
+    expect(errors).toEqual([]);
 
     const small = await fetch(`${origin}/api/runs`, { method: 'POST', body: 'x'.repeat(1024) });
-    expect(await small.text()).toBe('ok');
+    expect(await small.text()).toBe('read 1024');
+  });
+
+  it('passes the body as a stream: a handler that answers first never has it read, and the connection serves the next request', async () => {
+    const port = Number(
+      new URL(
+        await serve(
+          toNodeHandler(async (request) => {
+            if (request.url.endsWith('/refuse')) return new Response('no', { status: 403 });
+            return new Response(`read ${(await request.text()).length}`);
+          }),
+        ),
+      ).port,
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // The body is never ended: the answer comes all the same, the body unread.
+      const refused = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { port, host: '127.0.0.1', path: '/refuse', method: 'POST', agent },
+          (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => {
+              resolve({ status: res.statusCode ?? 0, text });
+              req.destroy();
+            });
+          },
+        );
+        req.on('error', reject);
+        req.write('x'.repeat(16 * 1024));
+      });
+      expect(refused).toEqual({ status: 403, text: 'no' });
+
+      // A refused body that was sent whole is read away: the same connection answers the next one.
+      const post = (path: string, body: string) =>
+        new Promise<{ status: number; text: string; socket: unknown }>((resolve, reject) => {
+          const req = httpRequest({ port, host: '127.0.0.1', path, method: 'POST', agent }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, socket: req.socket }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      const first = await post('/refuse', 'y'.repeat(64 * 1024));
+      expect(first.status).toBe(403);
+      const second = await post('/read', 'z'.repeat(1000));
+      expect(second).toMatchObject({ status: 200, text: 'read 1000' });
+      expect(second.socket).toBe(first.socket);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('cuts off a client that goes on sending more than the cap after a refusal', async () => {
+    const port = Number(
+      new URL(
+        await serve(toNodeHandler(async () => new Response('no', { status: 403 }), { maxBodyBytes: 1024 })),
+      ).port,
+    );
+    const closed = await new Promise<{ status: number }>((resolve, reject) => {
+      let status = 0;
+      const req = httpRequest({ port, host: '127.0.0.1', path: '/', method: 'POST' }, (res) => {
+        status = res.statusCode ?? 0;
+        res.resume();
+        // Keep sending after the answer: the server stops reading after twice the cap.
+        const more = setInterval(() => req.write('m'.repeat(512)), 5);
+        req.socket?.once('close', () => {
+          clearInterval(more);
+          resolve({ status });
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve({ status }));
+      setTimeout(() => reject(new Error('the connection stayed open')), 10_000).unref();
+      req.write('x'.repeat(100));
+    });
+    expect(closed.status).toBe(403);
+  });
+
+  it('refuses an unauthorized POST of the dashboard before its body is read', async () => {
+    const { queue } = await dashboardQueue();
+    const port = Number(
+      new URL(await serve(toNodeHandler(createDashboardHandler({ queue, authorize: () => false })))).port,
+    );
+    const refused = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          path: '/api/runs',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, text });
+            req.destroy();
+          });
+        },
+      );
+      req.on('error', reject);
+      // A body that never ends: a server that read it first would never answer.
+      req.write('{"businessId":"b","concurrency":1,"leads":[');
+    });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.text)).toMatchObject({ error: 'FORBIDDEN' });
+    expect(await fx!.queue.listRuns()).toEqual([]);
   });
 
   it('answers 413 for a body over 10 MB by default', async () => {
