@@ -1,4 +1,4 @@
-import { type CompiledQuery, type Kysely, PostgresAdapter, type QueryResult, SqliteAdapter } from 'kysely';
+import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 import { ValidationError } from '../../errors.js';
 import type { SlotHolders } from '../../limiter/slot-limiter.js';
 import type { ContactCap } from '../../policy/contact-cap.js';
@@ -72,6 +72,7 @@ import { type JobRow, type RunRow, type TableNames, tableNames } from './kysely-
 import { raiseScopeFence, readFence, readFencedScope } from './kysely-slot-fences.js';
 import { WriteBatcher } from './kysely-write-batcher.js';
 import { SerialExecutor } from './serial-executor.js';
+import { storeDialect } from './store-dialect.js';
 
 /**
  * Most rows per INSERT: a job row binds 13 parameters, and SQLite allows 32,766 in one statement.
@@ -80,7 +81,10 @@ const MAX_INSERT_BATCH = 2000;
 
 /** Options of {@link KyselyStore}. */
 export interface KyselyStoreOptions {
-  /** The host's Kysely instance (SQLite or PostgreSQL dialect). The store never destroys it. */
+  /**
+   * The host's Kysely instance, on a SQLite or PostgreSQL dialect (another throws a
+   * `ValidationError` at once). The store never destroys it.
+   */
   // biome-ignore lint/suspicious/noExplicitAny: the store works on any host schema; its own tables are prefixed
   db: Kysely<any>;
   /** Prefix of the store's table names (default `oq_`). */
@@ -137,11 +141,11 @@ export class KyselyStore implements JobStore {
         { field: 'insertBatchSize', message: `must be a whole number from 1 to ${MAX_INSERT_BATCH}` },
       ]);
     }
-    const { adapter } = this.db.getExecutor();
-    const postgres = adapter instanceof PostgresAdapter;
+    const dialect = storeDialect(this.db);
+    const postgres = dialect === 'postgres';
     this.postgres = postgres;
     this.hot = new HotStatements(this.t, postgres);
-    this.serial = adapter instanceof SqliteAdapter ? new SerialExecutor() : undefined;
+    this.serial = dialect === 'sqlite' ? new SerialExecutor() : undefined;
     this.statements = new BatchStatements(this.t, postgres);
     this.writes = new WriteBatcher(this.statements, (query) => this.run(query));
   }
