@@ -124,6 +124,9 @@ class NodeRequestBody {
       // Nothing is read ahead: a chunk comes off the socket when the handler asks for one.
       { highWaterMark: 0 },
     );
+    // Heard from the start: a client gone before the handler reads must still end its read.
+    req.on('error', this.onError);
+    req.on('close', this.onClose);
   }
 
   /**
@@ -151,12 +154,15 @@ class NodeRequestBody {
 
   private pull(): void {
     if (this.outcome !== undefined) return;
+    // The client went away before the handler asked for the body (an `authorize` still thinking).
+    if ((this.req.destroyed || this.req.errored) && !this.req.readableEnded) {
+      this.onClose();
+      return;
+    }
     if (!this.listening) {
       this.listening = true;
       this.req.on('data', this.onData);
       this.req.on('end', this.onEnd);
-      this.req.on('error', this.onError);
-      this.req.on('close', this.onClose);
     }
     this.req.resume();
   }
@@ -183,7 +189,10 @@ class NodeRequestBody {
 
   private readonly onError = (err: Error) => {
     this.settle('failed');
-    this.controller?.error(err);
+    // A client aborting its upload: the request's fault, answered 400, not logged as the handler's.
+    this.controller?.error(
+      new DashboardHttpError(400, 'BAD_REQUEST', `the request body could not be read: ${err.message}`),
+    );
   };
 
   private readonly onClose = () => {

@@ -201,6 +201,51 @@ describe('toNodeHandler', () => {
     }
   });
 
+  it('ends the body read of a client gone before the handler read it, and of one aborting mid-upload', async () => {
+    const reads: Promise<string>[] = [];
+    const errors: unknown[] = [];
+    const origin = await serve(
+      toNodeHandler(
+        async (request) => {
+          // An authorize still thinking while the client goes away.
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          const read = request.text();
+          reads.push(read);
+          await read;
+          return new Response('read');
+        },
+        { logger: { error: (obj) => errors.push(obj) } },
+      ),
+    );
+    const { port } = new URL(origin);
+    for (const whole of [true, false]) {
+      const req = httpRequest({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/',
+        headers: { 'content-type': 'application/json', 'content-length': whole ? '4' : '100' },
+      });
+      req.on('error', () => {});
+      req.write('{"a"');
+      setTimeout(() => req.destroy(), 50);
+    }
+    await eventually(() => reads.length === 2, 5000);
+    const settled = await Promise.all(
+      reads.map((read) =>
+        Promise.race([
+          read.then(
+            () => 'read',
+            (err: Error) => `rejected: ${err.message}`,
+          ),
+          new Promise((resolve) => setTimeout(() => resolve('pending'), 2000)),
+        ]),
+      ),
+    );
+    for (const outcome of settled) expect(outcome).toMatch(/^(read|rejected)/);
+    expect(errors).toEqual([]);
+  });
+
   it('cuts off a client that goes on sending more than the cap after a refusal', async () => {
     const port = Number(
       new URL(
