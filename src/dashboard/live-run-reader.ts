@@ -154,7 +154,9 @@ export class LiveRunReader {
     if (this.stopped || this.refreshing) return;
     this.refreshing = true;
     try {
-      const runs = await this.settings.queue.listRuns({ status: ['running', 'paused'], limit: LIVE_RUNS });
+      const runs = await this.timed(
+        this.settings.queue.listRuns({ status: ['running', 'paused'], limit: LIVE_RUNS }),
+      );
       if (this.stopped) return;
       const listed = new Set(runs.map((run) => run.runId));
       for (const runId of [...this.listed, ...this.failed, ...listed]) this.mark(runId);
@@ -180,12 +182,18 @@ export class LiveRunReader {
     this.flushes += 1;
     const failuresBefore = this.failures;
     try {
-      const runs = (await mapLimited(runIds, MAX_CONCURRENT_READS, (runId) => this.readRun(runId))).filter(
-        (run): run is RunSummary => run !== undefined,
-      );
+      const stopped = () => this.stopped;
+      const runs = (
+        await mapLimited(runIds, MAX_CONCURRENT_READS, (runId) => this.readRun(runId), stopped)
+      ).filter((run): run is RunSummary => run !== undefined);
       const businessIds = [...new Set(runs.map((run) => run.businessId))];
       const loads = (
-        await mapLimited(businessIds, MAX_CONCURRENT_READS, (businessId) => this.readLoad(businessId))
+        await mapLimited(
+          businessIds,
+          MAX_CONCURRENT_READS,
+          (businessId) => this.readLoad(businessId),
+          stopped,
+        )
       ).filter((load): load is BusinessLoad => load !== undefined);
       if (this.stopped) return;
       const messages = [...runs.map((run) => this.noteRun(run)), ...loads.map((load) => this.noteLoad(load))];
@@ -233,7 +241,7 @@ export class LiveRunReader {
 
   private async readRun(runId: string): Promise<RunSummary | undefined> {
     try {
-      return await this.settings.queue.getRun(runId);
+      return await this.timed(this.settings.queue.getRun(runId));
     } catch (err) {
       if (err instanceof NotFoundError) {
         this.known.delete(runId);
@@ -247,11 +255,24 @@ export class LiveRunReader {
 
   private async readLoad(businessId: string): Promise<BusinessLoad | undefined> {
     try {
-      return businessLoad(await this.settings.queue.getBusiness(businessId));
+      return businessLoad(await this.timed(this.settings.queue.getBusiness(businessId)));
     } catch (err) {
       this.readFailed(err, { business_id: businessId });
       return undefined;
     }
+  }
+
+  /**
+   * `read`, or a failure after {@link readTimeoutMs}: a store call that never answers (a
+   * connection lost without a reset) must not hold every stream of the handler.
+   */
+  private timed<T>(read: Promise<T>): Promise<T> {
+    const ms = readTimeoutMs(this.settings.refreshMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = unref(setTimeout(() => reject(new Error(`no answer from the queue in ${ms} ms`)), ms));
+    });
+    return Promise.race([read, late]).finally(() => clearTimeout(timer));
   }
 
   private readFailed(err: unknown, fields: Record<string, unknown>): void {
@@ -262,16 +283,25 @@ export class LiveRunReader {
   }
 }
 
-/** `fn` of each item, at most `limit` at a time, in the items' order (`fn` must not throw). */
+/** How long one read may take: ten seconds, or the refresh period when it is longer. */
+function readTimeoutMs(refreshMs: number): number {
+  return Math.max(refreshMs, 10_000);
+}
+
+/**
+ * `fn` of each item, at most `limit` at a time, in the items' order (`fn` must not throw); once
+ * `stopped()` says so, the items not begun are left out (undefined).
+ */
 async function mapLimited<T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
+  stopped: () => boolean,
+): Promise<(R | undefined)[]> {
+  const results = new Array<R | undefined>(items.length);
   let next = 0;
   const work = async () => {
-    while (next < items.length) {
+    while (next < items.length && !stopped()) {
       const at = next++;
       results[at] = await fn(items[at] as T);
     }

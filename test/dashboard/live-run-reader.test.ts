@@ -260,6 +260,19 @@ describe('the event streams of one handler share one reader', () => {
     expect(fake.reads.getRun).toBe(3);
   });
 
+  it('leaves the rest of a flush unread when the last stream closes in the middle of it', async () => {
+    const { fake, stream } = setUp();
+    for (let i = 0; i < 100; i++) fake.add(`r${i}`, 'b', i);
+    const reader = (await stream()).follow();
+    for (let i = 0; i < 100; i++) fake.change(`r${i}`);
+    await eventually(() => fake.reads.getRun >= 4, 5000);
+    await reader.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The reads under way finish; none begins after the close (100 would take ~25 ms at 4 at once).
+    expect(fake.reads.getRun).toBeLessThan(20);
+    expect(fake.reads.getBusiness).toBe(0);
+  });
+
   it('stops reading when the last stream closes, and starts again with the next one', async () => {
     const { fake, stream } = setUp(100);
     fake.add('r', 'b', 1);
