@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   DummyDriver,
   Kysely,
@@ -9,6 +10,7 @@ import {
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
+  SqliteAdapter,
 } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
@@ -44,6 +46,11 @@ describe('KyselyStore dialects', () => {
     expect(() => new KyselyStore({ db: sqliteDb() })).not.toThrow();
     expect(() => new KyselyStore({ db: dbWith(new PostgresAdapter()) })).not.toThrow();
     class PgliteLikeAdapter extends PostgresAdapter {}
+    // kysely's CJS build next to its ESM one: other classes of the same names.
+    const cjs = createRequire(import.meta.url)('kysely') as typeof import('kysely');
+    expect(cjs.SqliteAdapter).not.toBe(SqliteAdapter);
+    expect(() => new KyselyStore({ db: dbWith(new cjs.PostgresAdapter() as PostgresAdapter) })).not.toThrow();
+    expect(() => new KyselyStore({ db: dbWith(new cjs.SqliteAdapter() as never) })).not.toThrow();
     expect(() => new KyselyStore({ db: dbWith(new PgliteLikeAdapter()) })).not.toThrow();
   });
 
