@@ -46,7 +46,7 @@ export interface QueueContext {
 
 /**
  * Emits a typed queue event to each listener in turn. A listener that throws is logged
- * (`OUTBOUND_LISTENER_FAILED`) and the ones after it are still called: a host's failing listener
+ * (`OUTBOUND_LISTENER_FAILED`), as is an async one that rejects, and the ones after it are still called: a host's failing listener
  * must not starve the metrics, the spans or the dashboard's streams, nor reach the engine.
  * `error` events with nobody listening are dropped, never thrown.
  */
@@ -56,11 +56,14 @@ export function emit<E extends OutboundQueueEventName>(
   payload: OutboundQueueEvents[E],
 ): void {
   // rawListeners: a `once` listener is its wrapper, which removes it when called.
+  const failed = (err: unknown) => ctx.logger.error({ err, event: name }, 'OUTBOUND_LISTENER_FAILED');
   for (const listener of ctx.emitter.rawListeners(name)) {
     try {
-      listener(payload);
+      const returned: unknown = Reflect.apply(listener, ctx.emitter, [payload]);
+      // An async listener's rejection is logged too, never left unhandled (it would end the process).
+      if (returned instanceof Promise) returned.catch(failed);
     } catch (err) {
-      ctx.logger.error({ err, event: name }, 'OUTBOUND_LISTENER_FAILED');
+      failed(err);
     }
   }
 }

@@ -7,11 +7,14 @@ describe('event listeners', () => {
   let fx: QueueFixture | undefined;
   afterEach(async () => fx?.close());
 
-  it('a listener that throws neither stops dispatch nor the listeners after it', async () => {
+  it('a listener that throws or rejects neither stops dispatch nor the listeners after it', async () => {
     fx = await startQueue(new RecordingDialer({ durationMs: 5 }));
     const later: JobDialedEvent[] = [];
     fx.queue.on('job:dialed', () => {
       throw new Error('a host listener failed');
+    });
+    fx.queue.on('job:dialed', async () => {
+      throw new Error('an async host listener failed');
     });
     fx.queue.on('job:dialed', (e) => later.push(e));
     const run = await fx.queue.startRun({ businessId: 'l', concurrency: 2, leads: leads(6) });
