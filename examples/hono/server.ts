@@ -28,7 +28,7 @@ import {
 } from '../shared/dashboard-login.js';
 import { HttpError, toErrorAnswer } from '../shared/http-errors.js';
 import { createExampleQueue } from '../shared/queue-setup.js';
-import { requireJsonContentType, startRunBody, stopBody } from '../shared/request-bodies.js';
+import { hasBody, requireJsonContentType, startRunBody, stopBody } from '../shared/request-bodies.js';
 import { closeOnSignals } from '../shared/shutdown.js';
 
 const { queue, mode, twilioWebhook, publicUrl, close } = await createExampleQueue('hono');
@@ -62,9 +62,14 @@ const limit = bodyLimit({
 
 /** The request's JSON body (undefined when empty); 415 for another content type, 400 for bad JSON. */
 async function jsonBody(c: Context): Promise<unknown> {
+  // Refused before it is read, as in the Express and Fastify examples.
+  const headers = {
+    'content-length': c.req.header('content-length'),
+    'transfer-encoding': c.req.header('transfer-encoding'),
+  };
+  if (hasBody(headers)) requireJsonContentType(c.req.header('content-type'));
   const text = await c.req.text();
   if (text.trim() === '') return undefined;
-  requireJsonContentType(c.req.header('content-type'));
   try {
     return JSON.parse(text);
   } catch {

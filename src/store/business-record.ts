@@ -70,7 +70,8 @@ export interface BusinessLoad {
   businessId: string;
   /**
    * Its jobs that hold a call now (`dialing`, `ringing`, `in_progress`), in any run: a run stopped
-   * without hang-up keeps its calls up, and their slots.
+   * without hang-up keeps its calls up, and their slots. (The dashboard fills this type from
+   * `getBusiness`, which counts live runs only: there, calls of a stopped run are not counted.)
    */
   active: number;
   /** Its `queued` jobs in its live runs (retries and scheduled jobs included). */
