@@ -78,6 +78,7 @@ export type {
   OutboundQueueEventName,
   OutboundQueueEvents,
   RunCompletedEvent,
+  RunStatusEvent,
   SlotReleasedEvent,
 } from './queue/queue-events.js';
 export type { SuppressCheck, SuppressionQuery } from './queue/suppression.js';

@@ -4,7 +4,6 @@ import { type BusinessLoad, businessLoad } from './business-load.js';
 import type { DashboardQueue } from './dashboard-queue.js';
 import { jsonResponse } from './http-responses.js';
 import { readJsonBody } from './request-guards.js';
-import type { RunChanges } from './run-changes.js';
 
 /** One page of `GET api/runs`. */
 export interface RunsPage {
@@ -39,13 +38,10 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\
  */
 export class DashboardApi {
   /**
-   * @param queue - the queue
-   * @param changes - told of each run changed here, for the open event streams
+   * @param queue - the queue (its `run:status` events tell the open event streams of the runs
+   *   started, paused, resumed and stopped here)
    */
-  constructor(
-    private readonly queue: DashboardQueue,
-    private readonly changes: RunChanges,
-  ) {}
+  constructor(private readonly queue: DashboardQueue) {}
 
   /** `GET api/runs?businessId=&status=&limit=&after=`: a {@link RunsPage}. */
   async listRuns(url: URL): Promise<Response> {
@@ -96,18 +92,17 @@ export class DashboardApi {
     const input = withInstants(await readJsonBody(request));
     // The queue validates the whole input and names every bad field and row.
     const result = await this.queue.startRun(input as StartRunInput);
-    this.changes.changed(result.runId);
     return jsonResponse(result, result.created ? 201 : 200);
   }
 
   /** `POST api/runs/:runId/pause`: the run's summary. */
   async pause(runId: string): Promise<Response> {
-    return this.changedRun(await this.queue.pause(runId));
+    return jsonResponse(await this.queue.pause(runId));
   }
 
   /** `POST api/runs/:runId/resume`: the run's summary. */
   async resume(runId: string): Promise<Response> {
-    return this.changedRun(await this.queue.resume(runId));
+    return jsonResponse(await this.queue.resume(runId));
   }
 
   /** `POST api/runs/:runId/stop`, body `{ "hangup": true }` optional: the run's summary. */
@@ -120,12 +115,7 @@ export class DashboardApi {
     if (hangup !== undefined && typeof hangup !== 'boolean') {
       throw new ValidationError([{ field: 'hangup', message: 'must be a boolean' }]);
     }
-    return this.changedRun(await this.queue.stop(runId, { hangup: hangup === true }));
-  }
-
-  private changedRun(summary: RunSummary): Response {
-    this.changes.changed(summary.runId);
-    return jsonResponse(summary);
+    return jsonResponse(await this.queue.stop(runId, { hangup: hangup === true }));
   }
 }
 

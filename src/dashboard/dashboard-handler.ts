@@ -5,7 +5,6 @@ import { dashboardResponse, jsonResponse } from './http-responses.js';
 import { LiveEvents } from './live-events.js';
 import { type PageAssets, pageAssets } from './page-assets.js';
 import { checkSameOrigin, refusal } from './request-guards.js';
-import { RunChanges } from './run-changes.js';
 
 /** A web-standard route handler: `Request` in, `Response` out. */
 export type DashboardHandler = (request: Request) => Promise<Response>;
@@ -40,11 +39,10 @@ type Route = Partial<Record<'GET' | 'POST', Action>> & {
  */
 export function createDashboardHandler(options: DashboardHandlerOptions): DashboardHandler {
   const settings = dashboardSettings(options);
-  const changes = new RunChanges();
-  const api = new DashboardApi(settings.queue, changes);
+  const api = new DashboardApi(settings.queue);
   const assets = pageAssets(settings.title);
   const { queue, logger, refreshMs, pingMs } = settings;
-  const live = new LiveEvents({ queue, changes, logger, refreshMs, pingMs });
+  const live = new LiveEvents({ queue, logger, refreshMs, pingMs });
 
   const answer = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);

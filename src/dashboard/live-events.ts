@@ -22,7 +22,7 @@ export class LiveEvents {
   private readonly streams = new Set<LiveStream>();
   private reader: LiveRunReader | undefined;
 
-  /** @param settings - the queue, the dashboard's own changes, the logger and the timings */
+  /** @param settings - the queue, the logger and the timings */
   constructor(private readonly settings: LiveEventsSettings) {}
 
   /**

@@ -3,14 +3,11 @@ import type { Logger } from '../logger.js';
 import type { RunSummary } from '../types.js';
 import { type BusinessLoad, businessLoad } from './business-load.js';
 import type { DashboardQueue } from './dashboard-queue.js';
-import type { RunChanges } from './run-changes.js';
 
 /** What the reader reads from and how often. */
 export interface LiveRunReaderSettings {
   /** The queue whose runs are shown. */
   queue: DashboardQueue;
-  /** Runs changed through the dashboard's own routes. */
-  changes: RunChanges;
   /** Where failed reads are logged. */
   logger: Logger;
   /** How often the newest live runs are read again (changes made by other processes). */
@@ -48,7 +45,7 @@ interface KnownRun {
 
 /**
  * The one reader of a dashboard handler's event streams, however many are open: it listens to the
- * queue's events and the dashboard's changes once, reads each changed run once per flush (at most
+ * queue's events once, reads each changed run once per flush (at most
  * {@link MAX_RUNS_PER_FLUSH}, {@link MAX_CONCURRENT_READS} reads at a time) and each of their
  * businesses once, refreshes the newest live runs every `refreshMs`, and hands each flush's
  * messages to its listener, which fans them out. It keeps the live runs it last read, so that a
@@ -79,7 +76,7 @@ export class LiveRunReader {
   private stopped = false;
 
   /**
-   * @param settings - the queue, the dashboard's changes, the logger and the refresh period
+   * @param settings - the queue, the logger and the refresh period
    * @param listener - given the messages of each flush
    */
   constructor(
@@ -87,18 +84,19 @@ export class LiveRunReader {
     private readonly listener: LiveMessageListener,
   ) {}
 
-  /** Subscribes to the queue's events and the dashboard's changes, starts the refresh timer, reads the live runs. */
+  /** Subscribes to the queue's events, starts the refresh timer, reads the live runs. */
   start(): void {
-    const { queue, changes, refreshMs } = this.settings;
+    const { queue, refreshMs } = this.settings;
     const onRun = (event: { runId: string }) => this.mark(event.runId);
     queue.on('job:dialing', onRun);
     queue.on('job:ended', onRun);
     queue.on('run:completed', onRun);
+    queue.on('run:status', onRun);
     this.stopListening.push(
       () => queue.off('job:dialing', onRun),
       () => queue.off('job:ended', onRun),
       () => queue.off('run:completed', onRun),
-      changes.listen((runId) => this.mark(runId)),
+      () => queue.off('run:status', onRun),
     );
     this.refreshTimer = unref(setInterval(() => void this.refresh(), refreshMs));
     void this.refresh();

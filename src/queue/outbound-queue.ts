@@ -218,6 +218,7 @@ export class OutboundQueue {
     this.assertOpen();
     const paused = (businessId: string) => this.business.isPaused(businessId);
     const { run, created } = await startRunFromInput(this.ctx, input, this.started, paused);
+    if (created) emit(this.ctx, 'run:status', { runId: run.runId, status: run.status });
     if (created && this.started && run.status === 'running') this.runs.feed(run);
     return { ...(await this.reads.summarize(run)), created };
   }

@@ -1,5 +1,5 @@
 import type { DialFailureKind } from '../errors.js';
-import type { CallStatus, JobStatus } from '../types.js';
+import type { CallStatus, JobStatus, RunStatus } from '../types.js';
 
 /** Payload of `job:dialing`: a job holds a slot and its call is being placed. */
 export interface JobDialingEvent {
@@ -150,6 +150,18 @@ export interface SlotReleasedEvent {
   promoted: string[];
 }
 
+/**
+ * Payload of `run:status`: this process wrote a run's status: it started the run (`running`, or
+ * `paused` for a paused business), paused, resumed or stopped it. (`run:completed` tells of the
+ * run's end.)
+ */
+export interface RunStatusEvent {
+  /** The run. */
+  runId: string;
+  /** Its status now. */
+  status: RunStatus;
+}
+
 /** Payload of `run:completed`: every job of the run is terminal. */
 export interface RunCompletedEvent {
   /** The run that completed. */
@@ -174,6 +186,8 @@ export interface OutboundQueueEvents {
   'slot:released': SlotReleasedEvent;
   /** Every job of a run is terminal and the run was marked `completed`. */
   'run:completed': RunCompletedEvent;
+  /** This process started, paused, resumed or stopped a run. */
+  'run:status': RunStatusEvent;
   /** A failure the queue handled but the host should know of (dialer auth failure, lost conflict, outage). */
   error: Error;
 }

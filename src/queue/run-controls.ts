@@ -2,7 +2,7 @@ import { InvalidStateError } from '../errors.js';
 import type { RunRecord } from '../store/job-store.js';
 import type { RunStatus, RunSummary, StopOptions } from '../types.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { QueueContext } from './queue-context.js';
+import { emit, type QueueContext } from './queue-context.js';
 import type { Reconciler } from './reconciler.js';
 import type { RunQueries } from './run-queries.js';
 import type { RunSupervisor } from './run-supervisor.js';
@@ -74,8 +74,10 @@ export class RunControls {
     } finally {
       dispatcher.stoppedRuns.delete(runId);
     }
-    if (changed)
+    if (changed) {
       this.ctx.logger.info({ run_id: runId, business_id: run.businessId, canceled }, 'OUTBOUND_RUN_STOPPED');
+      emit(this.ctx, 'run:status', { runId, status: 'stopped' });
+    }
     if (options.hangup && this.ctx.dialer.hangup) {
       for (const callId of await store.liveCallIds(runId)) {
         await this.ctx.dialer.hangup(callId).catch((err: unknown) => {
@@ -111,6 +113,7 @@ export class RunControls {
         { run_id: runId, status: to },
         to === 'paused' ? 'OUTBOUND_RUN_PAUSED' : 'OUTBOUND_RUN_RESUMED',
       );
+      emit(this.ctx, 'run:status', { runId, status: to });
       this.parts.runs.notify(runId);
       return;
     }

@@ -247,7 +247,12 @@ describe('GET api/events', () => {
     const stream = await open();
     await stream.until((m) => m.comment === 'ping');
     await stream.until((m) => m.event === 'run');
-    expect(listeners.map(([event]) => event).sort()).toEqual(['job:dialing', 'job:ended', 'run:completed']);
+    expect(listeners.map(([event]) => event).sort()).toEqual([
+      'job:dialing',
+      'job:ended',
+      'run:completed',
+      'run:status',
+    ]);
     await stream.cancel();
     expect(listeners).toEqual([]);
     const after = { ...reads };
@@ -267,7 +272,12 @@ describe('GET api/events', () => {
     await second.until((m) => m.event === 'business');
     // The second stream started from the reader's state: no read of its own.
     expect(reads).toEqual(opened);
-    expect(listeners.map(([event]) => event).sort()).toEqual(['job:dialing', 'job:ended', 'run:completed']);
+    expect(listeners.map(([event]) => event).sort()).toEqual([
+      'job:dialing',
+      'job:ended',
+      'run:completed',
+      'run:status',
+    ]);
 
     const before = { ...reads };
     const sent = [first.runs(run.runId).length, second.runs(run.runId).length];
@@ -290,7 +300,7 @@ describe('GET api/events', () => {
     expect(reads.getRun - before.getRun).toBeLessThanOrEqual(2);
 
     await first.cancel();
-    expect(listeners).toHaveLength(3);
+    expect(listeners).toHaveLength(4);
     await second.cancel();
     expect(listeners).toEqual([]);
   });
@@ -299,7 +309,12 @@ describe('GET api/events', () => {
     const { open, listeners } = await setUp(new SimulatedDialer({ durationMs: 5 }));
     const aborted = new AbortController();
     const stream = await open({ signal: aborted.signal });
-    expect(listeners.map(([event]) => event).sort()).toEqual(['job:dialing', 'job:ended', 'run:completed']);
+    expect(listeners.map(([event]) => event).sort()).toEqual([
+      'job:dialing',
+      'job:ended',
+      'run:completed',
+      'run:status',
+    ]);
     aborted.abort();
     await stream.ended();
     expect(listeners).toEqual([]);

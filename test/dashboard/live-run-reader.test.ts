@@ -165,8 +165,13 @@ describe('the event streams of one handler share one reader', () => {
     const second = (await stream()).follow();
     const third = (await stream()).follow();
     // job:dialing, job:ended and run:completed: one listener each, not one per stream.
-    expect(fake.listenerCount()).toBe(3);
-    expect([...fake.listeners.keys()].sort()).toEqual(['job:dialing', 'job:ended', 'run:completed']);
+    expect(fake.listenerCount()).toBe(4);
+    expect([...fake.listeners.keys()].sort()).toEqual([
+      'job:dialing',
+      'job:ended',
+      'run:completed',
+      'run:status',
+    ]);
 
     for (let i = 0; i < 6; i++) fake.change(`r${i}`);
     for (const reader of [first, second, third])
@@ -200,7 +205,7 @@ describe('the event streams of one handler share one reader', () => {
     await first.cancel();
     await second.cancel();
     await third.cancel();
-    expect(fake.listenerCount()).toBe(3);
+    expect(fake.listenerCount()).toBe(4);
     await late.cancel();
     expect(fake.listenerCount()).toBe(0);
   });
@@ -285,7 +290,7 @@ describe('the event streams of one handler share one reader', () => {
     expect(fake.reads).toEqual(after);
 
     const next = (await stream()).follow();
-    expect(fake.listenerCount()).toBe(3);
+    expect(fake.listenerCount()).toBe(4);
     fake.change('r');
     await eventually(() => next.runMessages().length === 1, 5000);
   });

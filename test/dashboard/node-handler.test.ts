@@ -95,7 +95,7 @@ describe('toNodeHandler', () => {
     // The stream is open (the run is far from done) and its first messages are here already.
     await readUntil('event: business');
     expect(text).toContain(`"runId":"${run.runId}"`);
-    expect(held.count).toBe(3);
+    expect(held.count).toBe(4);
     await eventually(() => dialer.calls.length === 1);
     await dialer.end(dialer.calls[0]!.callId);
     await readUntil('"completed":1');

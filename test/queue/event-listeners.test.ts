@@ -23,3 +23,22 @@ describe('event listeners', () => {
     expect(later).toHaveLength(6);
   });
 });
+
+describe('run:status', () => {
+  let fx: QueueFixture | undefined;
+  afterEach(async () => fx?.close());
+
+  it('tells of each status this process writes: started, paused, resumed, stopped', async () => {
+    fx = await startQueue(new RecordingDialer({ durationMs: 'manual' }));
+    const told: string[] = [];
+    fx.queue.on('run:status', (e) => told.push(`${e.runId}:${e.status}`));
+    const run = await fx.queue.startRun({ runId: 's', businessId: 'l', concurrency: 1, leads: leads(3) });
+    await fx.queue.startRun({ runId: 's', businessId: 'l', concurrency: 1, leads: leads(3) }); // the same run
+    await fx.queue.pause(run.runId);
+    await fx.queue.pause(run.runId); // already paused: nothing written
+    await fx.queue.resume(run.runId);
+    await fx.queue.stop(run.runId);
+    await fx.queue.stop(run.runId);
+    expect(told).toEqual(['s:running', 's:paused', 's:running', 's:stopped']);
+  });
+});
