@@ -67,6 +67,7 @@ export { timeZonesOfNumber } from './policy/phone-time-zones.js';
 export { US_CALLING_RULES } from './policy/us-calling-rules.js';
 export type { CallEventResult, OutboundQueueOptions } from './queue/outbound-queue.js';
 export { OutboundQueue } from './queue/outbound-queue.js';
+export type { PurgeOptions, PurgeResult } from './queue/purge-runs.js';
 export type { RetryPolicy } from './queue/queue-context.js';
 export type {
   CallEventHandledEvent,
@@ -99,6 +100,7 @@ export type {
   JobTransition,
   NewJob,
   NewRun,
+  PurgedJobs,
   PutBusinessLimitsResult,
   QueuedJobRef,
   RunLimitsChange,

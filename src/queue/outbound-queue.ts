@@ -28,6 +28,7 @@ import { BusinessControls } from './business-controls.js';
 import { BusinessDirectory } from './business-directory.js';
 import { Dispatcher } from './dispatcher.js';
 import { Periodic } from './periodic.js';
+import { type PurgeOptions, type PurgeResult, purgeRuns } from './purge-runs.js';
 import { emit, type QueueContext, type RetryPolicy } from './queue-context.js';
 import type { OutboundQueueEventName, OutboundQueueEvents } from './queue-events.js';
 import { queueSettings } from './queue-options.js';
@@ -355,6 +356,15 @@ export class OutboundQueue {
    */
   metrics(): Promise<QueueMetricsSnapshot> {
     return this.recorder.snapshot(this.ctx.store);
+  }
+
+  /**
+   * Deletes runs stopped or completed more than `olderThan` ms ago, with their jobs, in batches
+   * that leave the event loop free for dispatch between them. See docs/retention.md.
+   * @throws {@link ValidationError} for a bad `olderThan` or `batchSize`
+   */
+  purge(options: PurgeOptions): Promise<PurgeResult> {
+    return purgeRuns(this.ctx, options);
   }
 
   /**

@@ -396,4 +396,22 @@ export interface JobStore {
    * @throws ValidationError when a value given is not a whole number >= 1
    */
   setRunLimits(runId: string, change: RunLimitsChange, now: number): Promise<RunRecord | undefined>;
+  /**
+   * Runs finished (stopped or completed) before `before` with every job ended, oldest first: what
+   * a retention purge may delete.
+   */
+  finishedRuns(before: number, limit: number): Promise<string[]>;
+  /**
+   * Deletes up to `maxJobs` ended jobs of a finished run (and their attempts) in one transaction,
+   * then the run itself once it has no job left.
+   */
+  purgeRunJobs(runId: string, maxJobs: number): Promise<PurgedJobs>;
+}
+
+/** What one {@link JobStore.purgeRunJobs} deleted. */
+export interface PurgedJobs {
+  /** Jobs deleted. */
+  jobs: number;
+  /** Whether the run's own row was deleted (it had no job left). */
+  runDeleted: boolean;
 }

@@ -4,6 +4,7 @@ import type { SlotHolders } from '../../src/limiter/slot-limiter.js';
 import type { JobStore, NewJob } from '../../src/store/job-store.js';
 import { businessLimitsContract } from './business-limits.contract.js';
 import { businessLoadsContract } from './business-loads.contract.js';
+import { retentionContract } from './retention.contract.js';
 
 /** A store under test and a second handle on the same database (another process's connection). */
 export interface StoreUnderTest {
@@ -546,5 +547,6 @@ export function jobStoreContract(name: string, setup: () => StoreUnderTest) {
 
     businessLimitsContract(setup);
     businessLoadsContract(setup);
+    retentionContract(setup);
   });
 }

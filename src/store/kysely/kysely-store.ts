@@ -26,6 +26,7 @@ import type {
   JobTransition,
   NewJob,
   NewRun,
+  PurgedJobs,
   PutBusinessLimitsResult,
   QueuedJobRef,
   RunLimitsChange,
@@ -51,6 +52,7 @@ import { readJobWithAttempts, writeRequeue, writeRetry } from './kysely-job-retr
 import { jobsOffCall, liveCallIds, silentJobs } from './kysely-live-jobs.js';
 import { migrateStore } from './kysely-migrations.js';
 import { cancelQueuedJobs, countWaiting, deferJobs, nextRetryAt } from './kysely-queued-jobs.js';
+import { finishedRuns, purgeRunJobs } from './kysely-retention.js';
 import {
   JOB_ROUTE_COLUMNS,
   toClaimedJob,
@@ -404,5 +406,13 @@ export class KyselyStore implements JobStore {
 
   async setRunLimits(runId: string, change: RunLimitsChange, now: number): Promise<RunRecord | undefined> {
     return this.serialized(() => setRunLimits(this.db, this.t, runId, change, now));
+  }
+
+  async finishedRuns(before: number, limit: number): Promise<string[]> {
+    return this.serialized(() => finishedRuns(this.db, this.t, before, limit));
+  }
+
+  async purgeRunJobs(runId: string, maxJobs: number): Promise<PurgedJobs> {
+    return this.serialized(() => purgeRunJobs(this.db, this.t, runId, maxJobs));
   }
 }
