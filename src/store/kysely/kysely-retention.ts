@@ -35,9 +35,10 @@ export async function finishedRuns(
 }
 
 /**
- * Deletes up to `maxJobs` ended jobs of a finished run (of another run, none), with their earlier attempts, in one
- * transaction; once none is left, the run's row too. Jobs go before the run, so a purge cut
- * short is taken up again by the next (the run still matches {@link finishedRuns}).
+ * Deletes up to `maxJobs` ended jobs of a finished run (of a run not finished, none), with their
+ * earlier attempts, in one transaction; once none is left, the run's row too. Jobs go before the
+ * run, so a purge cut short is taken up again by the next (the run still matches
+ * {@link finishedRuns}).
  */
 export async function purgeRunJobs(
   db: AnyDb,
